@@ -1,0 +1,97 @@
+"""geo-core: contracts, registries, hook spec and the ``geo`` CLI.
+
+Importing this package never imports torch; the torch-based contracts
+(``Model``, ``ModelOutput``, ``Neck``, ...) load on first attribute access.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from geo_core._custom import load_custom_modules
+from geo_core._errors import (
+    AmbiguousComponentError,
+    CheckpointError,
+    ConfigError,
+    DuplicateComponentError,
+    GeoError,
+    InputDataError,
+    MissingDependencyError,
+    PluginLoadError,
+    UnknownComponentError,
+    UnusedArgumentError,
+)
+from geo_core._plugins import reset_plugins
+from geo_core._registries import (
+    BACKBONES,
+    DATAMODULES,
+    DECODERS,
+    LOSSES,
+    MODEL_FACTORIES,
+    MODELS,
+    NECKS,
+    REGISTRIES,
+    TASKS,
+    set_priority,
+)
+from geo_core._registry import Registry
+from geo_core._sources import ComponentInfo, ComponentSource, DoctorCheck
+from geo_core._version import __version__
+from geo_core.hookspecs import HOOKSPEC_VERSION, hookimpl
+
+if TYPE_CHECKING:
+    from geo_core._contracts import Model, ModelFactory, ModelOutput, Neck
+
+_LAZY = {
+    "Model": "geo_core._contracts",
+    "ModelOutput": "geo_core._contracts",
+    "ModelFactory": "geo_core._contracts",
+    "Neck": "geo_core._contracts",
+}
+
+__all__ = [
+    "AmbiguousComponentError",
+    "BACKBONES",
+    "CheckpointError",
+    "ComponentInfo",
+    "ComponentSource",
+    "ConfigError",
+    "DATAMODULES",
+    "DECODERS",
+    "DoctorCheck",
+    "DuplicateComponentError",
+    "GeoError",
+    "HOOKSPEC_VERSION",
+    "InputDataError",
+    "LOSSES",
+    "MODELS",
+    "MODEL_FACTORIES",
+    "MissingDependencyError",
+    "Model",
+    "ModelFactory",
+    "ModelOutput",
+    "NECKS",
+    "Neck",
+    "PluginLoadError",
+    "REGISTRIES",
+    "Registry",
+    "TASKS",
+    "UnknownComponentError",
+    "UnusedArgumentError",
+    "__version__",
+    "hookimpl",
+    "load_custom_modules",
+    "reset_plugins",
+    "set_priority",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'geo_core' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,141 @@
+"""Exception hierarchy of geo.
+
+Every error subclasses the built-in it refines, carries the offending object and
+says what was expected and how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "GeoError",
+    "UnknownComponentError",
+    "AmbiguousComponentError",
+    "DuplicateComponentError",
+    "PluginLoadError",
+    "MissingDependencyError",
+    "ConfigError",
+    "UnusedArgumentError",
+    "InputDataError",
+    "CheckpointError",
+]
+
+
+class GeoError(Exception):
+    """Base class of every error raised by geo itself."""
+
+
+class UnknownComponentError(GeoError, KeyError):
+    """A component name that no registry source serves.
+
+    Attributes:
+        kind: The registry kind (``backbone``, ``decoder``, ...).
+        name: The name that was asked for.
+        suggestions: The closest known names, best first.
+    """
+
+    def __init__(self, kind: str, name: str, suggestions: Sequence[str] = (), hint: str = "") -> None:
+        self.kind = kind
+        self.name = name
+        self.suggestions = list(suggestions)
+        msg = f"unknown {kind} {name!r}"
+        if self.suggestions:
+            msg += "; did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
+        if hint:
+            msg += f" {hint}"
+        else:
+            msg += f" Run `geo list {kind}s` to see every available name."
+        self.message = msg
+        super().__init__(msg)
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return self.message
+
+
+class AmbiguousComponentError(GeoError, KeyError):
+    """An unqualified name that several sources serve, when the caller asked for strictness."""
+
+    def __init__(self, kind: str, name: str, candidates: Sequence[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.candidates = list(candidates)
+        self.message = (
+            f"{kind} name {name!r} is served by several sources: {', '.join(self.candidates)}; "
+            "use a qualified id such as " + repr(self.candidates[0])
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DuplicateComponentError(GeoError, ValueError):
+    """Two distributions (or two registrations) claim the same qualified id."""
+
+    def __init__(self, kind: str, qualified_id: str, first: str, second: str) -> None:
+        self.kind = kind
+        self.qualified_id = qualified_id
+        self.first = first
+        self.second = second
+        super().__init__(
+            f"{kind} {qualified_id!r} is registered twice: by {first} and by {second}. "
+            "Uninstall one of them, or disable one with GEO_DISABLE_PLUGINS."
+        )
+
+
+class PluginLoadError(GeoError, ImportError):
+    """A plugin (or one of its component modules) failed to import.
+
+    The original exception is always chained as ``__cause__``.
+    """
+
+    def __init__(self, plugin: str, detail: str) -> None:
+        self.plugin = plugin
+        super().__init__(f"plugin {plugin!r} failed to load: {detail}")
+
+
+class MissingDependencyError(GeoError, ImportError):
+    """An optional dependency is not installed; the message names the pip command."""
+
+    def __init__(self, package: str, install: str, purpose: str = "") -> None:
+        self.package = package
+        self.install = install
+        what = f" (needed for {purpose})" if purpose else ""
+        super().__init__(f"{package} is not installed{what}. Install it with: {install}")
+
+
+class ConfigError(GeoError, ValueError):
+    """A configuration that cannot be used; names the key and the fix."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        self.key = key
+        super().__init__(message)
+
+
+class UnusedArgumentError(ConfigError):
+    """An argument that no component consumed."""
+
+    def __init__(self, names: Sequence[str], where: str, suggestions: dict[str, str] | None = None) -> None:
+        self.names = list(names)
+        parts = []
+        for n in self.names:
+            s = (suggestions or {}).get(n)
+            parts.append(f"{n!r}" + (f" (did you mean {s!r}?)" if s else ""))
+        super().__init__(f"unused argument(s) for {where}: {', '.join(parts)}", key=self.names[0] if self.names else None)
+
+
+class InputDataError(GeoError, ValueError):
+    """An input file or array that cannot be used; names the file."""
+
+    def __init__(self, message: str, path: object | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path is not None else message)
+
+
+class CheckpointError(GeoError, ValueError):
+    """A checkpoint that is missing, truncated, or needs an explicit opt-in to load."""
+
+    def __init__(self, message: str, path: object | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path is not None else message)

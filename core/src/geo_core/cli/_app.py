@@ -1,0 +1,97 @@
+"""The Typer application and its entry point."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from geo_core._version import __version__
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="geo",
+    help="Fine-tune geospatial foundation models: train, predict and manage plugins.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"geo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    custom_modules: Annotated[
+        str | None,
+        typer.Option("--custom-modules", help="Import this file or folder of modules (custom components) first."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log registry decisions.")] = False,
+) -> None:
+    """geo: fine-tune geospatial foundation models."""
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    if custom_modules:
+        from geo_core._custom import load_custom_modules
+
+        load_custom_modules(custom_modules)
+
+
+def _register_commands() -> None:
+    from geo_core.cli import _info, _plugins_cmd
+
+    app.add_typer(_plugins_cmd.plugins_app, name="plugins")
+    app.command("list")(_info.list_cmd)
+    app.command("info")(_info.info_cmd)
+    try:
+        from geo_core.cli import _run
+    except ImportError:  # pragma: no cover - during bootstrap only
+        pass
+    else:
+        _run.register(app)
+
+
+def _register_plugin_commands() -> None:
+    from geo_core._plugins import plugin_index
+
+    idx = plugin_index()
+    for name, rec in idx.plugins.items():
+        if rec.status != "ok" or rec.hook_module is None:
+            continue
+        plugin = idx.pm.get_plugin(name)
+        impl = getattr(plugin, "geo_cli_commands", None)
+        if impl is None:
+            continue
+        try:
+            impl(app=app)
+        except Exception as exc:  # a plugin's CLI never takes the CLI down
+            rec.status, rec.reason, rec.error = "broken", f"geo_cli_commands failed: {exc}", exc
+            if os.environ.get("GEO_STRICT") == "1":
+                raise
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from geo_core._errors import GeoError
+
+    try:
+        _register_plugin_commands()
+    except GeoError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(2)
+    app()

@@ -1,0 +1,77 @@
+"""``geo list`` and ``geo info``: browse the registries without importing plugins."""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Annotated
+
+import typer
+
+from geo_core.cli._output import emit_json, emit_table, err
+
+__all__ = ["list_cmd", "info_cmd", "kind_of"]
+
+_ALIASES = {
+    "backbones": "backbone", "decoders": "decoder", "necks": "neck", "models": "model",
+    "model_factories": "model_factory", "model-factories": "model_factory", "factories": "model_factory",
+    "tasks": "task", "datamodules": "datamodule", "losses": "loss",
+}
+
+
+def kind_of(word: str) -> str:
+    """Map ``backbones``/``backbone``/... to a registry kind, or exit 2 naming the valid kinds."""
+    from geo_core._plugins import KINDS
+
+    kind = _ALIASES.get(word, word)
+    if kind not in KINDS:
+        err(f"unknown kind {word!r}; expected one of: {', '.join(sorted(_ALIASES))}")
+        raise typer.Exit(2)
+    return kind
+
+
+def list_cmd(
+    kind: Annotated[str, typer.Argument(help="backbones, decoders, necks, models, model_factories, tasks, datamodules, losses")],
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source (e.g. timm).")] = None,
+    filter_: Annotated[str | None, typer.Option("--filter", "-f", help="Glob or substring on the name.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the components of one kind (reads metadata only)."""
+    from geo_core._registries import REGISTRIES
+
+    reg = REGISTRIES[kind_of(kind)]
+    names = reg.names(source=source)
+    if filter_:
+        pat = filter_ if any(ch in filter_ for ch in "*?[") else f"*{filter_}*"
+        names = [n for n in names if fnmatch.fnmatch(n, pat) or fnmatch.fnmatch(n.split(":", 1)[1], pat)]
+    if as_json:
+        emit_json(names)
+        return
+    for n in names:
+        typer.echo(n)
+
+
+def info_cmd(
+    kind: Annotated[str, typer.Argument(help="Component kind, e.g. backbone.")],
+    name: Annotated[str, typer.Argument(help="Qualified (smp:Unet) or plain name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a component's metadata without importing it."""
+    from geo_core._errors import GeoError
+    from geo_core._registries import REGISTRIES
+
+    reg = REGISTRIES[kind_of(kind)]
+    try:
+        info = reg.info(name)
+    except GeoError as exc:
+        err(str(exc))
+        raise typer.Exit(2) from None
+    if as_json:
+        emit_json(info.as_dict())
+        return
+    rows = [("id", info.id), ("kind", info.kind), ("target", info.target),
+            ("distribution", f"{info.distribution or '-'} {info.version or ''}".strip())]
+    if info.alternatives:
+        rows.append(("also served by", ", ".join(info.alternatives)))
+    for k, v in sorted(info.metadata.items()):
+        rows.append((k, v))
+    emit_table(info.id, ["field", "value"], rows)

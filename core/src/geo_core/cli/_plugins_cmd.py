@@ -1,0 +1,89 @@
+"""``geo plugins``: list, check and scaffold plugins."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from geo_core.cli._output import emit_json, emit_table
+
+__all__ = ["plugins_app"]
+
+plugins_app = typer.Typer(help="List, check and scaffold geo plugins.", no_args_is_help=True)
+
+
+def _counts(name: str) -> dict[str, int]:
+    from geo_core._plugins import KINDS, plugin_index
+
+    idx = plugin_index()
+    counts = {k: 0 for k in KINDS}
+    for k in KINDS:
+        counts[k] = sum(1 for e in idx.entries[k] if e.source == name)
+    rec = idx.plugins[name]
+    if rec.status == "ok":
+        for src in rec.sources:
+            counts[src.kind] = counts.get(src.kind, 0) + len(src.list_names())
+    return counts
+
+
+@plugins_app.command("list")
+def list_plugins(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List installed plugins with their components and status (imports no torch)."""
+    from geo_core._plugins import plugin_index
+
+    idx = plugin_index()
+    data = []
+    for name in sorted(idx.plugins):
+        rec = idx.plugins[name]
+        data.append({
+            "plugin": name, "distribution": rec.distribution, "version": rec.version,
+            "status": rec.status, "reason": rec.reason,
+            "components": {k: v for k, v in _counts(name).items() if v},
+        })
+    if as_json:
+        emit_json(data)
+        return
+    rows = []
+    for d in data:
+        comps = ", ".join(f"{v} {k}" for k, v in d["components"].items()) or "-"
+        status = d["status"] + (f" ({d['reason']})" if d["reason"] else "")
+        rows.append((d["plugin"], d["distribution"] or "-", d["version"] or "-", comps, status))
+    emit_table("geo plugins", ["plugin", "distribution", "version", "components", "status"], rows)
+
+
+@plugins_app.command("doctor")
+def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Import every plugin and run its self-checks; exit 1 if any is broken."""
+    from geo_core._plugins import plugin_index
+
+    idx = plugin_index()
+    results = idx.import_all()
+    data = []
+    bad = False
+    for name in sorted(results):
+        seconds, error = results[name]
+        checks = []
+        plugin = idx.pm.get_plugin(name)
+        impl = getattr(plugin, "geo_doctor", None) if plugin is not None else None
+        if impl is not None and error is None:
+            try:
+                checks = [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in impl() or []]
+            except Exception as exc:  # noqa: BLE001 - the doctor reports, never crashes
+                error = f"geo_doctor raised {type(exc).__name__}: {exc}"
+        failed = error is not None or any(not c["ok"] for c in checks)
+        bad = bad or failed
+        data.append({"plugin": name, "ok": not failed, "import_seconds": round(seconds, 3), "error": error,
+                     "checks": checks})
+    if as_json:
+        emit_json(data)
+    else:
+        rows = [(d["plugin"], "ok" if d["ok"] else "BROKEN", f"{d['import_seconds']:.2f}s",
+                 (d["error"] or "; ".join(f"{c['name']}: {'ok' if c['ok'] else c['detail']}" for c in d["checks"]))
+                 .strip().splitlines()[-1] if (d["error"] or d["checks"]) else "") for d in data]
+        emit_table("geo plugins doctor", ["plugin", "status", "import", "detail"], rows)
+        for d in data:
+            if d["error"]:
+                typer.echo(f"\n--- {d['plugin']} ---\n{d['error']}", err=True)
+    if bad:
+        raise typer.Exit(1)
