@@ -1,0 +1,33 @@
+"""Conformance checks and fakes that every plugin's tests (and third parties) reuse.
+
+Importing this package is cheap; torch loads when a fake or check is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "write_geotiff": "geo_core.testing._rasters",
+    "make_segmentation_folder": "geo_core.testing._rasters",
+    "TinyCNNBackbone": "geo_core.testing._fakes",
+    "TinyViTBackbone": "geo_core.testing._fakes",
+    "TinyDecoder": "geo_core.testing._fakes",
+    "check_backbone": "geo_core.testing._conformance",
+    "check_decoder": "geo_core.testing._conformance",
+    "check_neck": "geo_core.testing._conformance",
+    "check_model_factory": "geo_core.testing._conformance",
+    "check_plugin_metadata": "geo_core.testing._metadata",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'geo_core.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
