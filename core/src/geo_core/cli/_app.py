@@ -63,13 +63,18 @@ def _register_commands() -> None:
         _run.register(app)
 
 
+_ADDED: set[str] = set()
+
+
 def _register_plugin_commands() -> None:
+    """Let every healthy plugin add its subcommands (once per plugin and process)."""
     from geo_core._plugins import plugin_index
 
     idx = plugin_index()
     for name, rec in idx.plugins.items():
-        if rec.status != "ok" or rec.hook_module is None:
+        if rec.status != "ok" or rec.hook_module is None or name in _ADDED:
             continue
+        _ADDED.add(name)
         plugin = idx.pm.get_plugin(name)
         impl = getattr(plugin, "geo_cli_commands", None)
         if impl is None:

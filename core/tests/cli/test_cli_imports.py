@@ -1,0 +1,59 @@
+"""The listing commands never import torch, lightning, rasterio or a wrapped library."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "lightning", "pytorch_lightning", "rasterio", "timm", "segmentation_models_pytorch",
+         "torchgeo", "mmseg", "mmcv", "torchvision", "numpy")
+
+DRIVER = """
+import sys
+from geo_core.cli._app import app, _register_plugin_commands
+_register_plugin_commands()
+try:
+    app(args={args!r}, standalone_mode=False)
+except SystemExit:
+    pass
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r})
+print('HEAVY=' + ','.join(heavy), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["plugins", "list"],
+        ["plugins", "list", "--json"],
+        ["list", "backbones"],
+        ["list", "decoders", "--source", "core"],
+        ["list", "backbones", "--filter", "tiny*"],
+        ["info", "backbone", "tiny_cnn"],
+        ["info", "decoder", "core:UNetDecoder", "--json"],
+        ["train", "--help"],
+        ["predict", "--help"],
+    ],
+)
+def test_listing_commands_import_nothing_heavy(args):
+    code = DRIVER.format(args=args, heavy=set(HEAVY))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    heavy_line = [ln for ln in proc.stderr.splitlines() if ln.startswith("HEAVY=")][-1]
+    assert heavy_line == "HEAVY=", f"{args} imported {heavy_line}"
+
+
+def test_console_script_help_runs_without_torch():
+    exe = os.path.join(os.path.dirname(sys.executable), "geo")
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", exe, "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0
+    assert "Usage: geo" in proc.stdout
+    imported = {ln.split("|")[-1].strip().split(".")[0] for ln in proc.stderr.splitlines() if "|" in ln}
+    assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
