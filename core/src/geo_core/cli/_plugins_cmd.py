@@ -87,3 +87,24 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
                 typer.echo(f"\n--- {d['plugin']} ---\n{d['error']}", err=True)
     if bad:
         raise typer.Exit(1)
+
+
+@plugins_app.command("new")
+def new(
+    name: Annotated[str, typer.Argument(help="Plugin name, e.g. 'my-backbones' -> geo-plugin-my-backbones.")],
+    kind: Annotated[str, typer.Option("--kind", "-k", help="backbone, decoder, datamodule or task.")] = "backbone",
+    dest: Annotated[str, typer.Option("--dest", "-d", help="Folder to create the distribution in.")] = ".",
+    component: Annotated[str | None, typer.Option("--component", help="Class name of the component.")] = None,
+) -> None:
+    """Scaffold a ready-to-install plugin distribution with conformance tests."""
+    from pathlib import Path
+
+    from geo_core.cli._output import err
+    from geo_core.cli._scaffold import scaffold_plugin
+
+    try:
+        root = scaffold_plugin(name, kind, Path(dest), component)  # type: ignore[arg-type]
+    except (ValueError, FileExistsError) as exc:
+        err(str(exc))
+        raise typer.Exit(2) from None
+    typer.echo(f"created {root}\nnext: pip install -e {root} && geo plugins list && pytest {root / 'tests'}")
