@@ -50,9 +50,10 @@ def _root(
 
 
 def _register_commands() -> None:
-    from geo_core.cli import _info, _plugins_cmd
+    from geo_core.cli import _info, _migrate_cmd, _plugins_cmd
 
     app.add_typer(_plugins_cmd.plugins_app, name="plugins")
+    app.add_typer(_migrate_cmd.migrate_app, name="migrate")
     app.command("list")(_info.list_cmd)
     app.command("info")(_info.info_cmd)
     try:

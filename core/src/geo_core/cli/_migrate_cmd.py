@@ -1,0 +1,56 @@
+"""``geo migrate``: convert configs of other tools."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+__all__ = ["migrate_app"]
+
+migrate_app = typer.Typer(help="Convert configs written for other tools.", no_args_is_help=True)
+
+
+@migrate_app.command("terratorch")
+def terratorch(
+    config: Annotated[str, typer.Argument(help="A TerraTorch YAML config.")],
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write here (default: stdout).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when something could not be mapped.")] = False,
+) -> None:
+    """Convert a TerraTorch config (names, class paths) and report what could not be mapped."""
+    from pathlib import Path
+
+    import yaml
+
+    from geo_core._atomic import atomic_open
+    from geo_core._migrate import migrate_terratorch
+    from geo_core.cli._output import err
+
+    path = Path(config)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        err(f"{config}: no such file")
+        raise typer.Exit(2) from None
+    except yaml.YAMLError as exc:
+        err(f"{config}: not valid YAML: {exc}")
+        raise typer.Exit(2) from None
+    try:
+        new, report = migrate_terratorch(data)
+    except TypeError as exc:
+        err(f"{config}: {exc}")
+        raise typer.Exit(2) from None
+    text = f"# converted from {path.name} by `geo migrate terratorch`\n" + yaml.safe_dump(new, sort_keys=False)
+    if output:
+        with atomic_open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        typer.echo(text, nl=False)
+    for c in report.changes:
+        typer.echo(f"changed: {c}", err=True)
+    for n in report.notes:
+        typer.echo(f"note: {n}", err=True)
+    for u in report.unmapped:
+        typer.echo(f"NOT MAPPED: {u}", err=True)
+    if strict and report.unmapped:
+        raise typer.Exit(1)
