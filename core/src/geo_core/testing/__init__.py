@@ -9,6 +9,7 @@ import importlib
 from typing import Any
 
 _LAZY: dict[str, str] = {
+    "fake_distribution": "geo_core.testing._distributions",
     "write_geotiff": "geo_core.testing._rasters",
     "make_segmentation_folder": "geo_core.testing._rasters",
     "TinyCNNBackbone": "geo_core.testing._fakes",
