@@ -3,6 +3,7 @@
 # distribution of the repository installed in editable mode. Idempotent: a
 # second run with unchanged pyproject files does nothing.
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-}
 if [ -z "$PY" ]; then
@@ -13,7 +14,7 @@ VENV=${GEO_VENV:-.venv}
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip)
 stamp="$VENV/.geo-stamp"
-want=$(cat constraints.txt requirements-dev.txt core/pyproject.toml plugins/*/pyproject.toml tests/fixtures/*/pyproject.toml docs/examples/*/pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
+want=$(cat constraints.txt requirements-dev.txt core/pyproject.toml plugins/*/pyproject.toml tests/fixtures/*/pyproject.toml docs/examples/*/pyproject.toml | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
