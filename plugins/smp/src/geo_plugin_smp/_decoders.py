@@ -75,7 +75,9 @@ class SMPDecoder(nn.Module):
     def _smp_kwargs(self, layout: compat.SlotLayout) -> dict[str, Any]:
         return {}
 
-    def __init__(self, channel_list: Sequence[int], depth: int | None, out_channels: int, **kwargs: Any) -> None:
+    def __init__(
+        self, channel_list: Sequence[int], depth: int | None, output_channels: int, /, **kwargs: Any
+    ) -> None:
         super().__init__()
         self.channel_list = [int(c) for c in channel_list]
         self.layout = compat.slot_layout(
@@ -84,7 +86,7 @@ class SMPDecoder(nn.Module):
         )
         args = {**self._smp_kwargs(self.layout), **kwargs}
         self.decoder = compat.make_decoder(self.arch, self.layout.channels, **args)
-        self.out_channels = int(out_channels)
+        self.out_channels = int(output_channels)
 
     def forward(self, features: list[Tensor]) -> Tensor:
         """Decode a feature list (shallow to deep) into one feature map."""
@@ -285,7 +287,7 @@ class PANDecoder(SMPDecoder):
     """smp's pyramid attention network on up to four features (stride-4 slot and deeper).
 
     Training needs batches of at least two samples, and the last feature must be at
-    least 4 x 4 (128 px for a stride-32 backbone).
+    least 8 x 8 (its attention block pools by two three times).
 
     Args:
         channel_list: Backbone channels, shallow to deep (two to five; with five the first is unused).
@@ -309,11 +311,11 @@ class PANDecoder(SMPDecoder):
         return {"encoder_depth": layout.depth}
 
     def forward(self, features: list[Tensor]) -> Tensor:
-        """Decode; the deepest map must be at least 4 x 4 for the feature pyramid attention block."""
-        if features and min(features[-1].shape[-2:]) < 4:
+        """Decode; the deepest map must be at least 8 x 8 (three 2x poolings in the attention block)."""
+        if features and min(features[-1].shape[-2:]) < 8:
             raise ValueError(
-                f"smp PAN needs the deepest feature map to be at least 4 x 4, got {tuple(features[-1].shape[-2:])}; "
-                "use larger inputs (>= 128 px for a stride-32 backbone)."
+                f"smp PAN needs the deepest feature map to be at least 8 x 8, got {tuple(features[-1].shape[-2:])}; "
+                "use larger inputs (>= 256 px for a stride-32 backbone, >= 128 px at output stride 16)."
             )
         return super().forward(features)
 
