@@ -1,0 +1,260 @@
+"""Several co-registered sources per sample (e.g. Sentinel-1 + Sentinel-2).
+
+Each modality has its own folder, grep pattern, bands and normalisation; samples
+are matched across modalities (and with labels) by file stem. With
+``allow_missing_modalities`` a sample may lack some modalities; they are filled
+with zeros (the per-band mean after normalisation). Batches hold ``image`` as a
+dict ``{modality: (B, C_m, H, W)}`` (TerraTorch's layout), or one tensor with the
+modalities' bands concatenated when ``concat_bands=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from geo_core import ConfigError, InputDataError
+from geo_plugin_datasets._base import GenericDataModule
+from geo_plugin_datasets._bands import resolve_bands, resolve_norm
+from geo_plugin_datasets._datasets import ImageReader, Item, PixelwiseDataset
+from geo_plugin_datasets._io import raster_info
+from geo_plugin_datasets._pairing import apply_split, find_files
+
+__all__ = ["GenericMultiModalDataModule", "MultiModalDataset"]
+
+
+def _per(value: Any, modalities: Sequence[str], name: str) -> dict[str, Any]:
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(modalities))
+        if unknown:
+            raise ConfigError(f"{name} names unknown modalities {unknown}; modalities are {list(modalities)}",
+                              key=name)
+        return {m: value.get(m) for m in modalities}
+    return dict.fromkeys(modalities, value)
+
+
+class MultiModalDataset:
+    """Reads every modality of a sample; a joint transform sees them stacked on channels."""
+
+    def __init__(
+        self,
+        items: list[Item],
+        readers: dict[str, ImageReader],
+        channels: dict[str, int],
+        label_reader: PixelwiseDataset | None,
+        label_kind: Literal["mask", "class", "scalar", "none"],
+        transform: Any,
+        concat_bands: bool,
+    ) -> None:
+        self.items, self.readers, self.channels = items, readers, channels
+        self.label_reader, self.label_kind = label_reader, label_kind
+        self.transform, self.concat_bands = transform, concat_bands
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        import torch
+
+        item = self.items[index]
+        arrays: dict[str, Any] = {}
+        for m, reader in self.readers.items():
+            path = item.image.get(m)
+            arrays[m] = None if path is None else torch.from_numpy(reader.read(path))
+        ref = next(a for a in arrays.values() if a is not None)
+        for m, a in arrays.items():
+            if a is None:
+                arrays[m] = ref.new_zeros((self.channels[m], *ref.shape[1:]))
+        mask = None
+        if self.label_kind == "mask" and item.label is not None:
+            assert self.label_reader is not None
+            mask = torch.from_numpy(self.label_reader.read_mask(item.label, None))
+        if self.transform is not None:
+            sizes = [a.shape[0] for a in arrays.values()]
+            stacked, mask = self.transform(torch.cat(list(arrays.values())), mask)
+            arrays = dict(zip(arrays, stacked.split(sizes), strict=True))
+        out: dict[str, Any] = {
+            "image": torch.cat(list(arrays.values())) if self.concat_bands else arrays,
+            "filename": str(next(p for p in item.image.values() if p is not None)),
+        }
+        if mask is not None:
+            out["mask"] = mask
+        elif item.label is not None and self.label_kind == "class":
+            out["label"] = torch.tensor(int(item.label))
+        elif item.label is not None and self.label_kind == "scalar":
+            out["label"] = torch.tensor(float(item.label))
+        return out
+
+
+class GenericMultiModalDataModule(GenericDataModule):
+    """Multimodal datamodule (TerraTorch's ``GenericMultiModalDataModule`` arguments).
+
+    Args:
+        modalities: Modality names, e.g. ``["S1GRD", "S2L2A"]``.
+        task: ``segmentation``, ``regression`` (label rasters) or ``classification``
+            (labels from ``class_names`` sub-folders are not supported here: use label
+            rasters or the classification datamodule).
+        train_data_root: ``{modality: folder}`` (same for val/test/predict).
+        image_grep: ``{modality: glob}`` or one glob for all.
+        means / stds / dataset_bands / output_bands / constant_scale / stats_file:
+            ``{modality: value}`` (or one value for all).
+        allow_missing_modalities: Keep samples lacking some modalities (zero-filled).
+        concat_bands: Give ``image`` as one tensor instead of a dict.
+    """
+
+    def __init__(
+        self,
+        batch_size: int,
+        modalities: Sequence[str],
+        train_data_root: dict[str, str],
+        val_data_root: dict[str, str] | None = None,
+        test_data_root: dict[str, str] | None = None,
+        predict_data_root: dict[str, str] | None = None,
+        num_workers: int = 0,
+        train_label_data_root: str | Path | None = None,
+        val_label_data_root: str | Path | None = None,
+        test_label_data_root: str | Path | None = None,
+        image_grep: dict[str, str] | str = "*",
+        label_grep: str = "*",
+        means: dict[str, Sequence[float]] | None = None,
+        stds: dict[str, Sequence[float]] | None = None,
+        stats_file: dict[str, str] | None = None,
+        dataset_bands: dict[str, Sequence[Any]] | None = None,
+        output_bands: dict[str, Sequence[Any]] | None = None,
+        constant_scale: dict[str, float] | float = 1.0,
+        task: Literal["segmentation", "regression"] = "segmentation",
+        num_classes: int | None = None,
+        train_split: str | Path | None = None,
+        val_split: str | Path | None = None,
+        test_split: str | Path | None = None,
+        allow_substring_split_file: bool = True,
+        allow_missing_modalities: bool = False,
+        concat_bands: bool = False,
+        image_modalities: Sequence[str] | None = None,
+        rgb_modality: str | None = None,
+        rgb_indices: Sequence[int] | None = None,
+        no_data_replace: float | None = None,
+        no_label_replace: float | None = -1,
+        train_transform: Any = None,
+        val_transform: Any = None,
+        test_transform: Any = None,
+        drop_last: bool = True,
+        pin_memory: bool = False,
+        check_stackability: bool = True,
+        shape_check_samples: int = 8,
+    ) -> None:
+        super().__init__(
+            batch_size=batch_size, num_workers=num_workers, rgb_indices=rgb_indices,
+            no_data_replace=no_data_replace, train_transform=train_transform, val_transform=val_transform,
+            test_transform=test_transform, drop_last=drop_last, pin_memory=pin_memory,
+            check_stackability=check_stackability, shape_check_samples=shape_check_samples,
+        )
+        self.modalities = list(modalities)
+        if not self.modalities:
+            raise ConfigError("modalities is empty", key="modalities")
+        self.task = task
+        self.num_classes = num_classes
+        self.roots = {"train": train_data_root, "val": val_data_root, "test": test_data_root,
+                      "predict": predict_data_root}
+        for stage, r in self.roots.items():
+            if r is not None:
+                _per(r, self.modalities, f"{stage}_data_root")
+        self.label_roots = {"train": train_label_data_root, "val": val_label_data_root,
+                            "test": test_label_data_root}
+        self.splits = {"train": train_split, "val": val_split, "test": test_split}
+        self.allow_substring = allow_substring_split_file
+        self.image_grep = _per(image_grep, self.modalities, "image_grep")
+        self.label_grep = label_grep
+        self.mod_means = _per(means, self.modalities, "means")
+        self.mod_stds = _per(stds, self.modalities, "stds")
+        self.mod_stats = _per(stats_file, self.modalities, "stats_file")
+        self.mod_dataset_bands = _per(dataset_bands, self.modalities, "dataset_bands")
+        self.mod_output_bands = _per(output_bands, self.modalities, "output_bands")
+        self.mod_scale = _per(constant_scale, self.modalities, "constant_scale")
+        self.allow_missing = allow_missing_modalities
+        self.concat_bands = concat_bands
+        self.image_modalities = list(image_modalities) if image_modalities else self.modalities
+        self.rgb_modality = rgb_modality or self.modalities[0]
+        self.no_label_replace = no_label_replace
+
+    def _has_stage(self, stage: str) -> bool:
+        return self.roots.get(stage) is not None
+
+    def _items(self, stage: str) -> list[Item]:
+        roots = self.roots.get(stage)
+        if roots is None:
+            raise ConfigError(f"{stage}_data_root is not set", key=f"{stage}_data_root")
+        found = {m: find_files(roots[m], self.image_grep[m], f"{m} image") if roots.get(m) else {}
+                 for m in self.modalities}
+        keys = sorted(set().union(*[set(f) for f in found.values()]))
+        if not self.allow_missing:
+            incomplete = {k: [m for m in self.modalities if k not in found[m]] for k in keys}
+            incomplete = {k: v for k, v in incomplete.items() if v}
+            if incomplete:
+                listing = "; ".join(f"{k} lacks {v}" for k, v in list(incomplete.items())[:20])
+                raise InputDataError(
+                    f"{len(incomplete)} {stage} sample(s) miss modalities: {listing}. "
+                    "Add the files or set allow_missing_modalities=True"
+                )
+        labels: dict[str, Path] = {}
+        if stage != "predict":
+            lroot = self.label_roots.get(stage)
+            if lroot is None:
+                raise ConfigError(f"set {stage}_label_data_root", key=f"{stage}_label_data_root")
+            labels = find_files(lroot, self.label_grep, "label")
+            unpaired = sorted(set(keys) ^ set(labels))
+            if unpaired:
+                raise InputDataError(
+                    f"{len(unpaired)} key(s) have images but no label or a label but no image: "
+                    f"{', '.join(unpaired[:20])}",
+                    lroot,
+                )
+        keys = apply_split(keys, self.splits.get(stage), allow_substring=self.allow_substring)
+        return [Item({m: found[m].get(k) for m in self.modalities}, labels.get(k)) for k in keys]  # type: ignore[arg-type]
+
+    def _mod_reader(self, m: str, reference: Path) -> tuple[ImageReader, int]:
+        info = raster_info(reference)
+        idx = resolve_bands(self.mod_dataset_bands[m], self.mod_output_bands[m], info.count, info.descriptions)
+        norm = resolve_norm(self.mod_means[m], self.mod_stds[m], self.mod_stats[m], len(idx),
+                            self.mod_output_bands[m])
+        bands = None if idx == list(range(info.count)) else idx
+        reader = ImageReader(bands, None, float(self.mod_scale[m] or 1.0), norm[0] if norm else None,
+                             norm[1] if norm else None, self.no_data_replace)
+        return reader, len(idx)
+
+    def build_dataset(self, stage: str) -> MultiModalDataset:
+        """Find the samples of ``stage`` and build its dataset."""
+        items = self._items(stage)
+        if not items:
+            raise InputDataError(f"the {stage} split is empty")
+        readers, channels = {}, {}
+        for m in self.modalities:
+            ref = next((it.image[m] for it in items if it.image.get(m) is not None), None)  # type: ignore[attr-defined]
+            if ref is None:
+                raise InputDataError(f"no {stage} sample has modality {m!r}")
+            readers[m], channels[m] = self._mod_reader(m, ref)
+        self._check_mm_shapes(stage, items)
+        label_reader = PixelwiseDataset([], readers[self.modalities[0]], task=self.task,  # type: ignore[arg-type]
+                                        no_label_replace=self.no_label_replace)
+        return MultiModalDataset(items, readers, channels, label_reader, "mask", self.transforms[stage],
+                                 self.concat_bands)
+
+    def _check_mm_shapes(self, stage: str, items: list[Item]) -> None:
+        for i in self._sample_indices(len(items)):
+            it = items[i]
+            sizes = {m: (raster_info(p).height, raster_info(p).width)
+                     for m, p in it.image.items() if p is not None}  # type: ignore[attr-defined]
+            if it.label is not None:
+                li = raster_info(it.label)
+                sizes["label"] = (li.height, li.width)
+            if len(set(sizes.values())) > 1:
+                raise InputDataError(
+                    f"{stage} sample's modalities are not co-registered on one grid: {sizes}; "
+                    "resample them to the same size", next(p for p in it.image.values() if p is not None)  # type: ignore[attr-defined]
+                )
+
+    def scene_preprocessing(self) -> Any:
+        """Scene prediction reads one raster; multimodal scenes are not supported."""
+        raise ConfigError("geo predict on whole scenes needs a single-source datamodule; "
+                          "multimodal prediction runs through predict_data_root batches")
