@@ -48,8 +48,7 @@ def typecheck(session: nox.Session) -> None:
 def tests(session: nox.Session, dist: str) -> None:
     env = _env(session)
     paths = ["core/tests", "tests"] if dist == "core" else [DISTRIBUTIONS[dist]]
-    session.run("python", "-m", "pytest", *paths, *session.posargs, external=True, env=env,
-                success_codes=[0, 5])
+    session.run("python", "-m", "pytest", *paths, *session.posargs, external=True, env=env, success_codes=[0, 5])
 
 
 @nox.session

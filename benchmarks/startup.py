@@ -24,8 +24,12 @@ def run_once(argv: list[str]) -> tuple[float, float]:
     """Run a command; return (wall seconds, peak RSS MiB) from wait4's rusage."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     t0 = time.perf_counter()
-    pid = os.posix_spawn(argv[0], argv, dict(os.environ), file_actions=[
-        (os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
+    pid = os.posix_spawn(
+        argv[0],
+        argv,
+        dict(os.environ),
+        file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)],
+    )
     _, status, usage = os.wait4(pid, 0)
     wall = time.perf_counter() - t0
     os.close(devnull)
@@ -60,17 +64,37 @@ def main() -> None:
     rows = []
     for name, r in results.items():
         med = statistics.median(r["wall"])
-        rows.append({"command": name, "median_s": round(med, 3), "best_s": round(min(r["wall"]), 3),
-                     "peak_rss_mib": round(max(r["rss"]), 1), "ratio_to_import_torch": round(med / torch_wall, 3)})
-    out = {"repeat": args.repeat, "python": sys.version.split()[0], "cpu_count": os.cpu_count(), "rows": rows,
-           "target": "geo commands <= 0.15 x import torch"}
+        rows.append(
+            {
+                "command": name,
+                "median_s": round(med, 3),
+                "best_s": round(min(r["wall"]), 3),
+                "peak_rss_mib": round(max(r["rss"]), 1),
+                "ratio_to_import_torch": round(med / torch_wall, 3),
+            }
+        )
+    out = {
+        "repeat": args.repeat,
+        "python": sys.version.split()[0],
+        "cpu_count": os.cpu_count(),
+        "rows": rows,
+        "target": "geo commands <= 0.15 x import torch",
+    }
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "startup.json").write_text(json.dumps(out, indent=2) + "\n")
-    lines = ["# Start-up benchmark", "", f"median of {args.repeat} interleaved runs, {os.cpu_count()} CPUs", "",
-             "| command | median s | best s | peak RSS MiB | x import torch |", "|---|---|---|---|---|"]
+    lines = [
+        "# Start-up benchmark",
+        "",
+        f"median of {args.repeat} interleaved runs, {os.cpu_count()} CPUs",
+        "",
+        "| command | median s | best s | peak RSS MiB | x import torch |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| `{r['command']}` | {r['median_s']} | {r['best_s']} | {r['peak_rss_mib']} | "
-                     f"{r['ratio_to_import_torch']} |")
+        lines.append(
+            f"| `{r['command']}` | {r['median_s']} | {r['best_s']} | {r['peak_rss_mib']} | "
+            f"{r['ratio_to_import_torch']} |"
+        )
     (HERE / "results" / "startup.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

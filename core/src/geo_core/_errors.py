@@ -122,7 +122,9 @@ class UnusedArgumentError(ConfigError):
         for n in self.names:
             s = (suggestions or {}).get(n)
             parts.append(f"{n!r}" + (f" (did you mean {s!r}?)" if s else ""))
-        super().__init__(f"unused argument(s) for {where}: {', '.join(parts)}", key=self.names[0] if self.names else None)
+        super().__init__(
+            f"unused argument(s) for {where}: {', '.join(parts)}", key=self.names[0] if self.names else None
+        )
 
 
 class InputDataError(GeoError, ValueError):

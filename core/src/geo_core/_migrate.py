@@ -25,9 +25,13 @@ TASK_NAMES = (
 )
 #: TerraTorch registry prefixes -> geo sources (TerraTorch joins them with '_').
 _PREFIXES = {"timm": "timm", "smp": "smp", "mmseg": "mmseg", "torchgeo": "torchgeo", "terratorch": None}
-_FACTORIES = {"EncoderDecoderFactory": "EncoderDecoderFactory", "FullModelFactory": "FullModelFactory",
-              "SMPModelFactory": "smp:SMPModelFactory", "TimmModelFactory": "timm:TimmModelFactory",
-              "PrithviModelFactory": "EncoderDecoderFactory"}
+_FACTORIES = {
+    "EncoderDecoderFactory": "EncoderDecoderFactory",
+    "FullModelFactory": "FullModelFactory",
+    "SMPModelFactory": "smp:SMPModelFactory",
+    "TimmModelFactory": "timm:TimmModelFactory",
+    "PrithviModelFactory": "EncoderDecoderFactory",
+}
 
 
 @dataclass
@@ -113,8 +117,10 @@ def migrate_terratorch(config: dict[str, Any]) -> tuple[dict[str, Any], Migratio
                 if _FACTORIES[short] != factory:
                     report.changes.append(f"model.init_args.model_factory: {factory} -> {_FACTORIES[short]}")
                 if short == "PrithviModelFactory":
-                    report.notes.append("PrithviModelFactory is deprecated upstream; EncoderDecoderFactory builds the "
-                                        "same models (add necks SelectIndices + ReshapeTokensToImage for ViT backbones)")
+                    report.notes.append(
+                        "PrithviModelFactory is deprecated upstream; EncoderDecoderFactory builds the "
+                        "same models (add necks SelectIndices + ReshapeTokensToImage for ViT backbones)"
+                    )
                 init["model_factory"] = _FACTORIES[short]
             else:
                 report.unmapped.append(f"model.init_args.model_factory: {factory} has no geo equivalent")
@@ -129,8 +135,18 @@ def migrate_terratorch(config: dict[str, Any]) -> tuple[dict[str, Any], Migratio
         for i, aux in enumerate(init.get("aux_heads") or margs.get("aux_decoders") or []):
             if isinstance(aux, dict) and isinstance(aux.get("decoder"), str):
                 aux["decoder"] = _component(aux["decoder"], "decoder", report, f"aux[{i}].decoder")
-        if isinstance(init.get("loss"), str) and init["loss"] not in ("ce", "focal", "dice", "jaccard", "lovasz",
-                                                                        "mse", "mae", "rmse", "huber", "bce"):
+        if isinstance(init.get("loss"), str) and init["loss"] not in (
+            "ce",
+            "focal",
+            "dice",
+            "jaccard",
+            "lovasz",
+            "mse",
+            "mae",
+            "rmse",
+            "huber",
+            "bce",
+        ):
             init["loss"] = _component(init["loss"], "loss", report, "model.init_args.loss")
     data = cfg.get("data")
     if isinstance(data, dict) and isinstance(data.get("class_path"), str):

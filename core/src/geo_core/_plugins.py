@@ -66,7 +66,7 @@ def plugin_name_for_distribution(dist_name: str) -> str:
         return "core"
     for prefix in ("geo-plugin-",):
         if n.startswith(prefix):
-            return n[len(prefix):]
+            return n[len(prefix) :]
     return n
 
 
@@ -312,7 +312,7 @@ class PluginIndex:
             for module in modules:
                 try:
                     importlib.import_module(module)
-                except BaseException as exc:  # noqa: BLE001 - doctor reports everything
+                except BaseException as exc:
                     err = "".join(traceback.format_exception(exc)[-6:])
                     break
             out[name] = (rec.load_seconds + time.perf_counter() - t0, err)

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from geo_core._registry import Registry
 
-__all__ = ["BACKBONES", "DECODERS", "NECKS", "MODELS", "MODEL_FACTORIES", "TASKS", "DATAMODULES", "LOSSES",
-           "REGISTRIES", "set_priority"]
+__all__ = [
+    "BACKBONES",
+    "DECODERS",
+    "NECKS",
+    "MODELS",
+    "MODEL_FACTORIES",
+    "TASKS",
+    "DATAMODULES",
+    "LOSSES",
+    "REGISTRIES",
+    "set_priority",
+]
 
 BACKBONES = Registry("backbone")
 DECODERS = Registry("decoder")

@@ -77,8 +77,13 @@ class Registry:
     def register(self, obj: F) -> F: ...
     @overload
     def register(
-        self, obj: None = None, *, name: str | None = None, source: str = "local",
-        metadata: Mapping[str, Any] | None = None, override: bool = False,
+        self,
+        obj: None = None,
+        *,
+        name: str | None = None,
+        source: str = "local",
+        metadata: Mapping[str, Any] | None = None,
+        override: bool = False,
     ) -> Callable[[F], F]: ...
 
     def register(
@@ -109,9 +114,7 @@ class Registry:
             qid = f"{source}{SEPARATOR}{n}"
             if qid in self._local and not override:
                 old = self._local[qid].target
-                raise DuplicateComponentError(
-                    self.kind, qid, _describe(old), _describe(fn)
-                )
+                raise DuplicateComponentError(self.kind, qid, _describe(old), _describe(fn))
             self._local[qid] = _Candidate(qid, n, source, fn, metadata=dict(metadata or {}))
             return fn
 
@@ -137,8 +140,11 @@ class Registry:
             if rec is None or rec.status != "ok":
                 continue
             meta = dict(rec.manifest.get(self.kind, {}).get(e.name, {})) if rec.manifest else {}
-            out.append(_Candidate(f"{e.source}{SEPARATOR}{e.name}", e.name, e.source, e.target,
-                                  e.distribution, e.version, meta))
+            out.append(
+                _Candidate(
+                    f"{e.source}{SEPARATOR}{e.name}", e.name, e.source, e.target, e.distribution, e.version, meta
+                )
+            )
         return out
 
     def _dynamic_sources(self) -> Iterator[tuple[ComponentSource, Any]]:
@@ -202,16 +208,16 @@ class Registry:
             source, _, plain = name.partition(SEPARATOR)
             for src, rec in self._dynamic_sources():
                 if src.source == source and src.accepts is not None and src.accepts(plain):
-                    return _Candidate(name, plain, source, src.builder, rec.distribution, rec.version,
-                                      dynamic=src), []
+                    return _Candidate(name, plain, source, src.builder, rec.distribution, rec.version, dynamic=src), []
             self._raise_unknown(name, cands, source=source)
         matches = sorted((c for c in cands.values() if c.name == name), key=lambda c: self._rank(c.source))
         if not matches:
             for src, rec in sorted(self._dynamic_sources(), key=lambda sr: self._rank(sr[0].source)):
                 if src.accepts is not None and src.accepts(name):
                     qid = f"{src.source}{SEPARATOR}{name}"
-                    return _Candidate(qid, name, src.source, src.builder, rec.distribution, rec.version,
-                                      dynamic=src), []
+                    return _Candidate(
+                        qid, name, src.source, src.builder, rec.distribution, rec.version, dynamic=src
+                    ), []
             self._raise_unknown(name, cands)
         chosen, others = matches[0], [m.id for m in matches[1:]]
         if others and (self.kind, name) not in _LOGGED:
@@ -235,7 +241,7 @@ class Registry:
         # TerraTorch spells qualified names with an underscore (timm_resnet50).
         for src in {c.source for c in cands.values()}:
             if name.startswith(src + "_"):
-                alt = f"{src}{SEPARATOR}{name[len(src) + 1:]}"
+                alt = f"{src}{SEPARATOR}{name[len(src) + 1 :]}"
                 if alt in cands:
                     raise UnknownComponentError(self.kind, name, [alt], hint="(geo qualifies names with ':')")
         close = difflib.get_close_matches(guess, pool, n=3, cutoff=0.6)
@@ -259,8 +265,7 @@ class Registry:
         if c.dynamic is not None:
             meta.update(c.dynamic.metadata_for(c.name))
         target = c.target if isinstance(c.target, str) else f"{c.target.__module__}:{c.target.__qualname__}"
-        return ComponentInfo(c.id, c.name, c.source, self.kind, target, c.distribution, c.version, meta,
-                             tuple(others))
+        return ComponentInfo(c.id, c.name, c.source, self.kind, target, c.distribution, c.version, meta, tuple(others))
 
     def get(self, name: str) -> Callable[..., Any]:
         """Import and return the builder of ``name`` (class or function).
@@ -279,8 +284,7 @@ class Registry:
         except Exception as exc:
             raise PluginLoadError(
                 c.source,
-                f"cannot import {self.kind} {c.id!r} from {c.target!r} ({c.distribution}): "
-                f"{type(exc).__name__}: {exc}",
+                f"cannot import {self.kind} {c.id!r} from {c.target!r} ({c.distribution}): {type(exc).__name__}: {exc}",
             ) from exc
         if c.dynamic is not None:
             plain = c.name

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
-
 from geo_core import __version__
 from geo_core.cli._app import _register_plugin_commands, app
+from typer.testing import CliRunner
 
 runner = CliRunner()
 
@@ -77,7 +76,10 @@ def test_doctor_passes_with_allow_list(fresh):
 def test_list_kind_aliases_and_filters(fresh):
     res = invoke("list", "backbones", "--source", "fixture", "--json")
     assert json.loads(res.stdout) == [
-        "fixture:failing_builder", "fixture:fixture_cnn", "fixture:hook_cnn_a", "fixture:hook_cnn_b",
+        "fixture:failing_builder",
+        "fixture:fixture_cnn",
+        "fixture:hook_cnn_a",
+        "fixture:hook_cnn_b",
         "fixture:tiny_cnn",
     ]
     res = invoke("list", "backbone", "--filter", "hook")
@@ -120,9 +122,7 @@ def test_plugin_cli_command_is_added(fresh):
 
 def test_custom_modules_option(fresh, tmp_path):
     mod = tmp_path / "extra.py"
-    mod.write_text(
-        "import geo_core\n@geo_core.BACKBONES.register(name='cli_custom_net')\ndef b(**kw):\n    return 1\n"
-    )
+    mod.write_text("import geo_core\n@geo_core.BACKBONES.register(name='cli_custom_net')\ndef b(**kw):\n    return 1\n")
     try:
         res = invoke("--custom-modules", str(mod), "list", "backbones", "--source", "local")
         assert res.exit_code == 0, res.output

@@ -8,8 +8,19 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "lightning", "pytorch_lightning", "rasterio", "timm", "segmentation_models_pytorch",
-         "torchgeo", "mmseg", "mmcv", "torchvision", "numpy")
+HEAVY = (
+    "torch",
+    "lightning",
+    "pytorch_lightning",
+    "rasterio",
+    "timm",
+    "segmentation_models_pytorch",
+    "torchgeo",
+    "mmseg",
+    "mmcv",
+    "torchvision",
+    "numpy",
+)
 
 DRIVER = """
 import sys

@@ -5,10 +5,9 @@ from __future__ import annotations
 import textwrap
 
 import yaml
-from typer.testing import CliRunner
-
 from geo_core._migrate import migrate_terratorch
 from geo_core.cli._app import app
+from typer.testing import CliRunner
 
 TT_CONFIG = textwrap.dedent("""
     seed_everything: 0
@@ -53,9 +52,15 @@ def test_migration_maps_names_and_reports_the_rest():
 
 
 def test_prefixed_names_become_qualified_ids():
-    cfg = {"model": {"class_path": "terratorch.tasks.ClassificationTask", "init_args": {
-        "model_factory": "PrithviModelFactory",
-        "model_args": {"backbone": "timm_resnet50", "decoder": "smp_Unet"}}}}
+    cfg = {
+        "model": {
+            "class_path": "terratorch.tasks.ClassificationTask",
+            "init_args": {
+                "model_factory": "PrithviModelFactory",
+                "model_args": {"backbone": "timm_resnet50", "decoder": "smp_Unet"},
+            },
+        }
+    }
     new, report = migrate_terratorch(cfg)
     margs = new["model"]["init_args"]["model_args"]
     assert margs["backbone"] == "timm:resnet50"

@@ -4,9 +4,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-import pytest
-
 import geo_core
+import pytest
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from geo_core import BACKBONES, ConfigError, load_custom_modules
 
 

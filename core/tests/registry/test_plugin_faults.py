@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import sys
 
-import pytest
-from typer.testing import CliRunner
-
 import geo_core
+import pytest
 from geo_core import BACKBONES, DuplicateComponentError, PluginLoadError
 from geo_core._plugins import plugin_index
 from geo_core.testing import fake_distribution
+from typer.testing import CliRunner
 
 
 @pytest.fixture
@@ -28,9 +27,16 @@ def _hooks(body: str) -> str:
 
 
 def test_hook_raising_at_registration_marks_only_that_plugin_broken(sandbox):
-    fake_distribution(sandbox, "geo-plugin-faultyreg", {"geo.plugins": {"faultyreg": "faulty_reg"}},
-                      modules={"faulty_reg.py": _hooks(
-                          "@hookimpl\ndef geo_component_sources():\n    raise RuntimeError('catalogue exploded')\n")})
+    fake_distribution(
+        sandbox,
+        "geo-plugin-faultyreg",
+        {"geo.plugins": {"faultyreg": "faulty_reg"}},
+        modules={
+            "faulty_reg.py": _hooks(
+                "@hookimpl\ndef geo_component_sources():\n    raise RuntimeError('catalogue exploded')\n"
+            )
+        },
+    )
     rec = plugin_index().plugins["faultyreg"]
     assert rec.status == "broken" and "catalogue exploded" in rec.reason
     assert BACKBONES.build("fixture:fixture_cnn").out_channels == [4, 8]
@@ -40,8 +46,12 @@ def test_hook_raising_at_registration_marks_only_that_plugin_broken(sandbox):
 
 
 def test_hook_returning_wrong_type_is_broken(sandbox):
-    fake_distribution(sandbox, "geo-plugin-faultytype", {"geo.plugins": {"faultytype": "faulty_type"}},
-                      modules={"faulty_type.py": _hooks("@hookimpl\ndef geo_component_sources():\n    return ['x']\n")})
+    fake_distribution(
+        sandbox,
+        "geo-plugin-faultytype",
+        {"geo.plugins": {"faultytype": "faulty_type"}},
+        modules={"faulty_type.py": _hooks("@hookimpl\ndef geo_component_sources():\n    return ['x']\n")},
+    )
     rec = plugin_index().plugins["faultytype"]
     assert rec.status == "broken" and "not ComponentSource" in rec.reason
 
@@ -49,8 +59,12 @@ def test_hook_returning_wrong_type_is_broken(sandbox):
 def test_plugin_cli_hook_failure_keeps_cli_alive(sandbox):
     from geo_core.cli import _app
 
-    fake_distribution(sandbox, "geo-plugin-faultycli", {"geo.plugins": {"faultycli": "faulty_cli"}},
-                      modules={"faulty_cli.py": _hooks("@hookimpl\ndef geo_cli_commands(app):\n    raise ValueError('no')\n")})
+    fake_distribution(
+        sandbox,
+        "geo-plugin-faultycli",
+        {"geo.plugins": {"faultycli": "faulty_cli"}},
+        modules={"faulty_cli.py": _hooks("@hookimpl\ndef geo_cli_commands(app):\n    raise ValueError('no')\n")},
+    )
     _app._register_plugin_commands()
     assert plugin_index().plugins["faultycli"].status == "broken"
     res = CliRunner().invoke(_app.app, ["plugins", "list", "--json"])
@@ -63,8 +77,12 @@ def test_plugin_cli_hook_failure_keeps_cli_alive(sandbox):
 def test_doctor_reports_a_raising_self_check(sandbox, fresh):
     from geo_core.cli import _app
 
-    fake_distribution(sandbox, "geo-plugin-faultydoc", {"geo.plugins": {"faultydoc": "faulty_doc"}},
-                      modules={"faulty_doc.py": _hooks("@hookimpl\ndef geo_doctor():\n    raise OSError('disk gone')\n")})
+    fake_distribution(
+        sandbox,
+        "geo-plugin-faultydoc",
+        {"geo.plugins": {"faultydoc": "faulty_doc"}},
+        modules={"faulty_doc.py": _hooks("@hookimpl\ndef geo_doctor():\n    raise OSError('disk gone')\n")},
+    )
     fresh.setenv("GEO_PLUGINS", "faultydoc,fixture")
     geo_core.reset_plugins()
     res = CliRunner().invoke(_app.app, ["plugins", "doctor", "--json"])
@@ -75,8 +93,12 @@ def test_doctor_reports_a_raising_self_check(sandbox, fresh):
 
 
 def test_component_raising_at_import_is_chained(sandbox):
-    fake_distribution(sandbox, "geo-plugin-faultyimp", {"geo.backbones": {"bad": "faulty_imp:Net"}},
-                      modules={"faulty_imp.py": "raise ZeroDivisionError('at import')\n"})
+    fake_distribution(
+        sandbox,
+        "geo-plugin-faultyimp",
+        {"geo.backbones": {"bad": "faulty_imp:Net"}},
+        modules={"faulty_imp.py": "raise ZeroDivisionError('at import')\n"},
+    )
     assert "faultyimp:bad" in BACKBONES.names()
     with pytest.raises(PluginLoadError) as exc:
         BACKBONES.build("faultyimp:bad")
@@ -84,13 +106,23 @@ def test_component_raising_at_import_is_chained(sandbox):
 
 
 def test_two_distributions_claiming_one_id(sandbox):
-    files = {"faulty_a/geo-plugin.toml": "[plugin]\nname='same'\n", "faulty_b/geo-plugin.toml": "[plugin]\nname='same'\n"}
-    fake_distribution(sandbox, "geo-plugin-faulty-a",
-                      {"geo.manifests": {"same": "faulty_a"}, "geo.backbones": {"net": "faulty_a:Net"}},
-                      modules={"faulty_a/__init__.py": ""}, files=files)
-    fake_distribution(sandbox, "geo-plugin-faulty-b",
-                      {"geo.manifests": {"same": "faulty_b"}, "geo.backbones": {"net": "faulty_b:Net"}},
-                      modules={"faulty_b/__init__.py": ""})
+    files = {
+        "faulty_a/geo-plugin.toml": "[plugin]\nname='same'\n",
+        "faulty_b/geo-plugin.toml": "[plugin]\nname='same'\n",
+    }
+    fake_distribution(
+        sandbox,
+        "geo-plugin-faulty-a",
+        {"geo.manifests": {"same": "faulty_a"}, "geo.backbones": {"net": "faulty_a:Net"}},
+        modules={"faulty_a/__init__.py": ""},
+        files=files,
+    )
+    fake_distribution(
+        sandbox,
+        "geo-plugin-faulty-b",
+        {"geo.manifests": {"same": "faulty_b"}, "geo.backbones": {"net": "faulty_b:Net"}},
+        modules={"faulty_b/__init__.py": ""},
+    )
     with pytest.raises(DuplicateComponentError) as exc:
         BACKBONES.names()
     assert "geo-plugin-faulty-a" in str(exc.value) and "geo-plugin-faulty-b" in str(exc.value)
@@ -98,12 +130,16 @@ def test_two_distributions_claiming_one_id(sandbox):
 
 def test_unmet_requirement_lists_install_line(sandbox):
     fake_distribution(
-        sandbox, "geo-plugin-faultyreq",
+        sandbox,
+        "geo-plugin-faultyreq",
         {"geo.manifests": {"faultyreq": "faulty_req"}, "geo.decoders": {"Head": "faulty_req._h:Head"}},
         modules={"faulty_req/__init__.py": ""},
-        files={"faulty_req/geo-plugin.toml": (
-            "[plugin]\nname='faultyreq'\nrequires=['geo-lib-that-is-absent==1.0']\n"
-            "install=\"pip install geo-plugin-faultyreq geo-lib-that-is-absent==1.0\"\n")},
+        files={
+            "faulty_req/geo-plugin.toml": (
+                "[plugin]\nname='faultyreq'\nrequires=['geo-lib-that-is-absent==1.0']\n"
+                'install="pip install geo-plugin-faultyreq geo-lib-that-is-absent==1.0"\n'
+            )
+        },
     )
     rec = plugin_index().plugins["faultyreq"]
     assert rec.status == "broken"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import geo_core
+import pytest
 from geo_core import BACKBONES, PluginLoadError
 from geo_core._plugins import plugin_index
 

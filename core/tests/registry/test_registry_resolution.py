@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
 import geo_core
+import pytest
 from geo_core import BACKBONES, DECODERS, DuplicateComponentError, UnknownComponentError
 
 

@@ -9,17 +9,30 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from geo_core.cli._app import app
 from geo_core.cli._scaffold import scaffold_plugin
+from typer.testing import CliRunner
 
 
 def _install(root: Path, target: Path) -> dict[str, str]:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-         "--target", str(target), str(root)],
-        check=True, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(root),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_")}
     env["PYTHONPATH"] = str(target) + os.pathsep + env.get("PYTHONPATH", "")
@@ -37,13 +50,24 @@ def test_scaffolded_plugin_installs_and_is_discovered(tmp_path, kind):
     row = {d["plugin"]: d for d in json.loads(listed.stdout)}["acme-geo"]
     assert row["status"] == "ok"
     assert row["components"] == {kind: 1}
-    info = subprocess.run([*geo, "info", kind, f"acme-geo:AcmeGeo{kind.capitalize()}", "--json"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    info = subprocess.run(
+        [*geo, "info", kind, f"acme-geo:AcmeGeo{kind.capitalize()}", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert info.returncode == 0, info.stderr
     assert json.loads(info.stdout)["distribution"] == "geo-plugin-acme-geo"
     # the scaffold's own tests (geo_core.testing conformance) pass against the installed copy
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
-                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert tests.returncode == 0, tests.stdout + tests.stderr
 
 

@@ -56,12 +56,15 @@ def _register_commands() -> None:
     app.add_typer(_migrate_cmd.migrate_app, name="migrate")
     app.command("list")(_info.list_cmd)
     app.command("info")(_info.info_cmd)
+    import importlib
+
     try:
-        from geo_core.cli import _run
-    except ImportError:  # pragma: no cover - during bootstrap only
-        pass
+        run_module = importlib.import_module("geo_core.cli._run")
+    except ModuleNotFoundError as exc:  # pragma: no cover - only while bootstrapping the repository
+        if exc.name != "geo_core.cli._run":
+            raise
     else:
-        _run.register(app)
+        run_module.register(app)
 
 
 _ADDED: set[str] = set()

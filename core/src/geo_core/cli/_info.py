@@ -12,9 +12,16 @@ from geo_core.cli._output import emit_json, emit_table, err
 __all__ = ["list_cmd", "info_cmd", "kind_of"]
 
 _ALIASES = {
-    "backbones": "backbone", "decoders": "decoder", "necks": "neck", "models": "model",
-    "model_factories": "model_factory", "model-factories": "model_factory", "factories": "model_factory",
-    "tasks": "task", "datamodules": "datamodule", "losses": "loss",
+    "backbones": "backbone",
+    "decoders": "decoder",
+    "necks": "neck",
+    "models": "model",
+    "model_factories": "model_factory",
+    "model-factories": "model_factory",
+    "factories": "model_factory",
+    "tasks": "task",
+    "datamodules": "datamodule",
+    "losses": "loss",
 }
 
 
@@ -30,7 +37,9 @@ def kind_of(word: str) -> str:
 
 
 def list_cmd(
-    kind: Annotated[str, typer.Argument(help="backbones, decoders, necks, models, model_factories, tasks, datamodules, losses")],
+    kind: Annotated[
+        str, typer.Argument(help="backbones, decoders, necks, models, model_factories, tasks, datamodules, losses")
+    ],
     source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source (e.g. timm).")] = None,
     filter_: Annotated[str | None, typer.Option("--filter", "-f", help="Glob or substring on the name.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -68,8 +77,12 @@ def info_cmd(
     if as_json:
         emit_json(info.as_dict())
         return
-    rows = [("id", info.id), ("kind", info.kind), ("target", info.target),
-            ("distribution", f"{info.distribution or '-'} {info.version or ''}".strip())]
+    rows = [
+        ("id", info.id),
+        ("kind", info.kind),
+        ("target", info.target),
+        ("distribution", f"{info.distribution or '-'} {info.version or ''}".strip()),
+    ]
     if info.alternatives:
         rows.append(("also served by", ", ".join(info.alternatives)))
     for k, v in sorted(info.metadata.items()):

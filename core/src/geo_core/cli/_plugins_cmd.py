@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,14 +33,19 @@ def list_plugins(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
     from geo_core._plugins import plugin_index
 
     idx = plugin_index()
-    data = []
+    data: list[dict[str, Any]] = []
     for name in sorted(idx.plugins):
         rec = idx.plugins[name]
-        data.append({
-            "plugin": name, "distribution": rec.distribution, "version": rec.version,
-            "status": rec.status, "reason": rec.reason,
-            "components": {k: v for k, v in _counts(name).items() if v},
-        })
+        data.append(
+            {
+                "plugin": name,
+                "distribution": rec.distribution,
+                "version": rec.version,
+                "status": rec.status,
+                "reason": rec.reason,
+                "components": {k: v for k, v in _counts(name).items() if v},
+            }
+        )
     if as_json:
         emit_json(data)
         return
@@ -59,7 +64,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
 
     idx = plugin_index()
     results = idx.import_all()
-    data = []
+    data: list[dict[str, Any]] = []
     bad = False
     for name in sorted(results):
         seconds, error = results[name]
@@ -69,18 +74,29 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         if impl is not None and error is None:
             try:
                 checks = [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in impl() or []]
-            except Exception as exc:  # noqa: BLE001 - the doctor reports, never crashes
+            except Exception as exc:
                 error = f"geo_doctor raised {type(exc).__name__}: {exc}"
         failed = error is not None or any(not c["ok"] for c in checks)
         bad = bad or failed
-        data.append({"plugin": name, "ok": not failed, "import_seconds": round(seconds, 3), "error": error,
-                     "checks": checks})
+        data.append(
+            {"plugin": name, "ok": not failed, "import_seconds": round(seconds, 3), "error": error, "checks": checks}
+        )
     if as_json:
         emit_json(data)
     else:
-        rows = [(d["plugin"], "ok" if d["ok"] else "BROKEN", f"{d['import_seconds']:.2f}s",
-                 (d["error"] or "; ".join(f"{c['name']}: {'ok' if c['ok'] else c['detail']}" for c in d["checks"]))
-                 .strip().splitlines()[-1] if (d["error"] or d["checks"]) else "") for d in data]
+        rows = [
+            (
+                d["plugin"],
+                "ok" if d["ok"] else "BROKEN",
+                f"{d['import_seconds']:.2f}s",
+                (d["error"] or "; ".join(f"{c['name']}: {'ok' if c['ok'] else c['detail']}" for c in d["checks"]))
+                .strip()
+                .splitlines()[-1]
+                if (d["error"] or d["checks"])
+                else "",
+            )
+            for d in data
+        ]
         emit_table("geo plugins doctor", ["plugin", "status", "import", "detail"], rows)
         for d in data:
             if d["error"]:

@@ -10,10 +10,9 @@ from typing import Literal
 __all__ = ["scaffold_plugin", "ScaffoldKind"]
 
 ScaffoldKind = Literal["backbone", "decoder", "datamodule", "task"]
-_GROUPS = {"backbone": "geo.backbones", "decoder": "geo.decoders", "datamodule": "geo.datamodules",
-           "task": "geo.tasks"}
+_GROUPS = {"backbone": "geo.backbones", "decoder": "geo.decoders", "datamodule": "geo.datamodules", "task": "geo.tasks"}
 
-_PYPROJECT = '''[build-system]
+_PYPROJECT = """[build-system]
 requires = ["setuptools>=77"]
 build-backend = "setuptools.build_meta"
 
@@ -39,9 +38,9 @@ where = ["src"]
 
 [tool.setuptools.package-data]
 {pkg} = ["py.typed", "geo-plugin.toml"]
-'''
+"""
 
-_MANIFEST = '''# Metadata geo reads without importing the plugin (`geo info {kind} {name}:{component}`).
+_MANIFEST = """# Metadata geo reads without importing the plugin (`geo info {kind} {name}:{component}`).
 [plugin]
 name = "{name}"
 summary = "A geo plugin providing the {kind} {component}."
@@ -49,9 +48,9 @@ install = "pip install {dist}"
 
 [{kind}.{component}]
 summary = "{summary}"
-{extra}'''
+{extra}"""
 
-_README = '''# {dist}
+_README = """# {dist}
 
 A [geo](https://pypi.org/project/geo-core/) plugin providing the {kind} `{name}:{component}`.
 
@@ -61,11 +60,15 @@ geo plugins list           # shows "{name}"
 geo info {kind} {name}:{component}
 pytest tests
 ```
-'''
+"""
 
 _COMPONENTS: dict[str, tuple[str, str, str, str]] = {
     # kind -> (module name, summary, extra manifest lines, source)
-    "backbone": ("backbone", "Two-stage CNN backbone.", "out_channels = [16, 32]\n", '''"""The {component} backbone."""
+    "backbone": (
+        "backbone",
+        "Two-stage CNN backbone.",
+        "out_channels = [16, 32]\n",
+        '''"""The {component} backbone."""
 
 from __future__ import annotations
 
@@ -90,8 +93,13 @@ class {component}(nn.Module):
         """Return one feature map per stage."""
         a = self.stage1(x)
         return [a, self.stage2(a)]
-'''),
-    "decoder": ("decoder", "Upsampling convolutional decoder.", "includes_head = false\n", '''"""The {component} decoder."""
+''',
+    ),
+    "decoder": (
+        "decoder",
+        "Upsampling convolutional decoder.",
+        "includes_head = false\n",
+        '''"""The {component} decoder."""
 
 from __future__ import annotations
 
@@ -117,8 +125,13 @@ class {component}(nn.Module):
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Decode the last feature map."""
         return self.conv(features[-1])
-'''),
-    "datamodule": ("datamodule", "Random in-memory segmentation data.", "", '''"""The {component} datamodule."""
+''',
+    ),
+    "datamodule": (
+        "datamodule",
+        "Random in-memory segmentation data.",
+        "",
+        '''"""The {component} datamodule."""
 
 from __future__ import annotations
 
@@ -166,8 +179,13 @@ class {component}(L.LightningDataModule):
     def val_dataloader(self) -> DataLoader[dict[str, Any]]:
         """Validation batches."""
         return self._loader(4)
-'''),
-    "task": ("task", "Segmentation task with a custom loss weighting.", "", '''"""The {component} task."""
+''',
+    ),
+    "task": (
+        "task",
+        "Segmentation task with a custom loss weighting.",
+        "",
+        '''"""The {component} task."""
 
 from __future__ import annotations
 
@@ -181,30 +199,31 @@ class {component}(SemanticSegmentationTask):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-'''),
+''',
+    ),
 }
 
 _TESTS = {
-    "backbone": '''    from geo_core.testing import check_backbone
+    "backbone": """    from geo_core.testing import check_backbone
 
     backbone = geo_core.BACKBONES.build("{name}:{component}", in_channels=6)
     check_backbone(backbone, in_channels=6, image_size=(32, 32))
-''',
-    "decoder": '''    from geo_core.testing import check_decoder
+""",
+    "decoder": """    from geo_core.testing import check_decoder
 
     check_decoder("{name}:{component}", backbones=("cnn",), image_size=(32, 32))
-''',
-    "datamodule": '''    dm = geo_core.DATAMODULES.build("{name}:{component}", batch_size=2)
+""",
+    "datamodule": """    dm = geo_core.DATAMODULES.build("{name}:{component}", batch_size=2)
     batch = next(iter(dm.train_dataloader()))
     assert batch["image"].shape == (2, 6, 32, 32)
-''',
-    "task": '''    task = geo_core.TASKS.build(
+""",
+    "task": """    task = geo_core.TASKS.build(
         "{name}:{component}",
         model_factory="EncoderDecoderFactory",
         model_args={{"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2}},
     )
     assert task is not None
-''',
+""",
 }
 
 _TEST_FILE = '''"""Conformance tests of the {name} plugin, reusing geo_core.testing."""
@@ -251,9 +270,20 @@ def scaffold_plugin(name: str, kind: ScaffoldKind, dest: Path, component: str | 
         raise FileExistsError(f"{root} already exists; choose another name or folder")
     module, summary, extra, source_code = _COMPONENTS[kind]
     major, minor, *_ = __version__.split(".")
-    fmt = {"ident": ident, "dist": dist, "pkg": pkg, "name": source, "kind": kind, "component": component, "module": module,
-           "group": _GROUPS[kind], "summary": summary, "extra": extra, "core_version": f"{major}.{minor}",
-           "core_next": f"{major}.{int(minor) + 1}"}
+    fmt = {
+        "ident": ident,
+        "dist": dist,
+        "pkg": pkg,
+        "name": source,
+        "kind": kind,
+        "component": component,
+        "module": module,
+        "group": _GROUPS[kind],
+        "summary": summary,
+        "extra": extra,
+        "core_version": f"{major}.{minor}",
+        "core_next": f"{major}.{int(minor) + 1}",
+    }
     files = {
         root / "pyproject.toml": _PYPROJECT.format(**fmt),
         root / "README.md": _README.format(**fmt),

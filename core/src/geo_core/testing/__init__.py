@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "check_neck": "geo_core.testing._conformance",
     "check_model_factory": "geo_core.testing._conformance",
     "check_plugin_metadata": "geo_core.testing._metadata",
+    "TinyGeoDataModule": "geo_core.testing._datamodules",
 }
 
 __all__ = sorted(_LAZY)

@@ -61,8 +61,13 @@ def write_geotiff(
         data = data[None]
     count, h, w = data.shape
     profile: dict[str, Any] = {
-        "driver": "GTiff", "height": h, "width": w, "count": count, "dtype": str(data.dtype),
-        "crs": crs, "transform": from_origin(origin[0], origin[1], resolution, resolution),
+        "driver": "GTiff",
+        "height": h,
+        "width": w,
+        "count": count,
+        "dtype": str(data.dtype),
+        "crs": crs,
+        "transform": from_origin(origin[0], origin[1], resolution, resolution),
     }
     if nodata is not None:
         profile["nodata"] = nodata
