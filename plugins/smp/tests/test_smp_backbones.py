@@ -1,0 +1,70 @@
+"""smp encoders as backbones: a sample built with random weights, local weights, errors."""
+
+import geo_core
+import pytest
+import torch
+from geo_core import CheckpointError, ConfigError
+
+
+@pytest.mark.parametrize("name", ["resnet18", "efficientnet-b0", "mit_b0", "tu-test_convnext"])
+def test_sample_encoders_with_six_bands(name: str) -> None:
+    net = geo_core.BACKBONES.build(f"smp:{name}", in_channels=6)
+    feats = net(torch.randn(1, 6, 64, 64))
+    assert [f.shape[1] for f in feats] == net.out_channels
+    assert [64 // f.shape[-1] for f in feats] == net.strides
+    if not name.startswith("tu-"):
+        meta = geo_core.BACKBONES.info(f"smp:{name}").metadata
+        assert meta["out_channels"] == net.out_channels
+        assert meta["strides"] == net.strides
+
+
+def test_depth_limits_the_stages() -> None:
+    net = geo_core.BACKBONES.build("smp:resnet18", depth=3)
+    assert net.out_channels == [64, 64, 128]
+    assert len(net(torch.randn(1, 3, 32, 32))) == 3
+    with pytest.raises(ConfigError, match="depth must be between 1 and 5"):
+        geo_core.BACKBONES.build("smp:resnet18", depth=6)
+
+
+def test_pretrained_is_refused() -> None:
+    with pytest.raises(ConfigError, match="never does"):
+        geo_core.BACKBONES.build("smp:resnet18", pretrained=True)
+
+
+def test_local_weights_adapt_the_stem(tmp_path) -> None:
+    torch.manual_seed(0)
+    rgb = geo_core.BACKBONES.build("smp:resnet18", depth=2)
+    path = tmp_path / "resnet18.pt"
+    torch.save(rgb.encoder.state_dict(), path)
+    six = geo_core.BACKBONES.build("smp:resnet18", depth=2, in_channels=6, ckpt_path=path)
+    w3, w6 = rgb.encoder.conv1.weight, six.encoder.conv1.weight
+    assert w6.shape[1] == 6
+    torch.testing.assert_close(w6[:, 3:], w3 * 0.5)
+    torch.testing.assert_close(six.encoder.layer1[0].conv1.weight, rgb.encoder.layer1[0].conv1.weight)
+
+
+def test_weights_from_a_lightning_checkpoint_of_a_whole_model(tmp_path) -> None:
+    torch.manual_seed(1)
+    src = geo_core.BACKBONES.build("smp:tu-test_efficientnet", in_channels=4)
+    sd = {f"model.encoder.{k}": v for k, v in src.state_dict().items()}
+    sd["model.decoder.weight"] = torch.zeros(1)
+    path = tmp_path / "run.ckpt"
+    torch.save({"state_dict": sd, "epoch": 3}, path)
+    dst = geo_core.BACKBONES.build("smp:tu-test_efficientnet", in_channels=4, ckpt_path=path)
+    for (k, a), b in zip(src.state_dict().items(), dst.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, msg=k)
+
+
+def test_bad_weight_files(tmp_path) -> None:
+    with pytest.raises(CheckpointError, match="not found"):
+        geo_core.BACKBONES.build("smp:resnet18", ckpt_path=tmp_path / "missing.pt")
+    other = tmp_path / "other.pt"
+    torch.save({"conv.weight": torch.zeros(3, 3, 1, 1)}, other)
+    with pytest.raises(CheckpointError, match="missing from the file"):
+        geo_core.BACKBONES.build("smp:resnet18", depth=1, ckpt_path=other)
+
+
+def test_smp_backbone_feeds_an_smp_decoder() -> None:
+    net = geo_core.BACKBONES.build("smp:mit_b0", in_channels=6)
+    dec = geo_core.DECODERS.build("smp:Segformer", net.out_channels, segmentation_channels=16)
+    assert dec(net(torch.randn(2, 6, 64, 64))).shape == (2, 16, 16, 16)
