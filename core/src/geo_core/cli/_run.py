@@ -1,0 +1,106 @@
+"""``geo train|validate|test|predict``: import-light; torch and lightning load inside the commands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["register"]
+
+_CTX = {"allow_extra_args": True, "ignore_unknown_options": True}
+_EPILOG = ("Overrides: dotted keys after the options, e.g. trainer.max_epochs=2 model.lr=0.01 "
+           "(model.X reaches model.init_args.X). Registry names work as class_path.")
+
+ConfigOpt = Annotated[list[Path], typer.Option("--config", "-c", help="YAML config (repeat to merge).")]
+PrintOpt = Annotated[bool, typer.Option("--print-config", help="Print the complete config (with defaults) and exit.")]
+
+
+def _fail(exc: BaseException) -> None:
+    from geo_core._errors import ConfigError
+
+    sys.stderr.write(f"error: {exc}\n")
+    raise typer.Exit(2 if isinstance(exc, ConfigError) else 1)
+
+
+def _guard(fn: Callable[[], Any]) -> Any:
+    from geo_core._errors import GeoError
+
+    try:
+        return fn()
+    except GeoError as exc:
+        _fail(exc)
+
+
+def _print_config(config: list[Path], overrides: list[str], need_model: bool = True) -> None:
+    from geo_core.cli._config import dump
+    from geo_core.tasks._api import load_config
+
+    typer.echo(dump(load_config(config, overrides), need_model=need_model))
+
+
+def train_cmd(
+    ctx: typer.Context,
+    config: ConfigOpt,
+    resume: Annotated[str | None, typer.Option("--resume", help="'last' (this run's last checkpoint) or a path.")] = None,
+    print_config: PrintOpt = False,
+) -> None:
+    """Fit a task (checkpoints best+last on the task's monitor, CSV logs in the run directory)."""
+    if print_config:
+        return _guard(lambda: _print_config(config, ctx.args))
+    from geo_core.tasks._api import train
+
+    _guard(lambda: train(config, ctx.args, resume=resume))
+
+
+def _eval(stage: str) -> Callable[..., None]:
+    def cmd(
+        ctx: typer.Context,
+        config: ConfigOpt,
+        ckpt: Annotated[str | None, typer.Option("--ckpt", help="'best', 'last' or a checkpoint path.")] = None,
+        print_config: PrintOpt = False,
+    ) -> None:
+        if print_config:
+            return _guard(lambda: _print_config(config, ctx.args))
+        from geo_core.tasks import _api
+
+        _guard(lambda: getattr(_api, stage)(config, ctx.args, ckpt=ckpt))
+
+    cmd.__doc__ = f"{stage.capitalize()} a task on the datamodule's {stage} data."
+    return cmd
+
+
+def predict_cmd(
+    ctx: typer.Context,
+    config: ConfigOpt,
+    input: Annotated[str, typer.Option("--input", "-i", help="A GeoTIFF, a folder of them, or a glob.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output GeoTIFF (one input) or folder.")],
+    ckpt: Annotated[str | None, typer.Option("--ckpt", help="'best', 'last' or a checkpoint path.")] = None,
+    output_kind: Annotated[str | None, typer.Option(help="prediction | probabilities | logits")] = None,
+    crop: Annotated[int | None, typer.Option(help="Window size in pixels.")] = None,
+    stride: Annotated[int | None, typer.Option(help="Window step (overlaps are blended).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Windows per forward pass.")] = None,
+    quicklook: Annotated[bool, typer.Option("--quicklook", help="Also write a PNG preview.")] = False,
+    print_config: PrintOpt = False,
+) -> None:
+    """Stream-predict large scenes to GeoTIFFs (source CRS, transform and nodata)."""
+    if print_config:
+        return _guard(lambda: _print_config(config, ctx.args))
+    from geo_core.tasks._api import predict
+
+    paths = _guard(lambda: predict(config, ckpt=ckpt, input=input, output=output, overrides=ctx.args,
+                                   output_kind=output_kind, crop=crop, stride=stride, batch_size=batch_size,
+                                   quicklook=quicklook or None))
+    for p in paths or []:
+        typer.echo(str(p))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the run commands to the root app."""
+    app.command("train", context_settings=_CTX, epilog=_EPILOG)(train_cmd)
+    app.command("validate", context_settings=_CTX, epilog=_EPILOG)(_eval("validate"))
+    app.command("test", context_settings=_CTX, epilog=_EPILOG)(_eval("test"))
+    app.command("predict", context_settings=_CTX, epilog=_EPILOG)(predict_cmd)

@@ -1,0 +1,37 @@
+"""Streaming large-scene prediction to GeoTIFF (torch and rasterio load on first use).
+
+Windows are read from the source raster, batched through the task, blended where they
+overlap and written window by window to a temporary file renamed onto the output at the
+end, so memory stays bounded by the window batch and a partial output never carries
+the final name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "PredictOptions": "geo_core.inference._options",
+    "predict_scene": "geo_core.inference._stream",
+    "predict_paths": "geo_core.inference._stream",
+    "expand_inputs": "geo_core.inference._stream",
+    "load_task_checkpoint": "geo_core.inference._stream",
+}
+
+__all__ = [
+    "PredictOptions",
+    "predict_scene",
+    "predict_paths",
+    "expand_inputs",
+    "load_task_checkpoint",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'geo_core.inference' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,41 @@
+"""Options of streaming prediction (the ``predict:`` config section and ``geo predict`` flags)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["PredictOptions"]
+
+
+@dataclass
+class PredictOptions:
+    """How a scene is cut, batched and written.
+
+    Attributes:
+        crop: Window size in pixels.
+        stride: Step between windows (``crop - stride`` pixels overlap and are blended).
+        batch_size: Windows per forward pass; bounds memory together with the scene width.
+        output_kind: ``prediction`` (class map, uint8/int16; float32 for regression),
+            ``probabilities`` (float32, one band per class) or ``logits`` (float32).
+        quicklook: Also write ``<output>.png``, a downsampled colour preview.
+        compress: GeoTIFF compression of the output (``deflate``, ``lzw``, ``none``).
+    """
+
+    crop: int = 224
+    stride: int = 192
+    batch_size: int = 16
+    output_kind: Literal["prediction", "probabilities", "logits"] = "prediction"
+    quicklook: bool = False
+    compress: str = "deflate"
+
+    def __post_init__(self) -> None:
+        from geo_core._errors import ConfigError
+
+        if self.crop <= 0 or self.stride <= 0 or self.stride > self.crop:
+            raise ConfigError(f"need 0 < stride <= crop, got crop={self.crop} stride={self.stride}", key="predict")
+        if self.batch_size <= 0:
+            raise ConfigError("predict.batch_size must be positive", key="predict.batch_size")
+        if self.output_kind not in ("prediction", "probabilities", "logits"):
+            raise ConfigError(f"predict.output_kind {self.output_kind!r} is not prediction, probabilities or "
+                              "logits", key="predict.output_kind")

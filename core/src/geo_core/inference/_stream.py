@@ -1,0 +1,269 @@
+"""Stream a scene through a task: strip-wise windowed reads, batched windows, blended overlaps, strip writes.
+
+Memory holds one strip of ``crop`` rows of the input and of the blended output (plus one
+window batch), so it grows with the scene width, never with its area.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from geo_core._atomic import atomic_path
+from geo_core._errors import CheckpointError, ConfigError, InputDataError
+from geo_core.data import ScenePreprocessing
+from geo_core.inference._options import PredictOptions
+from geo_core.tasks._tiled import blend_weights, starts
+
+__all__ = ["predict_scene", "predict_paths", "expand_inputs", "load_task_checkpoint"]
+
+log = logging.getLogger("geo_core.inference")
+
+_PIXEL_KINDS = ("segmentation", "regression")
+_PALETTE = np.array([
+    [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75],
+    [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207]], dtype=np.uint8)
+
+
+def load_task_checkpoint(task: Any, ckpt: str | Path) -> Any:
+    """Load a Lightning checkpoint's ``state_dict`` into ``task`` (strict); returns the task.
+
+    Raises:
+        CheckpointError: The file is missing, truncated/corrupt, or does not fit the task.
+    """
+    path = Path(ckpt)
+    if not path.is_file():
+        raise CheckpointError("checkpoint file does not exist", path=path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"cannot read checkpoint ({type(exc).__name__}: {exc}); the file is truncated, "
+                              "corrupt or holds objects beyond plain weights", path=path) from exc
+    sd = state.get("state_dict", state) if isinstance(state, dict) else None
+    if not isinstance(sd, dict):
+        raise CheckpointError("no state_dict in checkpoint", path=path)
+    try:
+        task.load_state_dict(sd, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"weights do not fit the configured model: {exc}", path=path) from exc
+    return task
+
+
+def expand_inputs(spec: str | Path) -> list[Path]:
+    """A file, a folder (its ``*.tif``/``*.tiff``) or a glob pattern -> sorted files."""
+    p = Path(spec)
+    if p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.suffix.lower() in (".tif", ".tiff"))
+    elif any(ch in str(spec) for ch in "*?["):
+        files = sorted(Path(f) for f in glob.glob(str(spec)))
+    else:
+        if not p.exists():
+            raise InputDataError("input file does not exist", path=p)
+        files = [p]
+    if not files:
+        raise InputDataError("no GeoTIFF (*.tif, *.tiff) found", path=spec)
+    return files
+
+
+def _preprocess(x: np.ndarray, pre: ScenePreprocessing, nodata: float | None) -> np.ndarray:
+    if nodata is not None and pre.no_data_replace is not None:
+        x = np.where(x == nodata, np.float32(pre.no_data_replace), x)
+    if pre.constant_scale != 1.0:
+        x = x * np.float32(pre.constant_scale)
+    if pre.means is not None:
+        x = x - np.asarray(pre.means, dtype=np.float32)[:, None, None]
+    if pre.stds is not None:
+        x = x / np.asarray(pre.stds, dtype=np.float32)[:, None, None]
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _out_spec(task_kind: str, kind: str, k: int, src_nodata: float | None) -> tuple[str, float | None]:
+    if task_kind == "segmentation" and kind == "prediction":
+        dtype = "uint8" if k < 255 else "int16"
+        if src_nodata is None:
+            return dtype, None
+        lo, hi = (k, 255) if dtype == "uint8" else (k, 32767)
+        nd = src_nodata if float(src_nodata).is_integer() and lo <= src_nodata <= hi else (255 if dtype == "uint8"
+                                                                                             else -1)
+        return dtype, nd
+    if src_nodata is None:
+        return "float32", None
+    return "float32", float(src_nodata) if np.isfinite(src_nodata) else float("nan")
+
+
+def _read_strips(src: Any, bands: list[int], ys: list[int], crop: int, height: int, width: int) -> Iterator[
+        np.ndarray]:
+    from rasterio.windows import Window
+
+    for y in ys:
+        h = min(crop, height - y)
+        try:
+            yield src.read(bands, window=Window(0, y, width, h), out_dtype="float32")
+        except Exception as exc:
+            raise InputDataError(f"cannot read rows {y}..{y + h} ({type(exc).__name__}: {exc})",
+                                 path=src.name) from exc
+
+
+@torch.inference_mode()
+def predict_scene(
+    task: Any,
+    source: str | Path,
+    output: str | Path,
+    preprocessing: ScenePreprocessing | None = None,
+    options: PredictOptions | None = None,
+) -> Path:
+    """Predict one scene into a GeoTIFF with the source's CRS, transform and nodata.
+
+    Args:
+        task: A pixel-wise task (segmentation or pixel-wise regression), weights loaded.
+        source: Input raster.
+        output: Output GeoTIFF; written to a temporary name beside it and renamed at the end.
+        preprocessing: Band selection and normalisation (identity when None).
+        options: Window size, stride, batch size, output kind, quicklook, compression.
+
+    Returns:
+        The output path.
+
+    Raises:
+        InputDataError: The input cannot be opened or read (names the file).
+    """
+    import rasterio
+    from rasterio.windows import Window
+
+    pre = preprocessing or ScenePreprocessing()
+    opt = options or PredictOptions()
+    task_kind = getattr(task, "task_kind", "segmentation")
+    if task_kind not in _PIXEL_KINDS:
+        raise ConfigError(f"scene prediction needs a pixel-wise task, not {type(task).__name__}", key="model")
+    source, output = Path(source), Path(output)
+    try:
+        src = rasterio.open(source)
+    except Exception as exc:
+        raise InputDataError(f"cannot open raster ({type(exc).__name__}: {exc})", path=source) from exc
+    task.eval()
+    device = next(iter(task.parameters())).device
+    with src:
+        height, width = src.height, src.width
+        bands = list(pre.bands) if pre.bands is not None else list(range(1, src.count + 1))
+        if max(bands) > src.count:
+            raise InputDataError(f"asks for band {max(bands)} but the raster has {src.count}", path=source)
+        nodata = src.nodata
+        crop, stride = opt.crop, opt.stride
+        hp, wp = max(height, crop), max(width, crop)
+        ys, xs = starts(hp, crop, stride), starts(wp, crop, stride)
+        weight = blend_weights(crop, crop - stride, device)
+        acc: torch.Tensor | None = None
+        wacc = torch.zeros((crop, wp), device=device)
+        blend_kind = "logits" if opt.output_kind == "logits" else (
+            "prediction" if task_kind == "regression" else "probabilities")
+        with atomic_path(output, suffix=".tif") as tmp:
+            dst = None
+            try:
+                for i, strip in enumerate(_read_strips(src, bands, ys, crop, height, width)):
+                    y = ys[i]
+                    h = strip.shape[1]
+                    valid = None
+                    if nodata is not None:
+                        valid = ~np.all(strip == nodata, axis=0)
+                    x = _preprocess(strip, pre, nodata)
+                    if x.shape[1:] != (crop, wp):
+                        x = np.pad(x, ((0, 0), (0, crop - h), (0, wp - width)))
+                    xt = torch.from_numpy(x).to(device)
+                    for k in range(0, len(xs), opt.batch_size):
+                        cols = xs[k: k + opt.batch_size]
+                        batch = torch.stack([xt[:, :, c: c + crop] for c in cols])
+                        out = task.convert(task(batch).output, blend_kind).float()
+                        if out.ndim == 3:
+                            out = out.unsqueeze(1)
+                        if acc is None:
+                            acc = torch.zeros((out.shape[1], crop, wp), device=device)
+                        for c, o in zip(cols, out, strict=True):
+                            acc[:, :, c: c + crop] += o * weight
+                            wacc[:, c: c + crop] += weight
+                    assert acc is not None
+                    n = (ys[i + 1] - y) if i + 1 < len(ys) else crop
+                    rows = min(n, height - y)
+                    block = acc[:, :rows, :width] / wacc[:rows, :width]
+                    if opt.output_kind == "prediction" and task_kind == "segmentation":
+                        block = block.argmax(0, keepdim=True)
+                    if dst is None:
+                        dtype, out_nd = _out_spec(task_kind, opt.output_kind, acc.shape[0], nodata)
+                        profile = {"driver": "GTiff", "height": height, "width": width, "count": block.shape[0],
+                                   "dtype": dtype, "crs": src.crs, "transform": src.transform, "nodata": out_nd,
+                                   "BIGTIFF": "IF_SAFER"}
+                        if opt.compress and opt.compress != "none":
+                            profile["compress"] = opt.compress
+                        dst = rasterio.open(tmp, "w", **profile)
+                    arr = block.cpu().numpy().astype(dtype)
+                    if valid is not None and out_nd is not None:
+                        arr[:, ~valid[:rows]] = out_nd
+                    dst.write(arr, window=Window(0, y, width, rows))
+                    acc = torch.roll(acc, -n, dims=1)
+                    acc[:, crop - n:] = 0
+                    wacc = torch.roll(wacc, -n, dims=0)
+                    wacc[crop - n:] = 0
+            finally:
+                if dst is not None:
+                    dst.close()
+    if opt.quicklook:
+        write_quicklook(output, output.with_suffix(".png"), categorical=opt.output_kind == "prediction"
+                        and task_kind == "segmentation")
+    return output
+
+
+def write_quicklook(tif: Path, png: Path, categorical: bool, max_size: int = 1024) -> Path:
+    """A downsampled RGB PNG of an output GeoTIFF (palette for classes, grey ramp otherwise)."""
+    import rasterio
+    from rasterio.enums import Resampling
+
+    with rasterio.open(tif) as src:
+        f = max(1, int(np.ceil(max(src.height, src.width) / max_size)))
+        shape = (1, max(1, src.height // f), max(1, src.width // f))
+        band = src.read(1, out_shape=shape, resampling=Resampling.nearest, masked=True)[0]
+    if categorical:
+        rgb = _PALETTE[np.asarray(band.filled(0)) % len(_PALETTE)]
+    else:
+        b = np.asarray(band.filled(np.nan), dtype=np.float64)
+        lo, hi = np.nanmin(b) if np.isfinite(b).any() else 0.0, np.nanmax(b) if np.isfinite(b).any() else 1.0
+        g = np.nan_to_num((b - lo) / max(hi - lo, 1e-12) * 255).astype(np.uint8)
+        rgb = np.repeat(g[..., None], 3, axis=-1)
+    rgb[np.ma.getmaskarray(band)] = 0
+    with atomic_path(png, suffix=".png") as tmp, warnings.catch_warnings():
+        # a quicklook is a picture: no georeferencing on purpose
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with rasterio.open(tmp, "w", driver="PNG", width=rgb.shape[1], height=rgb.shape[0], count=3,
+                           dtype="uint8") as dst:
+            dst.write(np.moveaxis(rgb, -1, 0))
+    aux = Path(str(tmp) + ".aux.xml")
+    if aux.exists():
+        os.remove(aux)
+    return png
+
+
+def predict_paths(
+    task: Any,
+    inputs: str | Path | list[str | Path],
+    output: str | Path,
+    preprocessing: ScenePreprocessing | None = None,
+    options: PredictOptions | None = None,
+) -> list[Path]:
+    """Predict a file, folder or glob: one output file for one input, ``<output>/<stem>_pred.tif`` for several."""
+    files: list[Path] = []
+    for spec in inputs if isinstance(inputs, list) else [inputs]:
+        files += expand_inputs(spec)
+    out = Path(output)
+    single = len(files) == 1 and not out.is_dir() and out.suffix.lower() in (".tif", ".tiff")
+    results = []
+    for f in files:
+        target = out if single else out / f"{f.stem}_pred.tif"
+        log.info("predicting %s -> %s", f, target)
+        results.append(predict_scene(task, f, target, preprocessing, options))
+    return results

@@ -1,0 +1,89 @@
+"""The Python API behind ``geo train|validate|test|predict`` (the CLI calls exactly these).
+
+Example:
+    >>> from geo_core import tasks  # doctest: +SKIP
+    >>> trainer = tasks.train("examples/segmentation_tiny.yaml", {"trainer.max_epochs": 1})  # doctest: +SKIP
+    >>> tasks.test("examples/segmentation_tiny.yaml", ckpt="best")  # doctest: +SKIP
+    >>> tasks.predict("examples/segmentation_tiny.yaml", ckpt="best", input="scene.tif",
+    ...               output="pred.tif")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from geo_core.cli._config import RunConfig, build, check, compose, find_checkpoint, with_defaults
+
+__all__ = ["load_config", "train", "validate", "test", "predict"]
+
+ConfigLike = str | Path | Mapping[str, Any] | Sequence[str | Path | Mapping[str, Any]] | RunConfig
+
+
+def load_config(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None) -> RunConfig:
+    """Compose, check and complete a run configuration (nothing is built)."""
+    run = config if isinstance(config, RunConfig) else compose(config, overrides)  # type: ignore[arg-type]
+    check(run)
+    return with_defaults(run)
+
+
+def train(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
+          resume: str | None = None) -> Any:
+    """Fit the configured task; ``resume`` is ``last`` or a checkpoint path. Returns the Trainer."""
+    run = load_config(config, overrides)
+    ckpt = str(find_checkpoint(run.config, resume)) if resume else run.config.get("ckpt_path")
+    built = build(run)
+    built.trainer.fit(built.model, datamodule=built.data, ckpt_path=ckpt)
+    return built.trainer
+
+
+def _evaluate(stage: str, config: ConfigLike, overrides: Any, ckpt: str | None) -> list[dict[str, float]]:
+    run = load_config(config, overrides)
+    which = ckpt or run.config.get("ckpt_path")
+    path = str(find_checkpoint(run.config, which)) if which else None
+    built = build(run)
+    fn = built.trainer.validate if stage == "validate" else built.trainer.test
+    return fn(built.model, datamodule=built.data, ckpt_path=path)  # type: ignore[no-any-return]
+
+
+def validate(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
+             ckpt: str | None = None) -> list[dict[str, float]]:
+    """Validate the task (weights from ``ckpt``: ``best``, ``last`` or a path)."""
+    return _evaluate("validate", config, overrides, ckpt)
+
+
+def test(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
+         ckpt: str | None = None) -> list[dict[str, float]]:
+    """Test the task on every test dataloader (weights from ``ckpt``)."""
+    return _evaluate("test", config, overrides, ckpt)
+
+
+def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[str | Path], output: str | Path,
+            overrides: Sequence[str] | Mapping[str, Any] | None = None, **options: Any) -> list[Path]:
+    """Stream-predict scenes to GeoTIFFs with the configured task and the datamodule's preprocessing.
+
+    ``options`` override the config's ``predict:`` section (``crop``, ``stride``, ``batch_size``,
+    ``output_kind``, ``quicklook``, ``compress``).
+    """
+    from geo_core.data import scene_preprocessing_of
+    from geo_core.inference._options import PredictOptions
+    from geo_core.inference._stream import load_task_checkpoint, predict_paths
+
+    run = load_config(config, overrides)
+    section = dict(run.config.get("predict") or {})
+    section.update({k: v for k, v in options.items() if v is not None})
+    fields = {f.name for f in dataclasses.fields(PredictOptions)}
+    unknown = [k for k in section if k not in fields]
+    if unknown:
+        from geo_core._errors import ConfigError
+
+        raise ConfigError(f"unknown predict option {unknown[0]!r}; valid: {sorted(fields)}", key=unknown[0])
+    opts = PredictOptions(**section)
+    built = build(run)
+    which = ckpt or run.config.get("ckpt_path")
+    if which:
+        load_task_checkpoint(built.model, find_checkpoint(run.config, which))
+    pre = scene_preprocessing_of(built.data)
+    return predict_paths(built.model, input, output, pre, opts)

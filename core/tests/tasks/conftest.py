@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from geo_core import Model, ModelOutput
+
+
+class TinyPixelModel(Model):
+    """encoder.blocks.{0,1} + decoder; optional auxiliary head; records extra kwargs."""
+
+    def __init__(self, in_channels: int = 6, num_classes: int = 2, aux: bool = False, scalar: bool = False):
+        super().__init__()
+        self.num_classes = num_classes
+        self.encoder = nn.Module()
+        self.encoder.stem = nn.Conv2d(in_channels, 8, 3, padding=1)
+        self.encoder.blocks = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8),
+                                            nn.Conv2d(8, 8, 3, padding=1))
+        self.decoder = nn.Conv2d(8, num_classes, 1)
+        self.scalar = scalar
+        self.aux_heads = nn.ModuleDict({"aux": nn.Conv2d(8, num_classes, 1)}) if aux else nn.ModuleDict()
+        self.seen_kwargs: set[str] = set()
+
+    def forward(self, x, **kwargs):
+        self.seen_kwargs |= set(kwargs)
+        f = torch.relu(self.encoder.stem(x))
+        f = torch.relu(self.encoder.blocks(f))
+        out = self.decoder(f)
+        if self.scalar:
+            out = out.mean((2, 3))
+        return ModelOutput(out, {n: h(f) for n, h in self.aux_heads.items()})
+
+
+@pytest.fixture
+def tiny_model():
+    return TinyPixelModel
