@@ -1,0 +1,38 @@
+"""Model composition: factories, the models they build, heads, padding, PEFT and checkpoints.
+
+Importing this package is cheap; torch loads when a member is first used.
+Necks live in :mod:`geo_core.models.necks`, decoders in :mod:`geo_core.models.decoders`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "EncoderDecoderFactory": "geo_core.models._encoder_decoder",
+    "FullModelFactory": "geo_core.models._full",
+    "FullModel": "geo_core.models._full",
+    "PixelWiseModel": "geo_core.models._models",
+    "ScalarOutputModel": "geo_core.models._models",
+    "DecoderWithHead": "geo_core.models._models",
+    "SegmentationHead": "geo_core.models._heads",
+    "RegressionHead": "geo_core.models._heads",
+    "ClassificationHead": "geo_core.models._heads",
+    "TemporalWrapper": "geo_core.models._temporal",
+    "apply_peft": "geo_core.models._peft",
+    "save_state_dict": "geo_core.models._state",
+    "load_state_dict": "geo_core.models._state",
+    "input_multiple": "geo_core.models._padding",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'geo_core.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,148 @@
+"""The models EncoderDecoderFactory builds: :class:`PixelWiseModel` and :class:`ScalarOutputModel`."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from geo_core._contracts import Model, ModelOutput, _ensure_tensor_list
+from geo_core.models._padding import PaddingMode, check_input, input_multiple, pad_to_multiple
+from geo_core.models.necks._chain import NeckChain
+
+__all__ = ["PixelWiseModel", "ScalarOutputModel", "DecoderWithHead"]
+
+
+class DecoderWithHead(nn.Module):
+    """A decoder followed by an optional head (auxiliary heads are built as these)."""
+
+    def __init__(self, decoder: nn.Module, head: nn.Module | None) -> None:
+        super().__init__()
+        self.decoder = decoder
+        self.head = head
+
+    def forward(self, features: list[Tensor]) -> Tensor:
+        """Decode and apply the head."""
+        y = self.decoder(features)
+        return self.head(y) if self.head is not None else y  # type: ignore[no-any-return]
+
+
+def _accepted_kwargs(module: nn.Module) -> set[str] | None:
+    """Names ``module.forward`` accepts besides the input (None: any, it takes ``**kwargs``)."""
+    try:
+        params = list(inspect.signature(module.forward).parameters.values())
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return set()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+class _EncoderDecoderModel(Model):
+    """Shared plumbing: input checks, padding, encoder kwargs, necks, decoder + head, aux heads."""
+
+    def __init__(
+        self,
+        task: str,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        head: nn.Module | None = None,
+        necks: NeckChain | None = None,
+        aux_heads: Mapping[str, DecoderWithHead] | None = None,
+        padding: PaddingMode = "reflect",
+        pad_multiple: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.task = task
+        self.encoder = encoder
+        self.necks = necks if necks is not None else NeckChain([])
+        self.decoder = decoder
+        self.head = head
+        self.aux_heads = nn.ModuleDict(dict(aux_heads or {}))
+        self.padding: PaddingMode = padding
+        self.pad_multiple = pad_multiple if pad_multiple is not None else input_multiple(encoder)
+        self._encoder_kwargs = _accepted_kwargs(encoder)
+
+    def decoder_modules(self) -> list[nn.Module]:
+        """The decoder, the head and the auxiliary heads."""
+        mods: list[nn.Module] = [self.decoder]
+        if self.head is not None:
+            mods.append(self.head)
+        mods += list(self.aux_heads.values())
+        return mods
+
+    def encode(self, x: Tensor, **kwargs: Any) -> tuple[list[Tensor], tuple[int, int], tuple[int, int]]:
+        """Check and pad ``x``, run the encoder and the necks.
+
+        Returns:
+            Features, the original ``(H, W)`` and the padded ``(H, W)``.
+        """
+        check_input(x, self.encoder)
+        x, orig = pad_to_multiple(x, self.pad_multiple, self.padding)
+        padded = (int(x.shape[-2]), int(x.shape[-1]))
+        if self._encoder_kwargs is not None:
+            kwargs = {k: v for k, v in kwargs.items() if k in self._encoder_kwargs}
+        feats = _ensure_tensor_list(self.encoder(x, **kwargs), "the backbone")
+        return self.necks(feats, image_size=padded), orig, padded
+
+    def _heads(self, feats: list[Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        y = self.decoder(feats)
+        if self.head is not None:
+            y = self.head(y)
+        return y, {name: aux(feats) for name, aux in self.aux_heads.items()}
+
+
+class PixelWiseModel(_EncoderDecoderModel):
+    """Encoder → necks → decoder → head for per-pixel tasks.
+
+    ``segmentation`` gives ``(B, num_classes, H, W)``; ``regression`` gives
+    ``(B, H, W)`` (or ``(B, n, H, W)`` for ``n > 1`` outputs). Inputs are padded
+    to the backbone's patch size / total stride (``padding``) and outputs
+    cropped back; ``rescale`` interpolates decoder outputs to the input size.
+    """
+
+    def __init__(self, task: Literal["segmentation", "regression"], *args: Any, rescale: bool = True,
+                 **kwargs: Any) -> None:
+        super().__init__(task, *args, **kwargs)
+        self.rescale = rescale
+
+    def _finish(self, y: Tensor, orig: tuple[int, int], padded: tuple[int, int]) -> Tensor:
+        if y.dim() != 4:
+            raise ValueError(f"the decoder/head returned shape {tuple(y.shape)}; a pixel-wise model needs (B, C, h, w)")
+        if self.rescale and tuple(y.shape[-2:]) != padded:
+            y = F.interpolate(y, size=padded, mode="bilinear", align_corners=False)
+        if tuple(y.shape[-2:]) == padded and padded != orig:
+            y = y[..., : orig[0], : orig[1]]
+        if self.task == "regression" and y.shape[1] == 1:
+            y = y[:, 0]
+        return y
+
+    def forward(self, x: Tensor, **kwargs: Any) -> ModelOutput:
+        """Predict per pixel; extra kwargs go to the backbone when it accepts them."""
+        feats, orig, padded = self.encode(x, **kwargs)
+        y, aux = self._heads(feats)
+        return ModelOutput(self._finish(y, orig, padded), {k: self._finish(v, orig, padded) for k, v in aux.items()})
+
+
+class ScalarOutputModel(_EncoderDecoderModel):
+    """Encoder → necks → decoder → pooled head for per-image tasks.
+
+    ``classification`` gives ``(B, num_classes)`` logits; ``scalar_regression``
+    gives ``(B,)`` (or ``(B, n)`` for ``n > 1`` outputs).
+    """
+
+    def _finish(self, y: Tensor) -> Tensor:
+        if y.dim() != 2:
+            raise ValueError(f"the head returned shape {tuple(y.shape)}; a scalar-output model needs (B, n)")
+        if self.task == "scalar_regression" and y.shape[1] == 1:
+            y = y[:, 0]
+        return y
+
+    def forward(self, x: Tensor, **kwargs: Any) -> ModelOutput:
+        """Predict per image; extra kwargs go to the backbone when it accepts them."""
+        feats, _, _ = self.encode(x, **kwargs)
+        y, aux = self._heads(feats)
+        return ModelOutput(self._finish(y), {k: self._finish(v) for k, v in aux.items()})

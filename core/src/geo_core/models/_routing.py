@@ -1,0 +1,89 @@
+"""Routing flat ``backbone_*`` / ``decoder_*`` / ``head_*`` arguments and reporting unused ones."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from geo_core._errors import ConfigError, UnusedArgumentError
+
+__all__ = ["PREFIXES", "route_prefixed", "check_arguments", "suggest", "accepted_arguments"]
+
+#: The routed parts, in the order prefixes are tried. A key is split on the
+#: known prefix only, so ``backbone_head_dim`` is the backbone's ``head_dim``.
+PREFIXES: tuple[str, ...] = ("backbone", "decoder", "head")
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str | None:
+    """Return the closest candidate to ``name`` or None."""
+    pool = list(dict.fromkeys(candidates))
+    lower = {c.lower(): c for c in pool}
+    if name.lower() in lower:
+        return lower[name.lower()]
+    close = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def route_prefixed(
+    kwargs: Mapping[str, Any], explicit: Mapping[str, Mapping[str, Any] | None]
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Split flat kwargs by prefix and merge them with the explicit ``<part>_kwargs`` dicts.
+
+    Returns:
+        ``{part: kwargs}`` for every part in :data:`PREFIXES`, and the unrouted rest.
+
+    Raises:
+        ConfigError: An argument is given both flat and in ``<part>_kwargs``.
+    """
+    parts: dict[str, dict[str, Any]] = {p: dict(explicit.get(p) or {}) for p in PREFIXES}
+    rest: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        part = next((p for p in PREFIXES if key.startswith(p + "_") and len(key) > len(p) + 1), None)
+        if part is None:
+            rest[key] = value
+            continue
+        sub = key[len(part) + 1:]
+        if sub in parts[part] and explicit.get(part) and sub in (explicit.get(part) or {}):
+            raise ConfigError(f"{key!r} is given twice: flat and as {part}_kwargs[{sub!r}]; keep one", key=key)
+        parts[part][sub] = value
+    return parts, rest
+
+
+def accepted_arguments(fn: Callable[..., Any], skip: int = 0) -> tuple[list[str], bool]:
+    """Return the keyword names ``fn`` accepts (after ``skip`` leading positionals) and whether it takes ``**kwargs``."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return [], True
+    params = list(sig.parameters.values())
+    if inspect.isclass(fn) and params and params[0].name == "self":  # pragma: no cover - signature() drops self
+        params = params[1:]
+    names = [p.name for p in params[skip:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return names, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def check_arguments(
+    fn: Callable[..., Any], kwargs: Mapping[str, Any], *, prefix: str, where: str, skip: int = 0,
+    extra: Iterable[str] = (),
+) -> None:
+    """Raise :class:`UnusedArgumentError` for kwargs ``fn`` cannot take (skipped when it takes ``**kwargs``).
+
+    Args:
+        fn: The builder (class or function).
+        kwargs: The arguments that will be passed.
+        prefix: How the user spells them (``backbone_``), for the message.
+        where: What is being built, for the message.
+        skip: Leading positional parameters filled by the factory (``channel_list``).
+        extra: Names the factory itself consumes.
+    """
+    names, var_kw = accepted_arguments(fn, skip)
+    if var_kw:
+        return
+    known = set(names) | set(extra)
+    unused = [k for k in kwargs if k not in known]
+    if unused:
+        pool = [prefix + n for n in [*names, *extra]]
+        hints = {prefix + u: s for u in unused if (s := suggest(prefix + u, pool))}
+        raise UnusedArgumentError([prefix + u for u in unused], where, hints)

@@ -1,0 +1,93 @@
+"""Check that a plugin's declared metadata is consistent and listable without torch.
+
+Use in a plugin's tests::
+
+    from geo_core.testing import check_plugin_metadata
+
+    def test_metadata():
+        check_plugin_metadata("mine")
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+__all__ = ["check_plugin_metadata", "HEAVY_MODULES"]
+
+#: Modules that listing components must never import.
+HEAVY_MODULES: tuple[str, ...] = (
+    "torch", "lightning", "pytorch_lightning", "timm", "segmentation_models_pytorch", "torchgeo", "mmseg",
+    "rasterio",
+)
+
+_LIST_SCRIPT = """
+import json, sys
+import geo_core
+from geo_core._registries import REGISTRIES
+plugin = sys.argv[1]
+found = {}
+for kind, reg in REGISTRIES.items():
+    names = reg.names(source=plugin)
+    for n in names:
+        reg.info(n)
+    found[kind] = names
+heavy = json.loads(sys.argv[2])
+print(json.dumps({"found": found, "heavy": sorted(m for m in heavy if m in sys.modules)}))
+"""
+
+
+def check_plugin_metadata(plugin_name: str, *, import_components: bool = True) -> dict[str, list[str]]:
+    """Check a plugin's manifest, entry points and torch-free listing.
+
+    Asserts that: the plugin is discovered and not broken; its
+    ``geo-plugin.toml`` parses and ``[plugin] name`` matches; every component
+    table in the manifest names a registered component; every component of
+    the plugin resolves, has ``info()``, and (with ``import_components``)
+    imports through the registry; and, in a fresh subprocess, listing and
+    ``info()`` of the plugin's components import none of :data:`HEAVY_MODULES`.
+
+    Args:
+        plugin_name: The plugin's source name (its ``geo.manifests`` entry point).
+        import_components: Also import every component's builder.
+
+    Returns:
+        Component ids by registry kind.
+    """
+    from geo_core._plugins import plugin_index
+    from geo_core._registries import REGISTRIES
+
+    idx = plugin_index()
+    rec = idx.plugins.get(plugin_name)
+    assert rec is not None, f"plugin {plugin_name!r} is not installed; known: {sorted(idx.plugins)}"
+    assert rec.status == "ok", f"plugin {plugin_name!r} is {rec.status}: {rec.reason}"
+    assert rec.manifest_path, f"plugin {plugin_name!r} has no geo-plugin.toml (declare a geo.manifests entry point)"
+    declared = rec.manifest.get("plugin", {}).get("name")
+    assert declared in (None, plugin_name), f"geo-plugin.toml says name={declared!r}, entry point is {plugin_name!r}"
+    found: dict[str, list[str]] = {}
+    for kind, reg in REGISTRIES.items():
+        names = reg.names(source=plugin_name)
+        found[kind] = names
+        for qid in names:
+            assert reg.resolve(qid) == qid, f"{qid} does not resolve to itself"
+            info = reg.info(qid)
+            assert info.source == plugin_name
+            if import_components:
+                builder = reg.get(qid)
+                assert callable(builder), f"{kind} {qid} target {info.target} is not callable"
+        for name in rec.manifest.get(kind, {}):
+            assert f"{plugin_name}:{name}" in reg, (
+                f"geo-plugin.toml has a [{kind}.{name}] table but no {kind} {plugin_name}:{name} is registered"
+            )
+    proc = subprocess.run(
+        [sys.executable, "-c", _LIST_SCRIPT, plugin_name, json.dumps(HEAVY_MODULES)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, f"listing plugin {plugin_name!r} failed:\n{proc.stderr[-2000:]}"
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not result["heavy"], (
+        f"listing plugin {plugin_name!r} imported {result['heavy']}; keep manifests, hook modules and "
+        "package __init__ files free of heavy imports"
+    )
+    return found
