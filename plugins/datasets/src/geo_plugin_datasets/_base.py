@@ -110,8 +110,11 @@ class GenericDataModule(pl.LightningDataModule):
             return self.predict_dataset_bands or self.dataset_bands, self.predict_output_bands or self.output_bands
         return self.dataset_bands, self.output_bands
 
-    def make_reader(self, stage: str, reference: Path | None) -> ImageReader:
-        """Build the image reader of a stage; ``reference`` is a file to read band metadata from."""
+    def make_reader(self, stage: str, reference: Path | None, normalize: bool = True) -> ImageReader:
+        """Build the image reader of a stage; ``reference`` is a file to read band metadata from.
+
+        ``normalize=False`` skips means/stds (``geo stats`` computes them).
+        """
         ds, out = self._band_args(stage)
         info = raster_info(reference) if reference is not None else None
         count = info.count if info else None
@@ -129,7 +132,7 @@ class GenericDataModule(pl.LightningDataModule):
         spec = BandSpec(idx, len(ds) if ds is not None else None, 1 if self.expand_temporal_dimension else None)
         file_bands = spec.file_indices(count, reference) if count is not None else idx
         time_steps = (count // len(ds)) if (self.expand_temporal_dimension and ds and count) else None
-        norm = resolve_norm(self.means, self.stds, self.stats_file, len(idx), out)
+        norm = resolve_norm(self.means, self.stds, self.stats_file, len(idx), out) if normalize else None
         return ImageReader(
             file_bands,
             time_steps,

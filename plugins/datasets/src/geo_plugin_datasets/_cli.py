@@ -59,7 +59,7 @@ def stats_cmd(
             items = dm._items(split)
             if not items:
                 raise ConfigError(f"the {split} split of {config} is empty")
-            reader = dm.make_reader(split, items[0].image)
+            reader = dm.make_reader(split, items[0].image, normalize=False)
             names = dm.output_bands or dm.dataset_bands
             image_level = getattr(dm, "label_kind", None)
             if image_level is not None:
