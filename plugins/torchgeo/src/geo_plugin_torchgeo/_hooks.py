@@ -1,0 +1,55 @@
+"""pluggy hooks: torchgeo weights as backbones and non-geo datamodules, from the shipped index.
+
+Torch-free and torchgeo-free.
+"""
+
+from __future__ import annotations
+
+from geo_core import ComponentSource, DoctorCheck, hookimpl
+
+from geo_plugin_torchgeo._index import datamodule_metadata, datamodule_names, weight_metadata, weight_names
+
+__all__ = ["GEO_HOOKSPEC_VERSION", "geo_component_sources", "geo_doctor"]
+
+GEO_HOOKSPEC_VERSION = 1
+
+
+@hookimpl
+def geo_component_sources() -> list[ComponentSource]:
+    """The torchgeo backbone and datamodule catalogues."""
+    return [
+        ComponentSource(
+            kind="backbone",
+            source="torchgeo",
+            names=weight_names,
+            builder="geo_plugin_torchgeo._backbone:build_backbone",
+            metadata=weight_metadata,
+            summary="torchgeo pretrained weights (SSL4EO, SatlasPretrain, ...) as feature backbones",
+        ),
+        ComponentSource(
+            kind="datamodule",
+            source="torchgeo",
+            names=datamodule_names,
+            builder="geo_plugin_torchgeo._datamodules:build_datamodule",
+            metadata=datamodule_metadata,
+            summary="torchgeo's non-geo datamodules (root=..., download=False)",
+        ),
+    ]
+
+
+@hookimpl
+def geo_doctor() -> list[DoctorCheck]:
+    """Check that the shipped index was generated for the installed torchgeo."""
+    import importlib.metadata as md
+
+    from geo_plugin_torchgeo._index import load_index
+
+    indexed = load_index()["torchgeo_version"]
+    try:
+        installed = md.version("torchgeo")
+    except md.PackageNotFoundError:
+        return [DoctorCheck("torchgeo installed", ok=False, detail="pip install torchgeo==0.8.1")]
+    detail = f"index built for torchgeo {indexed}, installed {installed}"
+    if installed != indexed:
+        detail += "; regenerate with: python -m geo_plugin_torchgeo._generate_index"
+    return [DoctorCheck("torchgeo index matches installed torchgeo", ok=installed == indexed, detail=detail)]

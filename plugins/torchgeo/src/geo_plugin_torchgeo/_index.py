@@ -1,0 +1,51 @@
+"""Read the shipped torchgeo index (torch-free, torchgeo-free)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+__all__ = ["load_index", "weight_names", "weight_metadata", "datamodule_names", "datamodule_metadata"]
+
+INDEX_PATH = Path(__file__).with_name("_index.json")
+
+
+@cache
+def load_index() -> dict[str, Any]:
+    """Return the parsed ``_index.json`` (cached)."""
+    with open(INDEX_PATH, encoding="utf-8") as fh:
+        data: dict[str, Any] = json.load(fh)
+    return data
+
+
+def weight_names() -> list[str]:
+    """Weight enum members usable as backbones (``ResNet50_Weights.SENTINEL2_ALL_MOCO``)."""
+    return sorted(load_index()["weights"])
+
+
+def weight_metadata(name: str) -> dict[str, Any]:
+    """Metadata of one weight (bands, in_chans, file, mean/std, ...)."""
+    data = load_index()
+    entry = data["weights"].get(name)
+    if entry is None:
+        reason = data["unsupported"].get(name)
+        return {"unsupported": reason} if reason else {}
+    meta = dict(entry)
+    meta["summary"] = (f"torchgeo {entry['builder']} weights"
+                       + (f" ({entry['ssl_method']})" if entry.get("ssl_method") else "")
+                       + (f" pretrained on {entry['dataset']}" if entry.get("dataset") else ""))
+    meta["torchgeo_version"] = data["torchgeo_version"]
+    return meta
+
+
+def datamodule_names() -> list[str]:
+    """Non-geo datamodule class names (``EuroSATDataModule``)."""
+    return sorted(load_index()["datamodules"])
+
+
+def datamodule_metadata(name: str) -> dict[str, Any]:
+    """Target and summary of one datamodule."""
+    entry = load_index()["datamodules"].get(name)
+    return dict(entry) if entry else {}

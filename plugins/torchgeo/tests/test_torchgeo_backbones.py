@@ -1,0 +1,74 @@
+"""torchgeo weights as backbones: random state dicts saved in each enum's layout and loaded back."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import geo_core
+from geo_core import CheckpointError, ConfigError
+
+# torchgeo.models imports kornia/timm modules that emit deprecation warnings on import.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _save_in_enum_layout(tmp_path, name: str) -> dict[str, torch.Tensor]:
+    """Write torchgeo's own architecture (random init) under the enum's file name."""
+    import torchgeo.models as tgm
+
+    enum_name, _, member = name.partition(".")
+    weights = getattr(getattr(tgm, enum_name), member)
+    meta = geo_core.BACKBONES.info(f"torchgeo:{name}").metadata
+    builder = getattr(tgm, meta["builder"])
+    torch.manual_seed(1)
+    if meta["family"] == "torchvision_swin":
+        model = builder(weights=None)
+        stem = model.features[0][0]
+        model.features[0][0] = torch.nn.Conv2d(weights.meta["in_chans"], stem.out_channels, 4, 4)
+    else:
+        model = builder(weights=None, in_chans=weights.meta["in_chans"])
+    state = model.state_dict()
+    torch.save(state, tmp_path / meta["file"])
+    return state
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "size"),
+    [
+        ("ResNet18_Weights.SENTINEL2_ALL_MOCO", "conv1.weight", 64),
+        ("ViTSmall16_Weights.SENTINEL2_ALL_DINO", "patch_embed.proj.weight", 64),
+        ("Swin_V2_T_Weights.SENTINEL2_MI_MS_SATLAS", "features.0.0.weight", 64),  # body = features
+    ],
+)
+def test_weights_load_from_local_file(tmp_path, name: str, key: str, size: int) -> None:
+    state = _save_in_enum_layout(tmp_path, name)
+    bb = geo_core.BACKBONES.build(f"torchgeo:{name}", weights_dir=tmp_path)
+    meta = geo_core.BACKBONES.info(f"torchgeo:{name}").metadata
+    assert bb.bands == meta["bands"] and len(bb.bands) == meta["in_chans"]
+    loaded = dict(bb.named_parameters())
+    suffix = key.removeprefix("features.")  # the Swin backbone keeps torchvision's `features` as `body`
+    match = [v for k, v in loaded.items() if k.endswith(suffix)]
+    assert match and torch.equal(match[0], state[key])
+    with torch.no_grad():
+        feats = bb.eval()(torch.randn(1, meta["in_chans"], size, size))
+    assert [f.shape[1] for f in feats] == bb.out_channels and all(f.ndim == 4 for f in feats)
+
+
+def test_ckpt_path_and_missing_file_errors(tmp_path) -> None:
+    name = "ResNet50_Weights.SENTINEL1_ALL_MOCO"
+    with pytest.raises(CheckpointError, match="resnet50_sentinel1_all_moco-906e4356.pth"):
+        geo_core.BACKBONES.build(f"torchgeo:{name}", weights_dir=tmp_path)
+    with pytest.raises(ConfigError, match="2 bands"):
+        geo_core.BACKBONES.build(f"torchgeo:{name}", weights_dir=tmp_path, in_chans=3)
+    bad = tmp_path / "other.pth"
+    torch.save({"conv1.weight": torch.zeros(64, 5, 7, 7)}, bad)
+    with pytest.raises(CheckpointError, match="other.pth"):
+        geo_core.BACKBONES.build(f"torchgeo:{name}", ckpt_path=bad)
+
+
+def test_random_weights_and_out_indices() -> None:
+    bb = geo_core.BACKBONES.build("torchgeo:ResNet50_Weights.SENTINEL2_ALL_DINO", pretrained=False,
+                                  out_indices=[2, 3])
+    assert bb.out_channels == [512, 1024]
+    feats = bb(torch.randn(1, 13, 64, 64))
+    assert [tuple(f.shape) for f in feats] == [(1, 512, 8, 8), (1, 1024, 4, 4)]
