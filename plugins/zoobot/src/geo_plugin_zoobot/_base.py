@@ -179,7 +179,13 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         else:
             n_train = n
         self.n_trainable_blocks = n_train
-        self._freeze_blocks(self._blocks[: n - n_train])
+        if n_train == 0:  # the whole encoder, parameter-free parts (pooling, dropout) included
+            from geo_core._contracts import freeze_module
+
+            freeze_module(self.encoder)
+            self._frozen_modules.append(self.encoder)
+        else:
+            self._freeze_blocks(self._blocks[: n - n_train])
 
         # Everything needed to rebuild this module from a checkpoint, as plain values. Encoder
         # weights travel in the state dict, so no weights file or source checkpoint is recorded.
@@ -212,10 +218,26 @@ class FinetuneableZoobotAbstract(L.LightningModule):
     def train(self, mode: bool = True) -> FinetuneableZoobotAbstract:
         """Set training mode; frozen encoder blocks stay in eval mode (BatchNorm statistics do not drift)."""
         super().train(mode)
-        if mode:
+        if mode and not getattr(self, "_defer_frozen_eval", False):
             for m in self._frozen_modules:
                 m.eval()
         return self
+
+    def on_fit_start(self) -> None:
+        """Until training starts, let frozen blocks follow ``train()``.
+
+        Lightning warns about modules in eval mode when fitting starts; ours are frozen on
+        purpose and go back to eval in :meth:`on_train_start`, before the first training step.
+        """
+        self._defer_frozen_eval = True
+        for m in self._frozen_modules:
+            m.train(self.training)
+
+    def on_train_start(self) -> None:
+        """Put frozen blocks back in eval mode for the whole of training."""
+        self._defer_frozen_eval = False
+        for m in self._frozen_modules:
+            m.eval()
 
     # -- optimisation --------------------------------------------------------
     def param_groups(self) -> list[dict[str, Any]]:

@@ -85,6 +85,7 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
 
     def on_train_start(self) -> None:
         """Run the linear sanity check when asked."""
+        super().on_train_start()
         if self.run_linear_sanity_check:
             self.linear_sanity_check()
 

@@ -161,14 +161,14 @@ def _labels(df: pd.DataFrame, cols: list[str], dtype: str) -> Tensor:
             raise InputDataError(f"label column {cols[0]!r} is empty for {len(bad)} row(s), e.g. {bad[:5]}; "
                                  "drop or fill those rows")
         if dtype == "long" or (dtype == "auto" and pd.api.types.is_integer_dtype(col)):
-            return torch.as_tensor(col.to_numpy(dtype=np.int64))
-        return torch.as_tensor(col.to_numpy(dtype=np.float32))
+            return torch.tensor(col.to_numpy(dtype=np.int64))
+        return torch.tensor(col.to_numpy(dtype=np.float32))
     # several columns: vote counts (a question not asked has no votes) or multi-output targets
     arr = values.to_numpy(dtype=np.float32, na_value=np.nan)
     if np.isnan(arr).any():
         log.info("filling %d empty label values with 0 (no votes)", int(np.isnan(arr).sum()))
         arr = np.nan_to_num(arr, nan=0.0)
-    return torch.as_tensor(arr)
+    return torch.tensor(arr)
 
 
 def _check(df: pd.DataFrame, label_cols: Sequence[str] | None, root: Path | None, what: str) -> None:
