@@ -72,3 +72,17 @@ def test_random_weights_and_out_indices() -> None:
     assert bb.out_channels == [512, 1024]
     feats = bb(torch.randn(1, 13, 64, 64))
     assert [tuple(f.shape) for f in feats] == [(1, 512, 8, 8), (1, 1024, 4, 4)]
+
+
+def test_dofa_takes_wavelengths_as_kwargs() -> None:
+    waves = [0.665, 0.56, 0.49, 0.842]  # Sentinel-2 B4, B3, B2, B8 in µm
+    bb = geo_core.BACKBONES.build("torchgeo:DOFABase16_Weights.DOFA_MAE", pretrained=False, img_size=64,
+                                  wavelengths=waves, out_indices=[1, 3])
+    assert bb.out_channels == [768, 768]
+    with torch.no_grad():
+        feats = bb.eval()(torch.randn(1, 4, 64, 64))
+        assert [tuple(f.shape) for f in feats] == [(1, 768, 4, 4)] * 2
+        # Any band count works when the wavelengths match it.
+        assert bb(torch.randn(1, 2, 64, 64), wavelengths=waves[:2])[0].shape == (1, 768, 4, 4)
+        with pytest.raises(ConfigError, match="one wavelength"):
+            bb(torch.randn(1, 3, 64, 64))
