@@ -1,0 +1,106 @@
+"""predict_on_catalog, the ``geo zoobot predict`` command, and registry wiring."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import typer
+from typer.testing import CliRunner
+
+import geo_core
+from geo_core import ConfigError
+from geo_plugin_zoobot import finetune, predict_on_catalog
+from geo_plugin_zoobot._hooks import geo_cli_commands
+from geo_plugin_zoobot.testing import THIRD_PARTY_WARNINGS, TREE_DEPS, TREE_PAIRS
+
+pytestmark = [pytest.mark.filterwarnings(spec) for spec in THIRD_PARTY_WARNINGS]
+
+
+def _save(model: torch.nn.Module, path: Path) -> Path:
+    """A checkpoint as Lightning writes it, without running a fit."""
+    import lightning as L
+
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
+                        enable_checkpointing=False)
+    trainer.strategy.connect(model)
+    trainer.save_checkpoint(path)
+    return path
+
+
+def test_classifier_predictions_csv_has_one_row_per_id(png_catalog: Path, tmp_path: Path) -> None:
+    model = finetune.FinetuneableZoobotClassifier(name="test_resnet", num_classes=2)
+    out = tmp_path / "preds.csv"
+    preds = predict_on_catalog.predict(png_catalog, model, out, label_cols=["dark", "bright"], batch_size=5)
+    assert preds.shape == (12, 2, 1)
+    df = pd.read_csv(out, dtype={"id_str": str})
+    assert list(df.columns) == ["id_str", "dark_pred", "bright_pred"]
+    assert list(df["id_str"]) == [f"id{i:03d}" for i in range(12)]
+    assert (df["dark_pred"] + df["bright_pred"]).round(5).eq(1).all()
+    assert not any(p.name.startswith(".preds.csv.tmp") for p in tmp_path.iterdir())  # written atomically
+
+
+def test_mc_dropout_samples_are_stored_as_lists(png_catalog: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = finetune.FinetuneableZoobotTree(name="test_resnet", question_answer_pairs=TREE_PAIRS,
+                                            dependencies=TREE_DEPS, head_dropout_prob=0.5)
+    out = tmp_path / "preds.parquet"
+    model.eval()
+    preds = predict_on_catalog.predict(png_catalog, model, out, n_samples=3)
+    assert preds.shape == (12, 4, 3)
+    assert not torch.allclose(torch.from_numpy(preds[..., 0]), torch.from_numpy(preds[..., 1]))
+    df = pd.read_parquet(out)
+    assert list(df.columns) == ["id_str", "ring_yes_pred", "ring_no_pred", "ring-type_inner_pred",
+                                "ring-type_outer_pred"]
+    assert len(json.loads(df.loc[0, "ring_yes_pred"])) == 3
+    assert not model.training and not model.head.dropout.training  # the caller's eval mode is restored
+
+
+def test_predict_rejects_bad_arguments(png_catalog: Path, tmp_path: Path) -> None:
+    model = finetune.FinetuneableZoobotRegressor(name="test_resnet")
+    with pytest.raises(ConfigError, match="label_cols"):
+        predict_on_catalog.predict(png_catalog, model, tmp_path / "p.csv", label_cols=["a", "b"])
+    with pytest.raises(ConfigError, match=".csv or .parquet"):
+        predict_on_catalog.predict(png_catalog, model, tmp_path / "p.txt")
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_cli_predict_from_checkpoint(png_catalog: Path, tmp_path: Path) -> None:
+    model = finetune.FinetuneableZoobotRegressor(name="test_resnet", unit_interval=True)
+    ckpt = _save(model, tmp_path / "reg.ckpt")
+    app = typer.Typer()
+    app.command("noop")(lambda: None)
+    geo_cli_commands(app)
+    out = tmp_path / "preds.csv"
+    result = CliRunner().invoke(app, ["zoobot", "predict", "--catalog", str(png_catalog), "--checkpoint", str(ckpt),
+                                      "--output", str(out), "--label-cols", "brightness"])
+    assert result.exit_code == 0, result.output
+    df = pd.read_csv(out)
+    assert list(df.columns) == ["id_str", "brightness_pred"] and len(df) == 12
+    bad = CliRunner().invoke(app, ["zoobot", "predict", "--catalog", str(png_catalog), "--checkpoint",
+                                   str(tmp_path / "none.ckpt"), "--output", str(out)])
+    assert bad.exit_code == 2 and "checkpoint not found" in bad.output
+
+
+def test_registered_in_tasks_and_datamodules() -> None:
+    assert geo_core.TASKS.resolve("FinetuneableZoobotTree") == "zoobot:FinetuneableZoobotTree"
+    assert geo_core.TASKS.get("zoobot:FinetuneableZoobotClassifier") is finetune.FinetuneableZoobotClassifier
+    assert geo_core.TASKS.info("zoobot:FinetuneableZoobotRegressor").metadata["monitor"] == "finetuning/val_loss"
+    from geo_plugin_zoobot import CatalogDataModule
+
+    assert geo_core.DATAMODULES.get("zoobot:CatalogDataModule") is CatalogDataModule
+    for name in ("FinetuneableZoobotClassifier", "FinetuneableZoobotRegressor", "FinetuneableZoobotTree"):
+        assert geo_core.TASKS.get(f"zoobot:{name}").monitor == "finetuning/val_loss"
+
+
+def test_top_level_exports() -> None:
+    import geo_plugin_zoobot
+
+    assert geo_plugin_zoobot.FinetuneableZoobotTree is finetune.FinetuneableZoobotTree
+    assert geo_plugin_zoobot.predict is predict_on_catalog.predict
+    assert sorted(geo_plugin_zoobot.__all__) == sorted([*geo_plugin_zoobot._LAZY, "__version__"])
+    with pytest.raises(AttributeError):
+        geo_plugin_zoobot.nothing_here  # noqa: B018
