@@ -54,7 +54,7 @@ def test_tiny_backbones_conform(size: tuple[int, int]) -> None:
 
 def test_tiny_backbones_from_registry_reject_unknown_kwargs() -> None:
     assert geo_core.BACKBONES.build("tiny_cnn", in_chans=4, pretrained=False).in_channels == 4
-    with pytest.raises(TypeError, match="bogus"):
+    with pytest.raises(TypeError, match="bogus"):  # a typo is never swallowed
         geo_core.BACKBONES.build("tiny_vit", bogus=1)
     with pytest.raises(ValueError, match="no pretrained weights"):
         geo_core.BACKBONES.build("tiny_cnn", pretrained=True)

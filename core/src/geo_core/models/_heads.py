@@ -17,6 +17,7 @@ __all__ = ["SegmentationHead", "RegressionHead", "ClassificationHead"]
 
 
 def _conv_stack(c_in: int, widths: Sequence[int], activation: str | nn.Module) -> tuple[nn.Sequential, int]:
+    get_activation(activation)  # validate the name even without hidden layers
     layers: list[nn.Module] = []
     for c in widths:
         layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.BatchNorm2d(c), get_activation(activation)]
@@ -115,6 +116,7 @@ class ClassificationHead(nn.Module):
         if channel_list is not None and dim_list is not None:
             raise ValueError("ClassificationHead: give channel_list or its alias dim_list, not both")
         widths = list(channel_list if channel_list is not None else dim_list or [])
+        get_activation(activation)  # validate the name even without hidden layers
         layers: list[nn.Module] = []
         c = in_dim
         for w in widths:

@@ -16,8 +16,6 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -25,11 +23,9 @@ from torch import Tensor, nn
 __all__ = ["TinyCNNBackbone", "TinyViTBackbone", "TinyDecoder"]
 
 
-def _no_weights(name: str, pretrained: bool, kwargs: dict[str, Any]) -> None:
+def _no_weights(name: str, pretrained: bool) -> None:
     if pretrained:
         raise ValueError(f"{name} has no pretrained weights; use pretrained=False")
-    if kwargs:
-        raise TypeError(f"{name} got unexpected argument(s): {', '.join(sorted(kwargs))}")
 
 
 class TinyCNNBackbone(nn.Module):
@@ -40,7 +36,7 @@ class TinyCNNBackbone(nn.Module):
         out_channels: Width of each stage.
         pretrained: Must be false (there are no weights).
         out_indices: Optional subset of stages to return.
-        **kwargs: Anything else is rejected with a ``TypeError`` naming it.
+        in_chans: timm's spelling of ``in_channels``.
     """
 
     def __init__(
@@ -50,10 +46,10 @@ class TinyCNNBackbone(nn.Module):
         *,
         pretrained: bool = False,
         out_indices: Sequence[int] | None = None,
-        **kwargs: Any,
+        in_chans: int | None = None,
     ) -> None:
-        in_channels = int(kwargs.pop("in_chans", in_channels))
-        _no_weights("TinyCNNBackbone", pretrained, kwargs)
+        in_channels = int(in_chans if in_chans is not None else in_channels)
+        _no_weights("TinyCNNBackbone", pretrained)
         super().__init__()
         self.in_channels = in_channels
         widths = [int(c) for c in out_channels]
@@ -110,7 +106,7 @@ class TinyViTBackbone(nn.Module):
         num_heads: Attention heads.
         pretrained: Must be false (there are no weights).
         out_indices: Optional subset of blocks to return.
-        **kwargs: Anything else is rejected with a ``TypeError`` naming it.
+        in_chans: timm's spelling of ``in_channels``.
     """
 
     def __init__(
@@ -125,10 +121,10 @@ class TinyViTBackbone(nn.Module):
         num_heads: int = 2,
         pretrained: bool = False,
         out_indices: Sequence[int] | None = None,
-        **kwargs: Any,
+        in_chans: int | None = None,
     ) -> None:
-        in_channels = int(kwargs.pop("in_chans", in_channels))
-        _no_weights("TinyViTBackbone", pretrained, kwargs)
+        in_channels = int(in_chans if in_chans is not None else in_channels)
+        _no_weights("TinyViTBackbone", pretrained)
         super().__init__()
         self.in_channels = in_channels
         self.patch_size = int(patch_size)
