@@ -9,20 +9,28 @@ import geo_core
 import numpy as np
 import pytest
 import torch
-
 from geo_plugin_mmseg import load_mmseg_checkpoint, read_state_dict
 
 CHANNELS = [8, 16, 32, 64]
 
 
 def _uper(num_classes: int = 3, **kwargs: Any) -> Any:
-    return geo_core.DECODERS.build("mmseg:UPerHead", CHANNELS, num_classes=num_classes, channels=8,
-                                   pool_scales=(1, 2), **kwargs)
+    return geo_core.DECODERS.build(
+        "mmseg:UPerHead", CHANNELS, num_classes=num_classes, channels=8, pool_scales=(1, 2), **kwargs
+    )
 
 
 def _aux(num_classes: int = 3, **kwargs: Any) -> Any:
-    return geo_core.DECODERS.build("mmseg:FCNHead", CHANNELS, num_classes=num_classes, in_index=-2, channels=8,
-                                   num_convs=1, concat_input=False, **kwargs)
+    return geo_core.DECODERS.build(
+        "mmseg:FCNHead",
+        CHANNELS,
+        num_classes=num_classes,
+        in_index=-2,
+        channels=8,
+        num_convs=1,
+        concat_input=False,
+        **kwargs,
+    )
 
 
 def _official(tmp_path: Path, *, with_numpy_meta: bool = True) -> tuple[Path, Any, Any]:
@@ -80,7 +88,7 @@ def test_decoder_argument_loads_the_checkpoint(tmp_path: Path) -> None:
 
 def test_other_num_classes_fails_unless_mismatched_weights_are_skipped(tmp_path: Path) -> None:
     path, decode, _ = _official(tmp_path, with_numpy_meta=False)
-    with pytest.raises(geo_core.CheckpointError, match="conv_seg.weight"):
+    with pytest.raises(geo_core.CheckpointError, match=r"conv_seg\.weight"):
         load_mmseg_checkpoint(_uper(num_classes=5), path)
     five = _uper(num_classes=5)
     load_mmseg_checkpoint(five, path, skip_mismatched=True)
@@ -90,7 +98,7 @@ def test_other_num_classes_fails_unless_mismatched_weights_are_skipped(tmp_path:
 
 def test_wrong_prefix_and_wrong_head_are_explained(tmp_path: Path) -> None:
     path, _, _ = _official(tmp_path, with_numpy_meta=False)
-    with pytest.raises(geo_core.CheckpointError, match="auxiliary_head., backbone., decode_head."):
+    with pytest.raises(geo_core.CheckpointError, match=r"auxiliary_head\., backbone\., decode_head\."):
         load_mmseg_checkpoint(_uper(), path, prefix="head.")
     with pytest.raises(geo_core.CheckpointError, match="missing"):
         load_mmseg_checkpoint(_uper(), path, prefix="auxiliary_head.")

@@ -8,9 +8,8 @@ import geo_core
 import pytest
 import torch
 from geo_core.testing import TinyCNNBackbone, TinyViTBackbone
-from torch import nn
-
 from geo_plugin_mmseg import COMPILED_HEADS, LITE_HEADS
+from torch import nn
 
 
 def _mmseg_decoders(compiled: bool) -> list[str]:
@@ -42,7 +41,7 @@ class _Encoder(nn.Module):
         else:
             self.backbone = TinyViTBackbone(in_channels=3, img_size=32, embed_dim=16, depth=4)
             channels = list(self.backbone.out_channels)
-            necks = ["ReshapeTokensToImage"] if head in VIT_HEADS else ["ReshapeTokensToImage", "InterpolateToPyramidal"]
+            necks = ["ReshapeTokensToImage"] + ([] if head in VIT_HEADS else ["InterpolateToPyramidal"])
             for name in necks:
                 neck = geo_core.NECKS.build(name, channels)
                 channels = neck.process_channel_list(channels)
@@ -64,8 +63,9 @@ def _grads_ok(decoder: nn.Module, head: str, unused: dict[str, tuple[str, ...]])
 
 @pytest.mark.parametrize("backbone", ["cnn", "vit"])
 @pytest.mark.parametrize("name", LITE)
-def test_head_forward_backward(name: str, backbone: str, tiny: dict[str, dict[str, Any]],
-                               unused_params: dict[str, tuple[str, ...]]) -> None:
+def test_head_forward_backward(
+    name: str, backbone: str, tiny: dict[str, dict[str, Any]], unused_params: dict[str, tuple[str, ...]]
+) -> None:
     head = name.split(":")[1]
     torch.manual_seed(0)
     encoder = _Encoder(backbone, head)
@@ -98,14 +98,16 @@ def test_head_pixelwise_regression(name: str, tiny: dict[str, dict[str, Any]], p
 
 def test_segmenter_refuses_regression(tiny: dict[str, dict[str, Any]]) -> None:
     with pytest.raises(geo_core.ConfigError, match="num_classes=1"):
-        geo_core.DECODERS.build("mmseg:SegmenterMaskTransformerHead", [16], num_classes=1,
-                                **tiny["SegmenterMaskTransformerHead"])
+        geo_core.DECODERS.build(
+            "mmseg:SegmenterMaskTransformerHead", [16], num_classes=1, **tiny["SegmenterMaskTransformerHead"]
+        )
 
 
 def test_auxiliary_fcn_head_on_the_second_last_map(pyramid: Any) -> None:
     channels, feats = pyramid
-    aux = geo_core.DECODERS.build("mmseg:FCNHead", channels, num_classes=4, in_index=-2, channels=8, num_convs=1,
-                                  concat_input=False)
+    aux = geo_core.DECODERS.build(
+        "mmseg:FCNHead", channels, num_classes=4, in_index=-2, channels=8, num_convs=1, concat_input=False
+    )
     assert aux.positions == [2]
     assert aux.mmseg_config["in_channels"] == 32
     assert aux(feats).shape == (2, 4, 4, 4)

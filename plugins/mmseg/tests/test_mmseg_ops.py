@@ -12,7 +12,6 @@ from typing import Any
 import geo_core
 import pytest
 import torch
-
 from geo_plugin_mmseg import CompiledOpsRequiredError, _env, _mmcv_ops
 from geo_plugin_mmseg._mmseg import mmseg_models
 
@@ -35,8 +34,11 @@ def test_this_environment_has_mmcv_lite_and_the_stand_in_serves_mmcv_ops() -> No
 
 def test_names_match_mmcv_ops_all() -> None:
     tree = ast.parse((_mmcv_dir() / "ops" / "__init__.py").read_text())
-    names = next(ast.literal_eval(n.value) for n in tree.body
-                 if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "__all__")
+    names = next(
+        ast.literal_eval(n.value)
+        for n in tree.body
+        if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "__all__"
+    )
     assert set(names) == _mmcv_ops.MMCV_OPS_NAMES
 
 

@@ -14,7 +14,6 @@ import geo_core
 import pytest
 from geo_core._plugins import plugin_index
 from geo_core.testing import check_plugin_metadata
-
 from geo_plugin_mmseg._env import COMPILED_HEADS, INSTALL, LITE_HEADS
 
 
@@ -67,8 +66,9 @@ def _fake_versions(monkeypatch: pytest.MonkeyPatch, **versions: str) -> None:
         ({"mmcv_lite": "2.2.0"}, "mmcv-lite 2.2.0 is installed but mmsegmentation 1.2.2 needs mmcv>=2.0.0rc4,<2.2.0"),
     ],
 )
-def test_incompatible_stack_marks_only_this_plugin_broken(rediscover: pytest.MonkeyPatch, versions: dict[str, str],
-                                                          reason: str) -> None:
+def test_incompatible_stack_marks_only_this_plugin_broken(
+    rediscover: pytest.MonkeyPatch, versions: dict[str, str], reason: str
+) -> None:
     _fake_versions(rediscover, **versions)
     rec = plugin_index().plugins["mmseg"]
     assert rec.status == "broken"
@@ -87,8 +87,9 @@ def test_geo_plugins_list_shows_the_install_line(tmp_path: Path) -> None:
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mmsegmentation\nVersion: 1.3.0\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
     geo = Path(sys.executable).with_name("geo")
-    out = subprocess.run([str(geo), "plugins", "list", "--json"], env=env, capture_output=True, text=True,
-                         check=True, timeout=120).stdout
+    out = subprocess.run(
+        [str(geo), "plugins", "list", "--json"], env=env, capture_output=True, text=True, check=True, timeout=120
+    ).stdout
     rows = {row["plugin"]: row for row in json.loads(out)}
     assert rows["mmseg"]["status"] == "broken"
     assert INSTALL in rows["mmseg"]["reason"]

@@ -49,10 +49,15 @@ def read_state_dict(path: str | os.PathLike[str], *, allow_pickle: bool = False)
             raise CheckpointError(
                 f"it holds pickled objects that safe loading (weights_only=True) refuses{_unsafe_globals(p)}; "
                 "official mmseg checkpoints keep numpy objects in 'meta'. If you trust the file, pass "
-                "allow_pickle=True (decoder argument checkpoint_allow_pickle=True)", p) from exc
+                "allow_pickle=True (decoder argument checkpoint_allow_pickle=True)",
+                p,
+            ) from exc
         warnings.warn(
             f"{p}: unpickling a checkpoint with weights_only=False (allow_pickle=True): this runs code named "
-            "in the file; only do this for files you trust", UserWarning, stacklevel=2)
+            "in the file; only do this for files you trust",
+            UserWarning,
+            stacklevel=2,
+        )
         obj = torch.load(p, map_location="cpu", weights_only=False)
     except Exception as exc:
         raise CheckpointError(f"cannot read checkpoint: {type(exc).__name__}: {exc}", p) from exc
@@ -106,7 +111,7 @@ def load_mmseg_checkpoint(
     state = read_state_dict(path, allow_pickle=allow_pickle)
     target: nn.Module = getattr(decoder, "head", decoder)
     if prefix:
-        picked = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        picked = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
         if not picked:
             tops = sorted({k.split(".", 1)[0] + "." for k in state})
             raise CheckpointError(f"no weights under prefix {prefix!r}; the file has {', '.join(tops)}", path)
@@ -119,7 +124,9 @@ def load_mmseg_checkpoint(
         if not skip_mismatched:
             raise CheckpointError(
                 f"shapes differ ({detail}); check num_classes and the head's arguments against the checkpoint's "
-                "config, or pass skip_mismatched=True to keep those weights freshly initialised", path)
+                "config, or pass skip_mismatched=True to keep those weights freshly initialised",
+                path,
+            )
         log.info("%s: skipped weights of another shape: %s", path, detail)
         for k in mismatched:
             picked.pop(k)
@@ -129,5 +136,6 @@ def load_mmseg_checkpoint(
         raise CheckpointError(
             f"keys under {prefix!r} do not fit mmseg {type(target).__name__}: missing {missing[:8]}"
             f"{' ...' if len(missing) > 8 else ''}, unexpected {unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}",
-            path)
+            path,
+        )
     return target.load_state_dict(picked, strict=False)

@@ -6,6 +6,7 @@ import copy
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from geo_core import ConfigError
@@ -15,12 +16,18 @@ from torch.nn import functional as F
 from geo_plugin_mmseg._env import compiled_mmcv_available
 from geo_plugin_mmseg._mmcv_ops import CompiledOpsRequiredError
 
-__all__ = ["MMSegDecoder", "BN"]
+__all__ = ["MMSegDecoder", "BN", "head_defaults", "resize_to_coarsest"]
 
 log = logging.getLogger("geo_plugin_mmseg")
 
 #: The norm layer of mmseg's reference configs (which say SyncBN; same parameters and state dict).
 BN: Mapping[str, Any] = {"type": "BN", "requires_grad": True}
+
+
+def head_defaults(**values: Any) -> Mapping[str, Any]:
+    """Return a read-only mapping of a head's defaults (copied into each build)."""
+    return MappingProxyType(values)
+
 
 # Training-only parts of an mmseg head: geo's task computes the loss and samples pixels.
 _TRAINING_KEYS = ("loss_decode", "sampler")
@@ -75,7 +82,7 @@ class MMSegDecoder(nn.Module):
     #: Whether the mmseg head fixes ``input_transform`` itself.
     sets_input_transform: ClassVar[bool] = False
     #: Defaults applied below the config and the keyword arguments.
-    defaults: ClassVar[Mapping[str, Any]] = {}
+    defaults: ClassVar[Mapping[str, Any]] = head_defaults()
     #: Whether the mmseg head calls compiled ``mmcv.ops`` kernels.
     needs_compiled_mmcv: ClassVar[bool] = False
 
@@ -122,8 +129,13 @@ class MMSegDecoder(nn.Module):
         if checkpoint is not None:
             from geo_plugin_mmseg._checkpoint import load_mmseg_checkpoint
 
-            load_mmseg_checkpoint(self, checkpoint, prefix=checkpoint_prefix, allow_pickle=checkpoint_allow_pickle,
-                                  skip_mismatched=checkpoint_skip_mismatched)
+            load_mmseg_checkpoint(
+                self,
+                checkpoint,
+                prefix=checkpoint_prefix,
+                allow_pickle=checkpoint_allow_pickle,
+                skip_mismatched=checkpoint_skip_mismatched,
+            )
 
     # -- configuration -------------------------------------------------------
     def _merge(self, config: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -149,13 +161,16 @@ class MMSegDecoder(nn.Module):
             raise ConfigError(f"num_classes given twice: {num_classes} and {in_cfg} in config", "num_classes")
         n = num_classes if num_classes is not None else in_cfg
         if n is None or int(n) < 1:
-            raise ConfigError(f"mmseg:{self.head_type} needs num_classes >= 1 (1 for regression), got {n!r}",
-                              "num_classes")
+            raise ConfigError(
+                f"mmseg:{self.head_type} needs num_classes >= 1 (1 for regression), got {n!r}", "num_classes"
+            )
         out = cfg.pop("out_channels", None)
         if out is not None and int(out) != int(n):
             raise ConfigError(
                 f"out_channels={out} differs from num_classes={n}: geo decoders output num_classes channels "
-                "(mmseg's one-logit binary mode is num_classes=1 here)", "out_channels")
+                "(mmseg's one-logit binary mode is num_classes=1 here)",
+                "out_channels",
+            )
         cfg["out_channels"] = int(n)
         if int(n) == 1:
             cfg.setdefault("threshold", 0.3)  # mmseg's default, used only by its predict; set to avoid its warning
@@ -184,8 +199,9 @@ class MMSegDecoder(nn.Module):
             cfg["in_channels"], cfg["in_index"] = widths, list(range(len(widths)))
             if self.sets_input_transform:
                 if transform not in (None, "multiple_select"):
-                    raise ConfigError(f"mmseg:{self.head_type} always uses input_transform='multiple_select'",
-                                      "input_transform")
+                    raise ConfigError(
+                        f"mmseg:{self.head_type} always uses input_transform='multiple_select'", "input_transform"
+                    )
             else:
                 cfg["input_transform"] = transform or "multiple_select"
         elif self._multi_index:
@@ -216,14 +232,17 @@ class MMSegDecoder(nn.Module):
         if isinstance(features, Tensor) or not isinstance(features, Sequence):
             raise TypeError(f"mmseg:{self.head_type} takes a list of feature maps, got {type(features).__name__}")
         if len(features) < len(self.channel_list):
-            raise ValueError(f"mmseg:{self.head_type} was built for {len(self.channel_list)} feature maps "
-                             f"{self.channel_list}, got {len(features)}")
+            raise ValueError(
+                f"mmseg:{self.head_type} was built for {len(self.channel_list)} feature maps "
+                f"{self.channel_list}, got {len(features)}"
+            )
         picked = [features[i] for i in self.positions]
         for i, f in zip(self.positions, picked, strict=True):
             if f.dim() != 4:
                 raise ValueError(
                     f"mmseg:{self.head_type} needs (B, C, H, W) feature maps; feature {i} has shape "
-                    f"{tuple(f.shape)}. For a token backbone add the ReshapeTokensToImage neck")
+                    f"{tuple(f.shape)}. For a token backbone add the ReshapeTokensToImage neck"
+                )
             if f.shape[1] != self.channel_list[i]:
                 raise ValueError(f"feature {i} has {f.shape[1]} channels, channel_list says {self.channel_list[i]}")
         return picked
@@ -246,8 +265,10 @@ class MMSegDecoder(nn.Module):
 def resize_to_coarsest(features: list[Tensor]) -> list[Tensor]:
     """Bilinearly resize maps to the smallest one's size (ViT heads expect one patch-grid size)."""
     size = min((tuple(f.shape[-2:]) for f in features), key=lambda s: s[0] * s[1])
-    return [f if tuple(f.shape[-2:]) == size else F.interpolate(f, size=size, mode="bilinear", align_corners=False)
-            for f in features]
+    return [
+        f if tuple(f.shape[-2:]) == size else F.interpolate(f, size=size, mode="bilinear", align_corners=False)
+        for f in features
+    ]
 
 
 def _listify(value: Any) -> list[int]:

@@ -12,7 +12,7 @@ from typing import Any
 from geo_core import ConfigError
 from torch import Tensor, nn
 
-from geo_plugin_mmseg._decoder import BN, MMSegDecoder, resize_to_coarsest
+from geo_plugin_mmseg._decoder import BN, MMSegDecoder, head_defaults, resize_to_coarsest
 
 __all__ = [
     "FCNHead",
@@ -43,7 +43,7 @@ class FCNHead(MMSegDecoder):
     """
 
     head_type = "FCNHead"
-    defaults = {"channels": 512, "norm_cfg": BN}
+    defaults = head_defaults(channels=512, norm_cfg=BN)
 
 
 class UPerHead(MMSegDecoder):
@@ -52,14 +52,14 @@ class UPerHead(MMSegDecoder):
     head_type = "UPerHead"
     multi_level = True
     sets_input_transform = True
-    defaults = {"channels": 512, "norm_cfg": BN}
+    defaults = head_defaults(channels=512, norm_cfg=BN)
 
 
 class ASPPHead(MMSegDecoder):
     """DeepLabV3 atrous spatial pyramid pooling head (Chen et al. 2017)."""
 
     head_type = "ASPPHead"
-    defaults = {"channels": 512, "norm_cfg": BN}
+    defaults = head_defaults(channels=512, norm_cfg=BN)
 
 
 class DepthwiseSeparableASPPHead(MMSegDecoder):
@@ -70,23 +70,28 @@ class DepthwiseSeparableASPPHead(MMSegDecoder):
     """
 
     head_type = "DepthwiseSeparableASPPHead"
-    defaults = {"channels": 512, "c1_channels": 48, "norm_cfg": BN}
+    defaults = head_defaults(channels=512, c1_channels=48, norm_cfg=BN)
 
     def _configure(self, indices: list[int], cfg: dict[str, Any]) -> list[int]:
         if len(indices) != 1:
-            raise ConfigError("DepthwiseSeparableASPPHead takes one in_index (the low-level map is c1_index)",
-                              "in_index")
+            raise ConfigError(
+                "DepthwiseSeparableASPPHead takes one in_index (the low-level map is c1_index)", "in_index"
+            )
         c1 = self._indices(cfg.pop("c1_index", 0))[0]
         self._multi_index = False
         given = cfg.pop("c1_in_channels", None)
         if given is not None and int(given) != self.channel_list[c1]:
-            raise ConfigError(f"c1_in_channels={given} but feature map {c1} has {self.channel_list[c1]} channels; "
-                              "leave it out (geo derives it) or set c1_index", "c1_in_channels")
+            raise ConfigError(
+                f"c1_in_channels={given} but feature map {c1} has {self.channel_list[c1]} channels; "
+                "leave it out (geo derives it) or set c1_index",
+                "c1_in_channels",
+            )
         if cfg.get("input_transform") is not None:
             raise ConfigError("DepthwiseSeparableASPPHead takes no input_transform", "input_transform")
         cfg.pop("input_transform", None)
         # mmseg feeds the skip from inputs[0] and the ASPP from inputs[in_index]
-        cfg["in_channels"], cfg["in_index"], cfg["c1_in_channels"] = self.channel_list[indices[0]], 1, self.channel_list[c1]
+        cfg["in_channels"], cfg["in_index"] = self.channel_list[indices[0]], 1
+        cfg["c1_in_channels"] = self.channel_list[c1]
         return [c1, indices[0]]
 
 
@@ -94,7 +99,7 @@ class PSPHead(MMSegDecoder):
     """PSPNet pyramid pooling head (Zhao et al. 2017)."""
 
     head_type = "PSPHead"
-    defaults = {"channels": 512, "norm_cfg": BN}
+    defaults = head_defaults(channels=512, norm_cfg=BN)
 
 
 class SegformerHead(MMSegDecoder):
@@ -103,7 +108,7 @@ class SegformerHead(MMSegDecoder):
     head_type = "SegformerHead"
     multi_level = True
     sets_input_transform = True
-    defaults = {"channels": 256, "norm_cfg": BN}
+    defaults = head_defaults(channels=256, norm_cfg=BN)
 
 
 class FPNHead(MMSegDecoder):
@@ -116,14 +121,15 @@ class FPNHead(MMSegDecoder):
     head_type = "FPNHead"
     multi_level = True
     sets_input_transform = True
-    defaults = {"channels": 128, "norm_cfg": BN}
+    defaults = head_defaults(channels=128, norm_cfg=BN)
 
     def _configure(self, indices: list[int], cfg: dict[str, Any]) -> list[int]:
         positions = super()._configure(indices, cfg)
         strides = cfg.setdefault("feature_strides", [4 * 2**i for i in range(len(indices))])
         if len(strides) != len(indices):
-            raise ConfigError(f"feature_strides {strides} needs one entry per feature map ({len(indices)})",
-                              "feature_strides")
+            raise ConfigError(
+                f"feature_strides {strides} needs one entry per feature map ({len(indices)})", "feature_strides"
+            )
         return positions
 
 
@@ -136,13 +142,16 @@ class SegmenterMaskTransformerHead(MMSegDecoder):
     """
 
     head_type = "SegmenterMaskTransformerHead"
-    defaults = {"num_layers": 2}  # its norm_cfg is a LayerNorm of its own
+    defaults = head_defaults(num_layers=2)  # its norm_cfg is a LayerNorm of its own
 
     def _configure(self, indices: list[int], cfg: dict[str, Any]) -> list[int]:
         if self.num_classes < 2:
-            raise ConfigError("SegmenterMaskTransformerHead normalises its masks across classes (LayerNorm over "
-                              "num_classes), so with num_classes=1 its output is constant; use another head for "
-                              "regression", "num_classes")
+            raise ConfigError(
+                "SegmenterMaskTransformerHead normalises its masks across classes (LayerNorm over "
+                "num_classes), so with num_classes=1 its output is constant; use another head for "
+                "regression",
+                "num_classes",
+            )
         positions = super()._configure(indices, cfg)
         embed = cfg.setdefault("embed_dims", cfg["in_channels"])
         cfg.setdefault("channels", embed)
@@ -159,21 +168,21 @@ class DAHead(MMSegDecoder):
     """
 
     head_type = "DAHead"
-    defaults = {"channels": 512, "pam_channels": 64, "norm_cfg": BN}
+    defaults = head_defaults(channels=512, pam_channels=64, norm_cfg=BN)
 
 
 class NLHead(MMSegDecoder):
     """Non-local block head (Wang et al. 2018)."""
 
     head_type = "NLHead"
-    defaults = {"channels": 512, "norm_cfg": BN}
+    defaults = head_defaults(channels=512, norm_cfg=BN)
 
 
 class ISAHead(MMSegDecoder):
     """Interlaced sparse self-attention head (Huang et al. 2019)."""
 
     head_type = "ISAHead"
-    defaults = {"channels": 512, "isa_channels": 256, "norm_cfg": BN}
+    defaults = head_defaults(channels=512, isa_channels=256, norm_cfg=BN)
 
 
 class EncHead(MMSegDecoder):
@@ -186,14 +195,14 @@ class EncHead(MMSegDecoder):
     head_type = "EncHead"
     multi_level = True
     sets_input_transform = True
-    defaults = {"channels": 512, "num_codes": 32, "use_se_loss": False, "norm_cfg": BN}
+    defaults = head_defaults(channels=512, num_codes=32, use_se_loss=False, norm_cfg=BN)
 
 
 class SETRUPHead(MMSegDecoder):
     """SETR naive/progressive upsampling head (Zheng et al. 2021), for ViT feature maps."""
 
     head_type = "SETRUPHead"
-    defaults = {"channels": 256, "norm_cfg": BN}
+    defaults = head_defaults(channels=256, norm_cfg=BN)
 
 
 class SETRMLAHead(MMSegDecoder):
@@ -207,14 +216,16 @@ class SETRMLAHead(MMSegDecoder):
     head_type = "SETRMLAHead"
     multi_level = True
     sets_input_transform = True
-    defaults = {"mla_channels": 128, "norm_cfg": BN}
+    defaults = head_defaults(mla_channels=128, norm_cfg=BN)
 
     def _configure(self, indices: list[int], cfg: dict[str, Any]) -> list[int]:
         positions = super()._configure(indices, cfg)
         want = len(indices) * int(cfg["mla_channels"])
         if int(cfg.setdefault("channels", want)) != want:
-            raise ConfigError(f"SETRMLAHead needs channels = number of maps x mla_channels = {want}, got "
-                              f"{cfg['channels']}", "channels")
+            raise ConfigError(
+                f"SETRMLAHead needs channels = number of maps x mla_channels = {want}, got {cfg['channels']}",
+                "channels",
+            )
         return positions
 
     def _prepare(self, features: list[Tensor]) -> list[Any]:
@@ -232,19 +243,24 @@ class DPTHead(MMSegDecoder):
 
     head_type = "DPTHead"
     multi_level = True
-    defaults = {"channels": 256}  # its norm_cfg defaults to BN already
+    defaults = head_defaults(channels=256)  # its norm_cfg defaults to BN already
 
     def _default_in_index(self, n: int) -> list[int]:
         return list(range(max(0, n - 4), n))
 
     def _configure(self, indices: list[int], cfg: dict[str, Any]) -> list[int]:
         if len(indices) != 4:
-            raise ConfigError(f"DPTHead fuses exactly four feature maps, got in_index {indices} "
-                              f"of channel_list {self.channel_list}", "in_index")
+            raise ConfigError(
+                f"DPTHead fuses exactly four feature maps, got in_index {indices} of channel_list {self.channel_list}",
+                "in_index",
+            )
         widths = [self.channel_list[i] for i in indices]
         embed = int(cfg.setdefault("embed_dims", max(widths)))
-        self.input_proj = (None if all(w == embed for w in widths)
-                           else nn.ModuleList(nn.Conv2d(w, embed, kernel_size=1) for w in widths))
+        self.input_proj = (
+            None
+            if all(w == embed for w in widths)
+            else nn.ModuleList(nn.Conv2d(w, embed, kernel_size=1) for w in widths)
+        )
         if cfg.pop("input_transform", "multiple_select") != "multiple_select":
             raise ConfigError("DPTHead uses input_transform='multiple_select'", "input_transform")
         cfg["in_channels"], cfg["in_index"], cfg["input_transform"] = [embed] * 4, [0, 1, 2, 3], "multiple_select"
@@ -261,7 +277,7 @@ class CCHead(MMSegDecoder):
     """CCNet criss-cross attention head (Huang et al. 2019). Needs compiled mmcv."""
 
     head_type = "CCHead"
-    defaults = {"channels": 512, "norm_cfg": BN}
+    defaults = head_defaults(channels=512, norm_cfg=BN)
     needs_compiled_mmcv = True
 
 
@@ -269,5 +285,5 @@ class PSAHead(MMSegDecoder):
     """PSANet point-wise spatial attention head (Zhao et al. 2018). Needs compiled mmcv."""
 
     head_type = "PSAHead"
-    defaults = {"channels": 512, "mask_size": (97, 97), "norm_cfg": BN}
+    defaults = head_defaults(channels=512, mask_size=(97, 97), norm_cfg=BN)
     needs_compiled_mmcv = True

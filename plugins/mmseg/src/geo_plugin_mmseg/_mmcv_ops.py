@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["CompiledOpsRequiredError", "point_sample", "install", "is_stand_in", "MMCV_OPS_NAMES"]
 
 #: The public names of mmcv 2.1.0's ``mmcv.ops`` (its ``__all__``; a test keeps them in sync).
-MMCV_OPS_NAMES = frozenset("""
+MMCV_OPS_NAMES = frozenset(
+    """
 bbox_overlaps CARAFE CARAFENaive CARAFEPack carafe carafe_naive CornerPool DeformConv2d DeformConv2dPack
 deform_conv2d DeformRoIPool DeformRoIPoolPack ModulatedDeformRoIPoolPack deform_roi_pool SigmoidFocalLoss
 SoftmaxFocalLoss sigmoid_focal_loss softmax_focal_loss get_compiler_version get_compiling_cuda_version
@@ -51,7 +52,8 @@ SparseSequential SparseMaxPool2d SparseMaxPool3d SparseConvTensor scatter_nd poi
 points_in_boxes_cpu points_in_boxes_all points_in_polygons min_area_polygons active_rotated_filter
 convex_iou convex_giou diff_iou_rotated_2d diff_iou_rotated_3d chamfer_distance PrRoIPool prroi_pool
 bias_act filtered_lrelu conv2d conv_transpose2d filter2d upsample2d BezierAlign bezier_align
-""".split())
+""".split()
+)
 
 
 class CompiledOpsRequiredError(MissingDependencyError):
@@ -140,5 +142,5 @@ def install() -> bool:
 
     module = _make_module()
     sys.modules["mmcv.ops"] = module
-    mmcv.ops = module  # type: ignore[attr-defined]
+    mmcv.ops = module
     return True

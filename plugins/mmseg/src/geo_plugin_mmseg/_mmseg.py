@@ -38,8 +38,9 @@ def mmseg_models() -> Any:
         with warnings.catch_warnings():
             # mmcv's transformer bricks try `mmcv.ops.multi_scale_deform_attn` and warn once that
             # mmcv-lite lacks it; no head served on mmcv-lite uses MultiScaleDeformableAttention.
-            warnings.filterwarnings("ignore", message=r"Fail to import ``MultiScaleDeformableAttention``",
-                                    category=UserWarning)
+            warnings.filterwarnings(
+                "ignore", message=r"Fail to import ``MultiScaleDeformableAttention``", category=UserWarning
+            )
             import mmseg.models  # noqa: F401  (registers every head in mmseg.registry.MODELS)
             from mmseg.registry import MODELS
     except (ImportError, AssertionError) as exc:  # mmseg asserts mmcv/mmengine versions at import
