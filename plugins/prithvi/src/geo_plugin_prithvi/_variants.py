@@ -5,9 +5,10 @@ Sizes, bands and weight files come from ``geo-plugin.toml`` (:mod:`._manifest`).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from geo_core._errors import ConfigError
@@ -208,81 +209,33 @@ def build_mae(
 
 
 # -- registered variants (entry points point here) ----------------------------------------------
-def prithvi_eo_tiny(**kwargs: Any) -> PrithviViT:
-    """Tiny Prithvi-EO encoder (256 wide, 4 blocks) for tests; no released weights."""
-    return build_backbone("prithvi_eo_tiny", **kwargs)
+def _variant(build: Callable[..., Any], variant: str, doc: str) -> Callable[..., Any]:
+    """A builder for one variant with ``build``'s keyword signature (so config checks see every argument)."""
+
+    def builder(**kwargs: Any) -> Any:
+        return build(variant, **kwargs)
+
+    sig = inspect.signature(build)
+    builder.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])  # type: ignore[attr-defined]
+    builder.__name__ = builder.__qualname__ = variant if build is build_backbone else f"{variant}_mae"
+    builder.__doc__ = f"{doc}\n\nArguments: see :func:`geo_plugin_prithvi.{build.__name__}`."
+    return builder
 
 
-def prithvi_eo_v1_100(**kwargs: Any) -> PrithviViT:
-    """Prithvi-EO 1.0 100M encoder (ViT-B/16)."""
-    return build_backbone("prithvi_eo_v1_100", **kwargs)
+prithvi_eo_tiny = _variant(build_backbone, "prithvi_eo_tiny", "Tiny Prithvi-EO encoder (256 wide, 4 blocks); no released weights.")
+prithvi_eo_v1_100 = _variant(build_backbone, "prithvi_eo_v1_100", "Prithvi-EO 1.0 100M encoder (ViT-B/16).")
+prithvi_eo_v2_tiny_tl = _variant(build_backbone, "prithvi_eo_v2_tiny_tl", "Prithvi-EO 2.0 tiny-TL encoder.")
+prithvi_eo_v2_100_tl = _variant(build_backbone, "prithvi_eo_v2_100_tl", "Prithvi-EO 2.0 100M-TL encoder.")
+prithvi_eo_v2_300 = _variant(build_backbone, "prithvi_eo_v2_300", "Prithvi-EO 2.0 300M encoder (ViT-L/16).")
+prithvi_eo_v2_300_tl = _variant(build_backbone, "prithvi_eo_v2_300_tl", "Prithvi-EO 2.0 300M-TL encoder.")
+prithvi_eo_v2_600 = _variant(build_backbone, "prithvi_eo_v2_600", "Prithvi-EO 2.0 600M encoder (ViT-H/14).")
+prithvi_eo_v2_600_tl = _variant(build_backbone, "prithvi_eo_v2_600_tl", "Prithvi-EO 2.0 600M-TL encoder.")
 
-
-def prithvi_eo_v2_tiny_tl(**kwargs: Any) -> PrithviViT:
-    """Prithvi-EO 2.0 tiny encoder with temporal/location encodings."""
-    return build_backbone("prithvi_eo_v2_tiny_tl", **kwargs)
-
-
-def prithvi_eo_v2_100_tl(**kwargs: Any) -> PrithviViT:
-    """Prithvi-EO 2.0 100M encoder with temporal/location encodings."""
-    return build_backbone("prithvi_eo_v2_100_tl", **kwargs)
-
-
-def prithvi_eo_v2_300(**kwargs: Any) -> PrithviViT:
-    """Prithvi-EO 2.0 300M encoder (ViT-L/16)."""
-    return build_backbone("prithvi_eo_v2_300", **kwargs)
-
-
-def prithvi_eo_v2_300_tl(**kwargs: Any) -> PrithviViT:
-    """Prithvi-EO 2.0 300M encoder with temporal/location encodings."""
-    return build_backbone("prithvi_eo_v2_300_tl", **kwargs)
-
-
-def prithvi_eo_v2_600(**kwargs: Any) -> PrithviViT:
-    """Prithvi-EO 2.0 600M encoder (ViT-H/14)."""
-    return build_backbone("prithvi_eo_v2_600", **kwargs)
-
-
-def prithvi_eo_v2_600_tl(**kwargs: Any) -> PrithviViT:
-    """Prithvi-EO 2.0 600M encoder with temporal/location encodings."""
-    return build_backbone("prithvi_eo_v2_600_tl", **kwargs)
-
-
-def prithvi_eo_tiny_mae(**kwargs: Any) -> PrithviMAE:
-    """Tiny Prithvi-EO masked autoencoder."""
-    return build_mae("prithvi_eo_tiny", **kwargs)
-
-
-def prithvi_eo_v1_100_mae(**kwargs: Any) -> PrithviMAE:
-    """Prithvi-EO 1.0 100M masked autoencoder."""
-    return build_mae("prithvi_eo_v1_100", **kwargs)
-
-
-def prithvi_eo_v2_tiny_tl_mae(**kwargs: Any) -> PrithviMAE:
-    """Prithvi-EO 2.0 tiny-TL masked autoencoder."""
-    return build_mae("prithvi_eo_v2_tiny_tl", **kwargs)
-
-
-def prithvi_eo_v2_100_tl_mae(**kwargs: Any) -> PrithviMAE:
-    """Prithvi-EO 2.0 100M-TL masked autoencoder."""
-    return build_mae("prithvi_eo_v2_100_tl", **kwargs)
-
-
-def prithvi_eo_v2_300_mae(**kwargs: Any) -> PrithviMAE:
-    """Prithvi-EO 2.0 300M masked autoencoder."""
-    return build_mae("prithvi_eo_v2_300", **kwargs)
-
-
-def prithvi_eo_v2_300_tl_mae(**kwargs: Any) -> PrithviMAE:
-    """Prithvi-EO 2.0 300M-TL masked autoencoder."""
-    return build_mae("prithvi_eo_v2_300_tl", **kwargs)
-
-
-def prithvi_eo_v2_600_mae(**kwargs: Any) -> PrithviMAE:
-    """Prithvi-EO 2.0 600M masked autoencoder."""
-    return build_mae("prithvi_eo_v2_600", **kwargs)
-
-
-def prithvi_eo_v2_600_tl_mae(**kwargs: Any) -> PrithviMAE:
-    """Prithvi-EO 2.0 600M-TL masked autoencoder."""
-    return build_mae("prithvi_eo_v2_600_tl", **kwargs)
+prithvi_eo_tiny_mae = _variant(build_mae, "prithvi_eo_tiny", "Tiny Prithvi-EO masked autoencoder.")
+prithvi_eo_v1_100_mae = _variant(build_mae, "prithvi_eo_v1_100", "Prithvi-EO 1.0 100M masked autoencoder.")
+prithvi_eo_v2_tiny_tl_mae = _variant(build_mae, "prithvi_eo_v2_tiny_tl", "Prithvi-EO 2.0 tiny-TL masked autoencoder.")
+prithvi_eo_v2_100_tl_mae = _variant(build_mae, "prithvi_eo_v2_100_tl", "Prithvi-EO 2.0 100M-TL masked autoencoder.")
+prithvi_eo_v2_300_mae = _variant(build_mae, "prithvi_eo_v2_300", "Prithvi-EO 2.0 300M masked autoencoder.")
+prithvi_eo_v2_300_tl_mae = _variant(build_mae, "prithvi_eo_v2_300_tl", "Prithvi-EO 2.0 300M-TL masked autoencoder.")
+prithvi_eo_v2_600_mae = _variant(build_mae, "prithvi_eo_v2_600", "Prithvi-EO 2.0 600M masked autoencoder.")
+prithvi_eo_v2_600_tl_mae = _variant(build_mae, "prithvi_eo_v2_600_tl", "Prithvi-EO 2.0 600M-TL masked autoencoder.")

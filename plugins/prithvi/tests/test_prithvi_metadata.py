@@ -1,0 +1,71 @@
+"""Manifest, registration and torch-free listing."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+
+import geo_core
+import pytest
+from geo_core.testing import check_plugin_metadata
+
+VARIANTS = [
+    "prithvi_eo_tiny", "prithvi_eo_v1_100", "prithvi_eo_v2_tiny_tl", "prithvi_eo_v2_100_tl", "prithvi_eo_v2_300",
+    "prithvi_eo_v2_300_tl", "prithvi_eo_v2_600", "prithvi_eo_v2_600_tl",
+]
+HLS6 = ["BLUE", "GREEN", "RED", "NIR_NARROW", "SWIR_1", "SWIR_2"]
+
+
+def _manifest() -> dict:
+    return tomllib.loads(resources.files("geo_plugin_prithvi").joinpath("geo-plugin.toml").read_text())
+
+
+def test_plugin_metadata_is_consistent_and_torch_free() -> None:
+    found = check_plugin_metadata("prithvi", import_components=False)
+    assert sorted(found["backbone"]) == sorted(f"prithvi:{v}" for v in VARIANTS)
+    assert sorted(found["model"]) == sorted(f"prithvi:{v}_mae" for v in VARIANTS)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_metadata_fields(variant: str) -> None:
+    meta = geo_core.BACKBONES.info(f"prithvi:{variant}").metadata
+    assert meta["bands"] == HLS6
+    assert len(meta["mean"]) == len(meta["std"]) == 6
+    assert meta["patch_size"][0] == meta["tubelet_size"] == 1
+    assert len(meta["out_indices"]) == 4 and max(meta["out_indices"]) == meta["depth"] - 1
+    assert meta["out_channels"] == [meta["embed_dim"]] * meta["depth"]
+    if variant != "prithvi_eo_tiny":
+        assert meta["weights_repo"].startswith("ibm-nasa-geospatial/Prithvi-EO-")
+        assert meta["weights_file"].endswith(".pt")
+    assert ("_tl" in variant) == (meta["coords_encoding"] == ["time", "location"])
+    mae = geo_core.MODELS.info(f"prithvi:{variant}_mae").metadata
+    assert mae["encoder"] == variant and mae["decoder_depth"] >= 1
+
+
+def test_released_file_names() -> None:
+    m = _manifest()["backbone"]
+    assert m["prithvi_eo_v1_100"]["weights_file"] == "Prithvi_EO_V1_100M.pt"
+    assert m["prithvi_eo_v1_100"]["weights_repo"] == "ibm-nasa-geospatial/Prithvi-EO-1.0-100M"
+    assert m["prithvi_eo_v2_300_tl"]["weights_file"] == "Prithvi_EO_V2_300M_TL.pt"
+    assert m["prithvi_eo_v2_600"]["patch_size"] == [1, 14, 14]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_variant_builds_with_its_manifest_sizes(variant: str) -> None:
+    import torch
+
+    meta = geo_core.BACKBONES.info(variant).metadata
+    model = geo_core.BACKBONES.build(f"prithvi:{variant}", depth=1)
+    assert model.embed_dim == meta["embed_dim"]
+    assert model.patch_size == tuple(meta["patch_size"])
+    assert model.blocks[0].attn.num_heads == meta["num_heads"]
+    assert model.temporal_encoding == ("time" in meta["coords_encoding"])
+    p = meta["patch_size"][1]
+    with torch.no_grad():
+        (out,) = model(torch.zeros(1, 6, 2 * p, 3 * p))
+    assert out.shape == (1, 1 + 6, meta["embed_dim"])
+
+
+def test_unknown_argument_is_a_type_error_naming_it() -> None:
+    with pytest.raises(TypeError, match="bandz"):
+        geo_core.BACKBONES.build("prithvi:prithvi_eo_tiny", bandz=["RED"])
