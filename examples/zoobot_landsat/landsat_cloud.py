@@ -89,7 +89,6 @@ def run(out_dir: str | Path, task: str = "regression", arch: str = "test_resnet"
         trainer_kwargs: dict[str, Any] | None = None) -> dict[str, float]:
     """Tile the scene, fine-tune, predict every tile; return the final validation metrics."""
     import lightning as L
-
     from geo_plugin_zoobot import CatalogDataModule, finetune, predict_on_catalog
 
     L.seed_everything(seed, verbose=False)

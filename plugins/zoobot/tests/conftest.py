@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from geo_plugin_zoobot.testing import make_catalog
 
 

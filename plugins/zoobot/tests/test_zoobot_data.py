@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from geo_core import ConfigError, InputDataError
 from geo_plugin_zoobot import CatalogDataModule
 from geo_plugin_zoobot.testing import THIRD_PARTY_WARNINGS, TREE_COLS, make_catalog
@@ -38,7 +37,7 @@ def test_fraction_split_is_seeded_and_complete(tmp_path: Path) -> None:
     a, b, c = ids(1), ids(1), ids(2)
     assert a == b and a != c
     assert [len(a[k]) for k in ("train", "val", "test")] == [12, 4, 4]
-    assert sorted(sum(a.values(), [])) == sorted(df["id_str"])
+    assert sorted(i for part in a.values() for i in part) == sorted(df["id_str"])
 
 
 def test_geotiff_parquet_vote_counts_and_resizing(tif_catalog: Path) -> None:

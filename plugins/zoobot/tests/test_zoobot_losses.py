@@ -7,7 +7,6 @@ from itertools import product
 
 import pytest
 import torch
-
 from geo_plugin_zoobot.losses import DirichletMultinomialLoss, calculate_multiquestion_loss, dirichlet_multinomial_nll
 
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import geo_core
 import pandas as pd
 import pytest
 import torch
 import typer
-from typer.testing import CliRunner
-
-import geo_core
 from geo_core import ConfigError
 from geo_plugin_zoobot import finetune, predict_on_catalog
 from geo_plugin_zoobot._hooks import geo_cli_commands
 from geo_plugin_zoobot.testing import THIRD_PARTY_WARNINGS, TREE_DEPS, TREE_PAIRS
+from typer.testing import CliRunner
 
 pytestmark = [pytest.mark.filterwarnings(spec) for spec in THIRD_PARTY_WARNINGS]
 
@@ -63,7 +62,7 @@ def test_predict_rejects_bad_arguments(png_catalog: Path, tmp_path: Path) -> Non
     model = finetune.FinetuneableZoobotRegressor(name="test_resnet")
     with pytest.raises(ConfigError, match="label_cols"):
         predict_on_catalog.predict(png_catalog, model, tmp_path / "p.csv", label_cols=["a", "b"])
-    with pytest.raises(ConfigError, match=".csv or .parquet"):
+    with pytest.raises(ConfigError, match=r"\.csv or \.parquet"):
         predict_on_catalog.predict(png_catalog, model, tmp_path / "p.txt")
     assert not (tmp_path / "p.csv").exists()
 

@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from geo_core import ConfigError
 from geo_plugin_zoobot import schemas
 

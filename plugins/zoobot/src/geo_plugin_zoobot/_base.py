@@ -9,20 +9,18 @@ from typing import Any, Literal, get_args
 
 import lightning as L
 import torch
+from geo_core import CheckpointError, ConfigError
 from torch import Tensor, nn
 
-from geo_core import CheckpointError, ConfigError
 from geo_plugin_zoobot._aliases import resolve_deprecated
 from geo_plugin_zoobot._encoder import (
     build_timm_encoder,
-)
-from geo_plugin_zoobot._encoder import encoder_dim as measure_encoder_dim
-from geo_plugin_zoobot._encoder import (
     load_checkpoint_file,
     load_pretrained_zoobot,
     pool_features,
     tuneable_blocks,
 )
+from geo_plugin_zoobot._encoder import encoder_dim as measure_encoder_dim
 
 __all__ = ["FinetuneableZoobotAbstract", "TrainingMode"]
 
@@ -135,8 +133,9 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         given = [k for k, v in (("name", name), ("encoder", encoder), ("zoobot_checkpoint_loc", zoobot_checkpoint_loc))
                  if v is not None]
         if len(given) != 1:
-            raise ConfigError(f"{owner}: pass exactly one of name=, encoder=, zoobot_checkpoint_loc=; got {given or 'none'}",
-                              key="encoder")
+            raise ConfigError(
+                f"{owner}: pass exactly one of name=, encoder=, zoobot_checkpoint_loc=; got {given or 'none'}",
+                key="encoder")
         if encoder is not None:
             if weights is not None:
                 raise ConfigError(f"{owner}: weights= applies to name=, not to an in-memory encoder", key="weights")

@@ -9,9 +9,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 import torchmetrics as tm
+from geo_core import ConfigError
 from torch import Tensor
 
-from geo_core import ConfigError
 from geo_plugin_zoobot._base import FinetuneableZoobotAbstract
 from geo_plugin_zoobot._heads import LinearHead
 from geo_plugin_zoobot._losses import cross_entropy_loss

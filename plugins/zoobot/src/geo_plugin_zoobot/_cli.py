@@ -26,6 +26,7 @@ def load_finetuned(checkpoint: str | Path, task: str = "auto"):  # type: ignore[
         CheckpointError: The class cannot be determined (pass ``task``).
     """
     from geo_core import CheckpointError
+
     from geo_plugin_zoobot import finetune
     from geo_plugin_zoobot._encoder import load_checkpoint_file
 

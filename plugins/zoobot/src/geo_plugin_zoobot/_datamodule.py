@@ -11,10 +11,9 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
+from geo_core import ConfigError, InputDataError
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
-
-from geo_core import ConfigError, InputDataError
 
 __all__ = ["CatalogDataModule", "CatalogDataset", "read_catalog", "load_image", "default_train_transform"]
 
@@ -311,8 +310,8 @@ class CatalogDataModule(L.LightningDataModule):
             return {s: df[names == s].reset_index(drop=True) for s in ("train", "val", "test") if (names == s).any()}
         rng = np.random.default_rng(self.seed)
         order = rng.permutation(len(df))
-        n_train = int(round(self.split_fractions[0] * len(df)))
-        n_val = int(round(self.split_fractions[1] * len(df)))
+        n_train = round(self.split_fractions[0] * len(df))
+        n_val = round(self.split_fractions[1] * len(df))
         parts = {"train": order[:n_train], "val": order[n_train:n_train + n_val], "test": order[n_train + n_val:]}
         return {s: df.iloc[np.sort(idx)].reset_index(drop=True) for s, idx in parts.items() if len(idx)}
 

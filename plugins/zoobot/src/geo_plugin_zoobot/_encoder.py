@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor, nn
-
 from geo_core import CheckpointError, ConfigError
+from torch import Tensor, nn
 
 __all__ = [
     "build_timm_encoder",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import torchmetrics as tm
+from geo_core import ConfigError
 from torch import Tensor
 
-from geo_core import ConfigError
 from geo_plugin_zoobot._base import FinetuneableZoobotAbstract
 from geo_plugin_zoobot._heads import LinearHead
 from geo_plugin_zoobot._losses import l1_loss, mse_loss

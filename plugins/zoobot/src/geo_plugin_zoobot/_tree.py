@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from geo_core import ConfigError
 from torch import Tensor
 
-from geo_core import ConfigError
 from geo_plugin_zoobot._base import FinetuneableZoobotAbstract
 from geo_plugin_zoobot._heads import DirichletHead
 from geo_plugin_zoobot._losses import DirichletMultinomialLoss

@@ -1,7 +1,7 @@
 """Predict on a catalog, laid out as ``zoobot.pytorch.predictions.predict_on_catalog``.
 
-    >>> from geo_plugin_zoobot import predict_on_catalog
-    >>> predict_on_catalog.predict(catalog, model, "preds.csv", label_cols=["clear", "cloudy"])  # doctest: +SKIP
+>>> from geo_plugin_zoobot import predict_on_catalog
+>>> predict_on_catalog.predict(catalog, model, "preds.csv", label_cols=["clear", "cloudy"])  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import torch
-from torch import Tensor, nn
-
 from geo_core import ConfigError
 from geo_core._atomic import atomic_path
+from torch import Tensor, nn
+
 from geo_plugin_zoobot._datamodule import CatalogDataModule, read_catalog
 
 if TYPE_CHECKING:

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from geo_core import ConfigError
+
 from geo_plugin_zoobot import _label_metadata as label_metadata
 
 __all__ = [
@@ -124,7 +125,8 @@ class Schema:
             raise ConfigError(f"dependencies has no entry for question(s) {missing}; use None for 'always asked'")
         extra = sorted(set(self.dependencies) - {q.text for q in self.questions})
         if extra:
-            raise ConfigError(f"dependencies name unknown question(s) {extra}; known: {[q.text for q in self.questions]}")
+            known = [q.text for q in self.questions]
+            raise ConfigError(f"dependencies name unknown question(s) {extra}; known: {known}")
         by_text = {a.text: a for a in self.answers}
         for q in self.questions:
             prev = self.dependencies[q.text]

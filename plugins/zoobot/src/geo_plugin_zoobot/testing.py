@@ -27,9 +27,8 @@ def make_catalog(root: Path, n: int = 12, *, kind: str = "png", seed: int = 0, w
     Brightness drives every label: ``bright`` (0/1), ``brightness`` (float in [0, 1]) and votes
     for ``ring_yes``/``ring_no`` plus an unanswered follow-up question for half the rows.
     """
-    from PIL import Image
-
     from geo_core.testing import write_geotiff
+    from PIL import Image
 
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
@@ -41,7 +40,7 @@ def make_catalog(root: Path, n: int = 12, *, kind: str = "png", seed: int = 0, w
             Image.fromarray((img.transpose(1, 2, 0) * 255).astype(np.uint8)).save(path)
         else:
             path = write_geotiff(root / f"img{i:03d}.tif", img, origin=(500000.0 + 960 * i, 4200000.0))
-        yes = int(round(10 * level))
+        yes = round(10 * level)
         rows.append({
             "id_str": f"id{i:03d}", "file_loc": path.name, "bright": int(level > 0.5), "brightness": level,
             "ring_yes": yes, "ring_no": 10 - yes,
