@@ -73,7 +73,12 @@ def load_state_dict(
     own = model.state_dict()
     if state and not any(k in own for k in state) and all(k.startswith("model.") for k in state):
         state = {k[len("model."):]: v for k, v in state.items()}
-    result = model.load_state_dict(state, strict=False)
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # shape mismatches
+        raise CheckpointError(
+            f"weights do not match the model: {exc}; build the model with the same configuration", path=p
+        ) from exc
     if strict and (result.missing_keys or result.unexpected_keys):
         raise CheckpointError(
             f"weights do not match the model: missing {result.missing_keys[:5]}"

@@ -1,0 +1,39 @@
+"""check_plugin_metadata on the core, on the fixture third-party plugin, and its failure modes."""
+
+from __future__ import annotations
+
+import pytest
+
+import geo_core
+from geo_core.testing import _metadata, check_plugin_metadata
+
+
+def test_core_metadata_lists_without_torch() -> None:
+    found = check_plugin_metadata("core", import_components=False)
+    assert "core:UNetDecoder" in found["decoder"] and "core:EncoderDecoderFactory" in found["model_factory"]
+
+
+@pytest.mark.parametrize("kind", ["backbone", "decoder", "neck", "model_factory"])
+def test_core_model_components_import_and_carry_metadata(kind: str) -> None:
+    reg = geo_core.REGISTRIES[kind]
+    for qid in reg.names(source="core"):
+        assert callable(reg.get(qid))
+    if kind == "decoder":
+        for qid in reg.names(source="core"):
+            builder = reg.get(qid)
+            assert reg.info(qid).metadata["includes_head"] is builder.includes_head, qid
+    if kind == "backbone":
+        assert geo_core.BACKBONES.info("tiny_cnn").metadata["out_channels"] == reg.build("tiny_cnn").out_channels
+
+
+def test_fixture_plugin_metadata() -> None:
+    found = check_plugin_metadata("fixture")
+    assert "fixture:fixture_cnn" in found["backbone"]
+
+
+def test_failures_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(AssertionError, match="not installed"):
+        check_plugin_metadata("no_such_plugin")
+    monkeypatch.setattr(_metadata, "HEAVY_MODULES", ("json",))  # the listing script itself imports json
+    with pytest.raises(AssertionError, match=r"imported \['json'\]"):
+        check_plugin_metadata("fixture", import_components=False)
