@@ -35,3 +35,16 @@ class TinyPixelModel(Model):
 @pytest.fixture
 def tiny_model():
     return TinyPixelModel
+
+
+# Lightning 2.6 still calls a torch pytree API that torch 2.14 deprecates (FutureWarning inside lightning).
+LIGHTNING_PYTREE = "ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"
+
+
+def quiet_trainer(**kw):
+    import lightning.pytorch as pl
+
+    opts = dict(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                enable_model_summary=False, accelerator="cpu", devices=1, num_sanity_val_steps=0)
+    opts.update(kw)
+    return pl.Trainer(**opts)

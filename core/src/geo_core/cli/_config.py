@@ -393,9 +393,13 @@ def _parse(cfg: Mapping[str, Any], need_model: bool) -> tuple[Any, Any]:
         ns = parser.parse_object(dict(cfg))
     except (ArgumentError, TypeError, ValueError) as exc:
         msg = str(exc).strip()
-        m = _KEY_RE.findall(msg)
-        key = m[-1] if m else None
-        raise ConfigError(f"invalid config{f' at {key!r}' if key else ''}: {msg}", key=key) from exc
+        parts = _KEY_RE.findall(msg)
+        key = ".init_args.".join(parts) if parts else None
+        lines = [ln.strip() for ln in msg.splitlines()]
+        idx = max((i for i, ln in enumerate(lines) if ln.startswith(("Parser key", "Key "))), default=-1)
+        detail = " ".join(lines[idx + 1: idx + 2]) if 0 <= idx < len(lines) - 1 else msg
+        raise ConfigError(f"invalid value for config key {key!r}: {detail}" if key else f"invalid config: {msg}",
+                          key=key) from exc
     return parser, ns
 
 

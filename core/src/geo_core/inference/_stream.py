@@ -213,10 +213,18 @@ def predict_scene(
             finally:
                 if dst is not None:
                     dst.close()
+    _readable(output)
     if opt.quicklook:
-        write_quicklook(output, output.with_suffix(".png"), categorical=opt.output_kind == "prediction"
-                        and task_kind == "segmentation")
+        _readable(write_quicklook(output, output.with_suffix(".png"), categorical=opt.output_kind == "prediction"
+                        and task_kind == "segmentation"))
     return output
+
+
+def _readable(path: Path) -> Path:
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+    return path
 
 
 def write_quicklook(tif: Path, png: Path, categorical: bool, max_size: int = 1024) -> Path:
@@ -226,8 +234,8 @@ def write_quicklook(tif: Path, png: Path, categorical: bool, max_size: int = 102
 
     with rasterio.open(tif) as src:
         f = max(1, int(np.ceil(max(src.height, src.width) / max_size)))
-        shape = (1, max(1, src.height // f), max(1, src.width // f))
-        band = src.read(1, out_shape=shape, resampling=Resampling.nearest, masked=True)[0]
+        shape = (max(1, src.height // f), max(1, src.width // f))
+        band = src.read(1, out_shape=shape, resampling=Resampling.nearest, masked=True)
     if categorical:
         rgb = _PALETTE[np.asarray(band.filled(0)) % len(_PALETTE)]
     else:

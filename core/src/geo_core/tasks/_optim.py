@@ -21,7 +21,8 @@ def _lookup(module: Any, name: str, kind: str, key: str) -> Any:
     obj = getattr(module, name, None)
     if obj is None or not isinstance(obj, type):
         pool = [n for n in dir(module) if not n.startswith("_") and isinstance(getattr(module, n), type)]
-        close = difflib.get_close_matches(name, pool, n=3, cutoff=0.5)
+        close = [p for p in pool if p.lower() == name.lower()]
+        close += [c for c in difflib.get_close_matches(name, pool, n=3, cutoff=0.5) if c not in close]
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
         raise ConfigError(f"unknown {kind} {name!r} (a class in {module.__name__}){hint}", key=key)
     return obj
