@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
+import difflib
+import inspect
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from geo_core import ConfigError
+from geo_core import ConfigError, UnusedArgumentError
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -214,18 +217,39 @@ class MMSegDecoder(nn.Module):
         return indices
 
     def _build(self, cfg: dict[str, Any]) -> nn.Module:
-        from geo_plugin_mmseg._mmseg import build_head, quiet_init_weights
+        from geo_plugin_mmseg._mmseg import build_head, head_class, quiet_init_weights
 
         full = {"type": self.head_type, **cfg, "num_classes": self.num_classes, "loss_decode": []}  # []: no loss module
         try:
             head = build_head(full)
-        except (AssertionError, TypeError, ValueError, KeyError) as exc:
+        except TypeError as exc:
+            unknown = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
+            if unknown is None:
+                raise ConfigError(f"cannot build mmseg {self.head_type} with {_summary(cfg)}: {exc}") from exc
+            name, accepted = unknown.group(1), self._accepted_arguments(head_class(self.head_type))
+            close = difflib.get_close_matches(name, accepted, n=1)
+            raise UnusedArgumentError([name], f"mmseg:{self.head_type}", {name: close[0]} if close else None) from exc
+        except (AssertionError, ValueError, KeyError) as exc:
             detail = str(exc) or "an mmseg assertion failed (it carries no message)"
             raise ConfigError(
                 f"cannot build mmseg {self.head_type} with {_summary(cfg)}: {type(exc).__name__}: {detail}"
             ) from exc
         quiet_init_weights(head)
         return head  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _accepted_arguments(cls: type) -> list[str]:
+        """Keyword arguments an mmseg head class takes, along its ``**kwargs`` chain."""
+        names: list[str] = ["checkpoint", "checkpoint_prefix", "checkpoint_allow_pickle", "checkpoint_skip_mismatched"]
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None:
+                continue
+            params = inspect.signature(init).parameters.values()
+            names += [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            if not any(p.kind is p.VAR_KEYWORD for p in params):
+                break
+        return [n for n in dict.fromkeys(names) if n != "self"]
 
     # -- forward ---------------------------------------------------------------
     def _gather(self, features: Sequence[Tensor]) -> list[Tensor]:

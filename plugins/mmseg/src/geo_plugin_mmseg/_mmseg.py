@@ -18,7 +18,7 @@ from geo_core import MissingDependencyError
 from geo_plugin_mmseg import _mmcv_ops
 from geo_plugin_mmseg._env import INSTALL, mmcv_problem
 
-__all__ = ["mmseg_models", "build_head", "quiet_init_weights"]
+__all__ = ["mmseg_models", "build_head", "head_class", "quiet_init_weights"]
 
 log = logging.getLogger("geo_plugin_mmseg")
 
@@ -75,6 +75,14 @@ def build_head(cfg: Mapping[str, Any]) -> Any:
         warnings.filterwarnings("ignore", message=r"``build_loss`` would be deprecated", category=UserWarning)
         warnings.filterwarnings("ignore", message=r"Default ``avg_non_ignore`` is False", category=UserWarning)
         return registry.build(dict(cfg))
+
+
+def head_class(name: str) -> type:
+    """Return mmseg's class registered as ``name``."""
+    cls = mmseg_models().get(name)
+    if cls is None:  # pragma: no cover - every served head is registered by mmseg 1.2.2
+        raise KeyError(f"mmseg has no head {name!r}")
+    return cls  # type: ignore[no-any-return]
 
 
 def quiet_init_weights(module: Any) -> None:
