@@ -8,7 +8,6 @@ import sys
 import time
 
 import pytest
-
 from geo_plugin_timm._index import index_names, load_index, model_metadata
 
 

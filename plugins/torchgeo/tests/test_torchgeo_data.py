@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import geo_core
 import numpy as np
 import pytest
 import torch
-
-import geo_core
 from geo_core.testing import write_geotiff
 
 pytestmark = [
@@ -79,7 +78,6 @@ def test_grid_sampler_batches_have_geo_shape(tmp_path) -> None:
 
 def test_geodataset_trains_a_segmentation_task(tmp_path) -> None:
     import lightning.pytorch as pl
-
     from geo_core.tasks import SemanticSegmentationTask
 
     images, masks = _scenes(tmp_path)

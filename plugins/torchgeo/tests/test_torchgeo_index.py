@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from geo_plugin_torchgeo._index import load_index, weight_metadata
 
 # torchgeo.models imports kornia/timm modules that emit deprecation warnings on import.
@@ -57,3 +56,11 @@ def test_listing_does_not_import_torchgeo() -> None:
     n_backbones, n_dms, chans, seconds, heavy = json.loads(out.stdout.strip().splitlines()[-1])
     assert n_backbones >= 100 and n_dms >= 50 and chans == 13
     assert heavy == [] and seconds < 1.0
+
+
+def test_plugin_metadata() -> None:
+    from geo_core.testing import check_plugin_metadata
+
+    found = check_plugin_metadata("torchgeo")
+    assert {"torchgeo:GeoSamplerDataModule", "torchgeo:EuroSATDataModule"} <= set(found["datamodule"])
+    assert len(found["backbone"]) >= 100

@@ -23,9 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from torch import Tensor, nn
-
 from geo_core import CheckpointError, ConfigError
+from torch import Tensor, nn
 
 from geo_plugin_timm._index import load_index
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from torch import Tensor, nn
-
 from geo_core import ConfigError, Model, ModelOutput
+from torch import Tensor, nn
 
 from geo_plugin_timm._backbone import timm_kwargs
 

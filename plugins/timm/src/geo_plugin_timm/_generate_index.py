@@ -12,8 +12,8 @@ catalogue takes minutes. Run it after upgrading timm::
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import sys
 import time
 import warnings
@@ -47,7 +47,7 @@ def _accepts(name: str, kwarg: str, value: Any) -> bool:
         if kwarg in str(exc):
             return False
         raise
-    except Exception:  # noqa: BLE001 - any failure means "do not pass it"
+    except Exception:
         return False
     return True
 
@@ -64,7 +64,7 @@ def describe_model(name: str) -> dict[str, Any]:
 
     model = _build(name)
     info = model.feature_info
-    cfg = get_pretrained_cfg(name)
+    cfg: Any = get_pretrained_cfg(name)
     cfgd = cfg.to_dict() if cfg is not None else {}
     entry: dict[str, Any] = {
         "family": _model_to_module.get(name, ""),
@@ -102,7 +102,7 @@ def generate(names: list[str] | None = None, *, verbose: bool = False) -> dict[s
         for i, name in enumerate(all_names):
             try:
                 entry = describe_model(name)
-            except Exception as exc:  # noqa: BLE001 - recorded as unsupported with the reason
+            except Exception as exc:
                 unsupported[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
                 continue
             if tags.get(name):

@@ -22,11 +22,16 @@ def load_index() -> dict[str, Any]:
 
 def index_names(include_unsupported: bool = False) -> list[str]:
     """Names of the models usable as backbones (``features_only``), sorted."""
+    return list(_sorted_names(include_unsupported))
+
+
+@cache
+def _sorted_names(include_unsupported: bool) -> tuple[str, ...]:
     data = load_index()
     names = set(data["models"])
     if include_unsupported:
         names |= set(data["unsupported"])
-    return sorted(names)
+    return tuple(sorted(names))
 
 
 def is_listed(name: str) -> bool:

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor, nn
-
 from geo_core import ConfigError
+from torch import Tensor, nn
 
 from geo_plugin_torchgeo._index import load_index
 from geo_plugin_torchgeo._weights import find_weights_file, load_weights
@@ -72,7 +71,8 @@ class TorchGeoBackbone(nn.Module):
             return self._dofa(x, wavelengths if wavelengths is not None else self.wavelengths)
         if self.family == "torchvision_swin":
             feats = []
-            for i, layer in enumerate(self.body):
+            layers: Any = self.body
+            for i, layer in enumerate(layers):
                 x = layer(x)
                 if i in self.stage_positions:
                     feats.append(x.permute(0, 3, 1, 2).contiguous())
@@ -114,7 +114,8 @@ def _timm_body(entry: dict[str, Any], in_chans: int, out_indices: Sequence[int] 
         kwargs.setdefault("dynamic_img_size", True)
     if out_indices is not None:
         kwargs["out_indices"] = tuple(out_indices)
-    model = timm.create_model(entry["builder"], pretrained=False, in_chans=in_chans, features_only=True, **kwargs)
+    model: Any = timm.create_model(entry["builder"], pretrained=False, in_chans=in_chans, features_only=True,
+                                   **kwargs)
     target = model.model if type(model).__name__ == "FeatureGetterNet" else model
     return model, target, [int(c) for c in model.feature_info.channels()]
 

@@ -14,9 +14,8 @@ from typing import Any, Literal
 
 import lightning.pytorch as pl
 import torch
-from torch.utils.data import DataLoader
-
 from geo_core import ConfigError
+from torch.utils.data import DataLoader
 
 __all__ = ["GeoSamplerDataModule", "to_geo_batch", "raster_dataset"]
 

@@ -6,9 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from torch import nn
-
 from geo_core import CheckpointError
+from torch import nn
 
 __all__ = ["weights_search_dirs", "find_weights_file", "load_weights"]
 
@@ -38,7 +37,7 @@ def find_weights_file(name: str, entry: dict[str, Any], ckpt_path: str | Path | 
         CheckpointError: The file is absent; the message names the file, the folders
             searched and the URL to fetch it from.
     """
-    file = entry["file"]
+    file = str(entry["file"])
     if ckpt_path is not None:
         path = Path(ckpt_path).expanduser()
         path = path / file if path.is_dir() else path
