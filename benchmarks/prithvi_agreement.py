@@ -129,6 +129,7 @@ def run_case(ref: Any, case: Case, tmp: Path) -> dict[str, Any]:
         if case.mae:
             torch.manual_seed(1)
             r_loss, r_pred, r_mask = rm(x, mask_ratio=0.75, **kw)
+            r_loss = r_loss["loss"] if isinstance(r_loss, dict) else r_loss
             torch.manual_seed(1)
             o_loss, o_pred, o_mask = ours.reconstruct(x, mask_ratio=0.75, **kw)
             diff = max((r_pred - o_pred).abs().max().item(), (r_loss - o_loss).abs().item())

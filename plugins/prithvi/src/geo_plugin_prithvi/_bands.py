@@ -78,12 +78,11 @@ def remap_channel_axis(
         if band in pretrained_bands:
             j = list(pretrained_bands).index(band)
             out.select(axis, i).copy_(ckpt.select(axis, j))
-            loaded.append(f"{band}<-{j}" if i != j else str(band))
+            loaded.append(f"{band}<-{j}")
         else:
             fresh.append(str(band))
     dropped = [str(b) for b in pretrained_bands if b not in bands]
-    if loaded != [str(b) for b in pretrained_bands]:
-        log.info("%s: pretrained weights for bands %s", what, loaded)
+    log.info("%s: pretrained weights for bands %s (model band <- checkpoint channel)", what, loaded)
     if fresh:
         log.warning("%s: no pretrained weights for bands %s; they start from random initialisation", what, fresh)
     if dropped:
