@@ -130,10 +130,17 @@ def read_raster(
             from rasterio.windows import Window as RWindow
 
             r, c, h, w = window
-            inside = 0 <= r and 0 <= c and r + h <= src.height and c + w <= src.width
-            data = src.read(
-                indexes, window=RWindow(c, r, w, h), boundless=not inside, fill_value=fill_value
-            )
+            r0, c0 = max(r, 0), max(c, 0)
+            r1, c1 = min(r + h, src.height), min(c + w, src.width)
+            if (r0, c0, r1, c1) == (r, c, r + h, c + w):
+                data = src.read(indexes, window=RWindow(c, r, w, h))
+            else:  # partly outside: pad with fill_value (in a dtype that can hold it)
+                n = src.count if indexes is None else len(indexes)
+                dtype = np.result_type(np.dtype(src.dtypes[0]), np.min_scalar_type(fill_value))
+                data = np.full((n, h, w), fill_value, dtype=dtype)
+                if r1 > r0 and c1 > c0:
+                    part = src.read(indexes, window=RWindow(c0, r0, c1 - c0, r1 - r0))
+                    data[:, r0 - r : r1 - r, c0 - c : c1 - c] = part
         nodata = src.nodata
     except (RasterioError, OSError) as exc:
         raise InputDataError(f"cannot read pixels (corrupt or truncated file?): {exc}", path) from exc

@@ -83,7 +83,7 @@ def quicklook(path: Path, refl: np.ndarray, pred_cloud: np.ndarray, labels: np.n
         panels.append(ref)
     if split_rows is not None:  # mark where the validation region begins
         for p in panels[1:]:
-            p[split_rows[1] : split_rows[1] + 1, :] = (0, 200, 255)
+            p[split_rows[0] : split_rows[0] + 2, :] = (0, 200, 255)
     gap = np.full((rgb8.shape[0], 6, 3), 255, np.uint8)
     row = np.concatenate([x for p in panels for x in (p, gap)][:-1], axis=1)
     path.parent.mkdir(parents=True, exist_ok=True)
