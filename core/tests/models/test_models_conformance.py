@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import geo_core
 import pytest
 import torch
-
-import geo_core
 from geo_core.testing import (
     TinyCNNBackbone,
     TinyDecoder,
@@ -46,7 +45,7 @@ def test_check_decoder_accepts_a_class_and_regression() -> None:
 
 @pytest.mark.parametrize("size", [(64, 64), (32, 48)])
 def test_tiny_backbones_conform(size: tuple[int, int]) -> None:
-    feats = check_backbone(TinyCNNBackbone(in_channels=3), 3, image_size=size)
+    feats = check_backbone(TinyCNNBackbone(in_channels=3), in_chans=3, image_size=size)
     assert [f.shape[-2:] for f in feats] == [torch.Size((size[0] // s, size[1] // s)) for s in (2, 4, 8, 16)]
     toks = check_backbone(TinyViTBackbone(in_channels=3), 3, image_size=size)
     assert all(t.shape == (2, 1 + (size[0] // 8) * (size[1] // 8), 32) for t in toks)

@@ -7,8 +7,6 @@ import importlib
 
 import pytest
 import torch
-from torch import nn
-
 from geo_core.models import ClassificationHead, RegressionHead, SegmentationHead
 from geo_core.models.decoders import (
     ASPPRegressionHead,
@@ -20,6 +18,7 @@ from geo_core.models.decoders import (
     UNetDecoder,
     UperNetDecoder,
 )
+from torch import nn
 
 PYRAMID = [torch.randn(2, c, s, s) for c, s in [(4, 16), (8, 8), (16, 4), (32, 2)]]
 WIDTHS = [4, 8, 16, 32]

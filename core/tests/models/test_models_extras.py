@@ -6,14 +6,13 @@ import builtins
 from pathlib import Path
 from typing import Any
 
+import geo_core
 import pytest
 import torch
-from torch import nn
-
-import geo_core
 from geo_core.models import EncoderDecoderFactory, FullModel, FullModelFactory, load_state_dict, save_state_dict
 from geo_core.models._temporal import TemporalWrapper
 from geo_core.testing import TinyCNNBackbone, TinyViTBackbone
+from torch import nn
 
 VIT_NECKS = [{"name": "ReshapeTokensToImage"}, {"name": "LearnedInterpolateToPyramidal"}]
 
@@ -96,12 +95,12 @@ def test_replace_qkv_keeps_the_function() -> None:
         before = vit(x)[-1]
         assert replace_qkv_layers(vit, "qkv") == 4
         assert torch.allclose(vit(x)[-1], before, atol=1e-5)
-    with pytest.raises(geo_core.ConfigError, match="no nn.Linear"):
+    with pytest.raises(geo_core.ConfigError, match=r"no nn.Linear"):
         replace_qkv_layers(vit, "fused")
 
 
 def test_peft_config_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(geo_core.UnusedArgumentError, match="peft_config.rank"):
+    with pytest.raises(geo_core.UnusedArgumentError, match=r"peft_config.rank"):
         build(peft_config={"method": "LORA", "rank": 4})
     with pytest.raises(geo_core.ConfigError, match="unknown peft method"):
         build(peft_config={"method": "NOPE"})
@@ -149,7 +148,7 @@ def test_state_dict_lightning_checkpoint_and_errors(tmp_path: Path) -> None:
         load_state_dict(model, bad)
     with pytest.raises(geo_core.CheckpointError, match="do not match"):
         load_state_dict(build(decoder="UNetDecoder"), ckpt)
-    with pytest.raises(geo_core.CheckpointError, match="missing.*aux_heads"):
+    with pytest.raises(geo_core.CheckpointError, match=r"missing.*aux_heads"):
         load_state_dict(build(decoder="IdentityDecoder", aux_decoders=[{"name": "a", "decoder": "LinearDecoder"}]),
                         ckpt)
     load_state_dict(build(decoder="IdentityDecoder", aux_decoders=[{"name": "a", "decoder": "LinearDecoder"}]),
@@ -206,7 +205,7 @@ def test_full_model_factory(registered_model: str, returns: str) -> None:
 
 def test_full_model_factory_errors(registered_model: str) -> None:
     factory = FullModelFactory()
-    with pytest.raises(geo_core.UnusedArgumentError, match="clases.*did you mean 'classes'"):
+    with pytest.raises(geo_core.UnusedArgumentError, match=r"clases.*did you mean 'classes'"):
         factory.build_model("segmentation", model=registered_model, clases=3)
     with pytest.raises(TypeError, match="FullModel needs"):
         factory.build_model("segmentation", model=registered_model, returns="bad")(torch.randn(1, 6, 8, 8))

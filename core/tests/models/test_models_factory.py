@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import geo_core
 import pytest
 import torch
-from torch import nn
-
-import geo_core
 from geo_core.models import EncoderDecoderFactory, PixelWiseModel, ScalarOutputModel
 from geo_core.testing import TinyCNNBackbone, TinyViTBackbone
+from torch import nn
 
 VIT_NECKS = [
     {"name": "SelectIndices", "indices": [0, 1, 2, 3]},
@@ -104,7 +103,7 @@ def test_unused_arguments_are_named_with_a_suggestion(kwargs: dict[str, Any], na
 
 
 def test_head_kwargs_for_a_decoder_that_includes_its_head_are_unused() -> None:
-    with pytest.raises(geo_core.UnusedArgumentError, match="includes its head.*head_dropout"):
+    with pytest.raises(geo_core.UnusedArgumentError, match=r"includes its head.*head_dropout"):
         build(decoder="LinearDecoder", head_dropout=0.5)
 
 
@@ -256,3 +255,15 @@ def test_freeze_encoder_and_decoder_keep_eval_mode() -> None:
     before = bn.running_mean.clone()
     model(torch.randn(2, 6, 32, 32))
     assert torch.equal(bn.running_mean, before)
+
+
+def test_names_served_by_several_sources_and_builder_errors() -> None:
+    """``tiny_cnn`` is served by core and the fixture plugin: plain names follow priority, qualified ids pick."""
+    assert isinstance(build(backbone="tiny_cnn").encoder, TinyCNNBackbone)
+    model = build(backbone="fixture:tiny_cnn", backbone_in_channels=6, decoder="UNetDecoder")
+    assert type(model.encoder).__name__ == "FixtureCNN" and model.pad_multiple == 1
+    assert model(torch.randn(1, 6, 30, 30)).output.shape == (1, 2, 30, 30)
+    from geo_fixture_plugin._backbones import BuilderFailure
+
+    with pytest.raises(BuilderFailure):
+        build(backbone="fixture:failing_builder")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import geo_core
+import pytest
 from geo_core.testing import _metadata, check_plugin_metadata
 
 

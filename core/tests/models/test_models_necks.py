@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import geo_core
 import pytest
 import torch
-
-import geo_core
 from geo_core.models.necks import (
     AddBottleneckLayer,
     AggregateTokens,

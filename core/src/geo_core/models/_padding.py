@@ -47,7 +47,7 @@ def input_multiple(backbone: nn.Module) -> int:
         if callable(reduction):
             try:
                 red = reduction()
-            except Exception:  # noqa: BLE001 - an exotic feature_info is just not a hint
+            except Exception:
                 red = None
             if isinstance(red, (list, tuple)) and red and all(isinstance(r, int) for r in red):
                 found.append(max(red))

@@ -75,17 +75,19 @@ def apply_peft(backbone: nn.Module, peft_config: Mapping[str, Any]) -> nn.Module
     except ImportError as exc:
         raise MissingDependencyError("peft", "pip install 'geo-core[peft]'", "peft_config") from exc
     method = str(peft_config.get("method", "LORA")).upper()
-    if method not in PEFT_TYPE_TO_CONFIG_MAPPING:
+    configs: dict[str, Any] = {str(getattr(k, "value", k)): v for k, v in PEFT_TYPE_TO_CONFIG_MAPPING.items()}
+    prefixes: dict[str, str] = {str(getattr(k, "value", k)): v for k, v in PEFT_TYPE_TO_PREFIX_MAPPING.items()}
+    if method not in configs:
         raise ConfigError(f"unknown peft method {method!r}; for example LORA", key="peft_config.method")
     if peft_config.get("replace_qkv"):
         replace_qkv_layers(backbone, str(peft_config["replace_qkv"]))
     kwargs = dict(peft_config.get("peft_config_kwargs") or {})
     try:
-        config = PEFT_TYPE_TO_CONFIG_MAPPING[method](**kwargs)
+        config = configs[method](**kwargs)
     except TypeError as exc:
         raise ConfigError(f"peft_config_kwargs for {method}: {exc}", key="peft_config.peft_config_kwargs") from exc
     backbone = peft.inject_adapter_in_model(config, backbone)
-    prefix = PEFT_TYPE_TO_PREFIX_MAPPING.get(method, "lora_")
+    prefix = prefixes.get(method, "lora_")
     for n, p in backbone.named_parameters():
         p.requires_grad_(prefix in n)
     return backbone

@@ -52,7 +52,7 @@ def route_prefixed(
 
 
 def accepted_arguments(fn: Callable[..., Any], skip: int = 0) -> tuple[list[str], bool]:
-    """Return the keyword names ``fn`` accepts (after ``skip`` leading positionals) and whether it takes ``**kwargs``."""
+    """Return the keyword names ``fn`` accepts (after ``skip`` positionals) and whether it takes ``**kwargs``."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):

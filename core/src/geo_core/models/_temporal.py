@@ -39,7 +39,7 @@ class TemporalWrapper(nn.Module):
         self.encoder = encoder
         self.pooling = pooling
         self.n_timestamps = n_timestamps
-        widths = list(encoder.out_channels)
+        widths = [int(c) for c in encoder.out_channels]  # type: ignore[union-attr]
         self.out_channels = [c * n_timestamps for c in widths] if pooling == "concat" and n_timestamps else widths
         for name in ("in_channels", "in_chans"):
             if isinstance(getattr(encoder, name, None), int):

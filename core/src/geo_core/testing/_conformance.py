@@ -45,14 +45,19 @@ def _backward(value: Tensor | Sequence[Tensor], module: nn.Module, what: str) ->
     tensors = [value] if isinstance(value, Tensor) else list(value)
     loss = sum(t.float().mean() for t in tensors)
     assert isinstance(loss, Tensor) and loss.requires_grad, f"{what}: output does not require grad"
-    loss.backward()
+    loss.backward()  # type: ignore[no-untyped-call]
     trainable = [p for p in module.parameters() if p.requires_grad]
     assert trainable, f"{what}: no trainable parameters"
     assert any(p.grad is not None for p in trainable), f"{what}: backward reached no parameter"
 
 
 def check_backbone(
-    backbone: nn.Module, in_channels: int, image_size: int | Sequence[int] = (64, 64), batch_size: int = 2
+    backbone: nn.Module,
+    in_channels: int | None = None,
+    image_size: int | Sequence[int] = (64, 64),
+    batch_size: int = 2,
+    *,
+    in_chans: int | None = None,
 ) -> list[Tensor]:
     """Check the backbone contract and return the features of a random input.
 
@@ -66,7 +71,12 @@ def check_backbone(
         in_channels: Bands of the random input.
         image_size: ``(H, W)`` of the random input (an int for square).
         batch_size: Batch of the random input.
+        in_chans: timm's spelling of ``in_channels``.
     """
+    if in_channels is None:
+        in_channels = in_chans
+    if in_channels is None:
+        raise TypeError("check_backbone() needs in_channels")
     h, w = _size(image_size)
     name = type(backbone).__name__
     widths = getattr(backbone, "out_channels", None)
@@ -97,7 +107,8 @@ def _tiny_backbone(kind: str, in_channels: int) -> tuple[nn.Module, list[dict[st
     if kind == "cnn":
         return TinyCNNBackbone(in_channels=in_channels), []
     if kind == "vit":
-        return TinyViTBackbone(in_channels=in_channels, patch_size=8, embed_dim=32, depth=4), [dict(n) for n in VIT_NECKS]
+        vit = TinyViTBackbone(in_channels=in_channels, patch_size=8, embed_dim=32, depth=4)
+        return vit, [dict(n) for n in VIT_NECKS]
     raise ValueError(f"unknown tiny backbone {kind!r}; use 'cnn' or 'vit'")
 
 
@@ -145,7 +156,9 @@ def check_decoder(
         model.train()
         out = model(torch.randn(batch_size, in_channels, h, w)).output
         expected = (batch_size, num_classes, h, w) if task == "segmentation" else (batch_size, h, w)
-        assert tuple(out.shape) == expected, f"decoder {label} over tiny {kind}: output {tuple(out.shape)} != {expected}"
+        assert tuple(out.shape) == expected, (
+            f"decoder {label} over tiny {kind}: output {tuple(out.shape)} != {expected}"
+        )
         _backward(out, model, f"decoder {label} over tiny {kind}")
         params = [p for p in model.decoder.parameters() if p.requires_grad]
         assert not params or any(p.grad is not None for p in params), (

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -87,7 +88,7 @@ class _Block(nn.Module):
         qkv = self.qkv(self.norm1(x)).reshape(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         a = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])
         x = x + self.proj(a.transpose(1, 2).reshape(b, n, d))
-        return x + self.mlp(self.norm2(x))
+        return x + self.mlp(self.norm2(x))  # type: ignore[no-any-return]
 
 
 class TinyViTBackbone(nn.Module):
@@ -145,7 +146,7 @@ class TinyViTBackbone(nn.Module):
                 f"TinyViTBackbone needs sides that are multiples of patch_size={self.patch_size}, got {h}x{w}"
             )
         x = self.patch_embed(x)
-        pos = self.pos_embed
+        pos: Tensor = self.pos_embed
         if pos.shape[-2:] != x.shape[-2:]:
             pos = F.interpolate(pos, size=x.shape[-2:], mode="bilinear", align_corners=False)
         x = (x + pos).flatten(2).transpose(1, 2)

@@ -50,7 +50,7 @@ class UNetDecoder(nn.Module):
                 f"UNetDecoder: channels has {len(widths)} entries but there are {len(channel_list)} features; "
                 "give one width per feature"
             )
-        skips = list(reversed(channel_list))[1:] + [0]
+        skips = [*list(reversed(channel_list))[1:], 0]
         blocks = []
         prev = channel_list[-1]
         for skip, out in zip(skips, widths, strict=True):

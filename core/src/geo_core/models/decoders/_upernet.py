@@ -41,7 +41,7 @@ class UperNetDecoder(nn.Module):
         channels: Width of the fused output (``out_channels``).
         pool_scales: Output sizes of the pyramid-pooling branches.
         scale_modules: For four same-resolution ViT maps: upsample the first
-            two (×4, ×2, learned) and max-pool the last, building the pyramid
+            two (x4, x2, learned) and max-pool the last, building the pyramid
             inside the decoder (alternative to a pyramid neck).
     """
 

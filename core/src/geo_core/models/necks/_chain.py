@@ -29,7 +29,9 @@ class NeckChain(nn.Module):
         return len(self.necks)
 
 
-def build_necks(necks: Sequence[Mapping[str, Any] | nn.Module] | None, channel_list: list[int]) -> tuple[NeckChain, list[int]]:
+def build_necks(
+    necks: Sequence[Mapping[str, Any] | nn.Module] | None, channel_list: list[int]
+) -> tuple[NeckChain, list[int]]:
     """Build necks from ``[{"name": "SelectIndices", "indices": [0, 1]}, ...]`` or ready modules.
 
     Returns:
@@ -54,6 +56,6 @@ def build_necks(necks: Sequence[Mapping[str, Any] | nn.Module] | None, channel_l
         else:
             raise TypeError(f"necks[{i}] must be a dict with 'name' or an nn.Module, got {type(spec).__name__}")
         if hasattr(neck, "process_channel_list"):
-            channels = list(neck.process_channel_list(channels))
+            channels = list(neck.process_channel_list(channels))  # type: ignore[operator]
         built.append(neck)
     return NeckChain(built), channels

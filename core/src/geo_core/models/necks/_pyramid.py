@@ -62,7 +62,7 @@ class InterpolateToPyramidal(Neck):
 
 
 class LearnedInterpolateToPyramidal(Neck):
-    """Learned up/down-sampling of four same-resolution maps to strides ×1/4, ×1/2, ×1, ×2.
+    """Learned up/down-sampling of four same-resolution maps to strides x1/4, x1/2, x1, x2.
 
     Map 0 goes through two stride-2 transposed convolutions (width / 4), map 1
     through one (width / 2), map 2 is kept and map 3 is max-pooled.

@@ -28,7 +28,9 @@ class SelectIndices(Neck):
         n = len(channel_list)
         bad = [i for i in indices if not -n <= int(i) < n]
         if bad:
-            raise ValueError(f"SelectIndices: indices {bad} out of range for {n} features (channel_list={channel_list})")
+            raise ValueError(
+                f"SelectIndices: indices {bad} out of range for {n} features (channel_list={channel_list})"
+            )
         if not indices:
             raise ValueError("SelectIndices: indices must not be empty")
         self.indices = [int(i) for i in indices]
