@@ -155,7 +155,8 @@ def _class_of(name: str, slot: str | None) -> tuple[str, Any]:
             continue
         return f"{obj.__module__}.{obj.__qualname__}", obj
     assert first_error is not None
-    raise ConfigError(f"{slot or 'class_path'}: {first_error}", key=f"{slot}.class_path" if slot else "class_path")
+    key = f"{slot}.class_path" if slot else "class_path"
+    raise ConfigError(f"{key}: {first_error}", key=key)
 
 
 def _resolve(node: Any, where: str, slot: str | None = None) -> None:
@@ -189,7 +190,8 @@ def compose(
         else:
             p = Path(c)
             _merge(cfg, _load_yaml(p))
-            name, base = p.stem, p.parent
+            if base is None:  # the run is named after the first config file
+                name, base = p.stem, p.parent
     pairs = list(overrides.items()) if isinstance(overrides, Mapping) else normalise_overrides(overrides or [])
     for k, v in pairs:
         _set_dotted(cfg, k, v)
@@ -226,10 +228,18 @@ def _unknown_key(key: str, where: str, valid: Sequence[str]) -> ConfigError:
 
 
 def _params(obj: Any) -> tuple[list[str], bool]:
-    target = obj.__init__ if isinstance(obj, type) else obj
-    sig = inspect.signature(target)
-    names = [n for n, p in sig.parameters.items() if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    return names, any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    """Accepted keyword names; follows ``**kwargs`` up the MRO (the usual ``super().__init__(**kwargs)``)."""
+    targets = [c.__init__ for c in obj.__mro__ if "__init__" in vars(c)] if isinstance(obj, type) else [obj]
+    names: list[str] = []
+    for target in targets:
+        if target is object.__init__:
+            return names, True
+        sig = inspect.signature(target)
+        names += [n for n, p in sig.parameters.items()
+                  if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and n not in names]
+        if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+            return names, False
+    return names, True
 
 
 def _check_component_names(args: Mapping[str, Any], where: str) -> None:
@@ -371,7 +381,7 @@ def _parser(need_model: bool) -> Any:
 
     from geo_core.inference._options import PredictOptions
 
-    p = ArgumentParser(exit_on_error=False, default_meta=False)
+    p = ArgumentParser(exit_on_error=False)
     p.add_argument("--seed_everything", type=int | bool, default=0)
     p.add_argument("--ckpt_path", type=str | None, default=None)
     p.add_argument("--custom_modules_path", type=str | None, default=None)
@@ -406,7 +416,7 @@ def _parse(cfg: Mapping[str, Any], need_model: bool) -> tuple[Any, Any]:
 def dump(run: RunConfig, need_model: bool = True) -> str:
     """The complete configuration (with defaults) as YAML, as ``--print-config`` shows it."""
     parser, ns = _parse(run.config, need_model)
-    return str(parser.dump(ns, skip_none=False))
+    return str(parser.dump(ns, skip_unset=False))
 
 
 def build(run: RunConfig, need_model: bool = True) -> Built:
