@@ -103,3 +103,39 @@ def test_top_level_exports() -> None:
     assert sorted(geo_plugin_zoobot.__all__) == sorted([*geo_plugin_zoobot._LAZY, "__version__"])
     with pytest.raises(AttributeError):
         geo_plugin_zoobot.nothing_here  # noqa: B018
+
+
+@pytest.mark.slow
+# geo_core's config builder calls jsonargparse's deprecated instantiate_classes path (core's to fix).
+@pytest.mark.filterwarnings("ignore:(?s).*JsonargparseDeprecationWarning per type")
+@pytest.mark.filterwarnings("ignore:(?s).*instantiate_classes`` was deprecated")
+def test_geo_train_config_then_geo_zoobot_predict(png_catalog: Path, tmp_path: Path) -> None:
+    """Registry names in a `geo train` YAML config, then the installed `geo zoobot predict` command."""
+    import subprocess
+    import sys
+
+    import yaml
+    from geo_core.cli import app
+
+    run = tmp_path / "run"
+    config = {
+        "model": {"class_path": "FinetuneableZoobotTree",
+                  "init_args": {"name": "test_resnet", "schema": "gz_rings_schema", "learning_rate": 1e-3}},
+        "data": {"class_path": "zoobot:CatalogDataModule",
+                 "init_args": {"label_cols": ["ring_yes", "ring_no"], "catalog": str(png_catalog), "batch_size": 4}},
+        "trainer": {"max_epochs": 1, "accelerator": "cpu", "limit_train_batches": 2, "limit_val_batches": 1,
+                    "enable_progress_bar": False, "enable_model_summary": False, "log_every_n_steps": 1,
+                    "default_root_dir": str(run)},
+    }
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(app, ["train", "--config", str(tmp_path / "cfg.yaml")])
+    assert result.exit_code == 0, result.output
+    best = sorted((run / "checkpoints").glob("best-*.ckpt"))
+    assert best, sorted(run.rglob("*"))
+    geo = Path(sys.executable).with_name("geo")
+    out = tmp_path / "preds.csv"
+    proc = subprocess.run([str(geo), "zoobot", "predict", "--catalog", str(png_catalog), "--checkpoint", str(best[0]),
+                           "--output", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    df = pd.read_csv(out)
+    assert list(df.columns) == ["id_str", "ring_yes_pred", "ring_no_pred"] and len(df) == 12
