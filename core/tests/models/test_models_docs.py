@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import torch
 import yaml
-
 from geo_core.models import EncoderDecoderFactory
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "model_composition.md"
