@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import geo_core
@@ -119,6 +120,7 @@ def test_base_class_is_not_buildable() -> None:
 
 
 def test_incompatible_stack_is_a_missing_dependency_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "mmseg.models", raising=False)  # as if mmseg were not imported yet
     monkeypatch.setattr(mmseg_import, "mmcv_problem", lambda: "mmcv-lite 2.2.0 is installed")
     with pytest.raises(geo_core.MissingDependencyError, match=r"mmcv-lite 2\.2\.0") as info:
         mmseg_import.mmseg_models()

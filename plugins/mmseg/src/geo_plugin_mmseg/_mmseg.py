@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -30,6 +31,8 @@ def mmseg_models() -> Any:
         MissingDependencyError: mmseg, mmcv, mmengine, ftfy or regex is missing or incompatible
             (the message names the install line; the original error is chained).
     """
+    if "mmseg.registry" in sys.modules and "mmseg.models" in sys.modules:  # imported (and checked) before
+        return sys.modules["mmseg.registry"].MODELS
     problem = mmcv_problem()
     if problem is not None:
         raise MissingDependencyError("a compatible mmcv", INSTALL, f"mmseg decode heads: {problem}")
