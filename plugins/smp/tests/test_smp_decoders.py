@@ -1,9 +1,9 @@
 """Every smp decoder on plain feature pyramids (forward, backward, output shape) and its errors."""
 
 import geo_core
+import geo_core.testing
 import pytest
 import torch
-from geo_core.testing import TinyCNNBackbone, TinyViTBackbone
 
 # Small widths keep the whole matrix fast on a CPU.
 SMALL = {
@@ -19,29 +19,43 @@ SMALL = {
     "UPerNet": dict(decoder_channels=16),
     "Segformer": dict(segmentation_channels=16),
 }
-# Output size for a 64 px input through TinyCNNBackbone (strides 2, 4, 8, 16): the four
-# features take the stride-4..32 slots (the stride-2 slot is empty, see the README).
-EXPECTED_SIZE = {"Unet": 128, "MAnet": 128, "UnetPlusPlus": 64, "Linknet": 64, "FPN": 32, "PSPNet": 4,
-                 "DeepLabV3": 4, "PAN": 32, "DeepLabV3Plus": 32, "UPerNet": 32, "Segformer": 32}
+# A tiny CNN's pyramid: four maps at strides 2, 4, 8, 16 of a 128 px image. The four
+# features take the stride-4..32 slots (the stride-2 slot stays empty, see the README),
+# so each decoder's output size is known relative to the first map (64 px).
+CHANNELS = [8, 16, 32, 64]
+EXPECTED_SIZE = {"Unet": 256, "MAnet": 256, "UnetPlusPlus": 128, "Linknet": 128, "FPN": 64, "PSPNet": 8,
+                 "DeepLabV3": 8, "PAN": 64, "DeepLabV3Plus": 64, "UPerNet": 64, "Segformer": 64}
 
 
-@pytest.fixture(scope="module")
-def backbone() -> TinyCNNBackbone:
-    torch.manual_seed(0)
-    return TinyCNNBackbone(in_channels=3)
+def pyramid(channels: list[int], size: int, batch: int = 2) -> list[torch.Tensor]:
+    return [torch.randn(batch, c, size // 2**i, size // 2**i, requires_grad=True) for i, c in enumerate(channels)]
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
-def test_decoder_on_tiny_backbone(name: str, backbone: TinyCNNBackbone) -> None:
-    decoder = geo_core.DECODERS.build(f"smp:{name}", backbone.out_channels, **SMALL[name])
+def test_decoder_on_a_feature_pyramid(name: str) -> None:
+    decoder = geo_core.DECODERS.build(f"smp:{name}", CHANNELS, **SMALL[name])
     assert type(decoder).includes_head is False
-    x = torch.randn(2, 3, 128, 128)
-    out = decoder(backbone(x))
-    s = EXPECTED_SIZE[name] * 2
+    feats = pyramid(CHANNELS, 64)
+    out = decoder(feats)
+    s = EXPECTED_SIZE[name]
     assert out.shape == (2, decoder.out_channels, s, s)
     out.square().mean().backward()
     grads = [p.grad for p in decoder.parameters() if p.requires_grad]
     assert grads and all(g is not None for g in grads)
+    assert feats[-1].grad is not None
+
+
+# Through EncoderDecoderFactory behind geo_core's tiny ViT + token necks (non-square input).
+CONFORMANCE = {**SMALL, "DPT": dict(feature_strides=[2, 4, 8, 16], intermediate_channels=[8] * 4, fusion_channels=8)}
+
+
+@pytest.mark.parametrize("name", sorted(CONFORMANCE))
+def test_decoder_conformance_behind_vit_necks(name: str) -> None:
+    check_decoder = getattr(geo_core.testing, "check_decoder", None)
+    if check_decoder is None:  # pragma: no cover - geo_core.testing without conformance checks
+        pytest.skip("geo_core.testing.check_decoder is not available")
+    size = (128, 128) if name == "PAN" else (64, 48)  # PAN pools its deepest map three times
+    check_decoder(f"smp:{name}", CONFORMANCE[name], backbones=("vit",), image_size=size)
 
 
 @pytest.mark.parametrize("name", ["Unet", "UPerNet", "DeepLabV3Plus", "Segformer"])
@@ -49,8 +63,7 @@ def test_five_features_fill_the_stride2_slot(name: str) -> None:
     chans = [8, 8, 16, 16, 32]
     decoder = geo_core.DECODERS.build(f"smp:{name}", chans, **SMALL[name])
     assert decoder.layout.first == 1 and decoder.layout.depth == 5
-    feats = [torch.randn(2, c, 64 // 2**i, 64 // 2**i) for i, c in enumerate(chans)]
-    assert decoder(feats).shape[1] == decoder.out_channels
+    assert decoder(pyramid(chans, 64)).shape[1] == decoder.out_channels
 
 
 def test_fpn_needs_four_features() -> None:
@@ -86,7 +99,7 @@ def test_tokens_and_non_pyramids_get_clear_errors() -> None:
 def test_batch_of_one_in_training_is_a_clear_error(name: str) -> None:
     chans = [8, 16, 32, 64]
     dec = geo_core.DECODERS.build(f"smp:{name}", chans, **SMALL[name])
-    feats = [torch.randn(1, c, 64 // 2**i, 64 // 2**i) for i, c in enumerate(chans)]
+    feats = pyramid(chans, 64, batch=1)
     with pytest.raises(ValueError, match="batch of one sample"):
         dec(feats)
     dec.eval()
@@ -95,17 +108,17 @@ def test_batch_of_one_in_training_is_a_clear_error(name: str) -> None:
 
 def test_pan_small_inputs_are_a_clear_error() -> None:
     dec = geo_core.DECODERS.build("smp:PAN", [8, 16, 32, 64], decoder_channels=8)
-    feats = [torch.randn(2, c, 16 // 2**i, 16 // 2**i) for i, c in enumerate([8, 16, 32, 64])]
     with pytest.raises(ValueError, match="at least 8 x 8"):
-        dec(feats)
+        dec(pyramid([8, 16, 32, 64], 16))
 
 
 @pytest.mark.parametrize("readout", ["ignore", "cat", "add"])
 def test_dpt_on_vit_tokens(readout: str) -> None:
-    vit = TinyViTBackbone(in_channels=3, img_size=64, patch_size=16, embed_dim=16, depth=4)
-    dec = geo_core.DECODERS.build("smp:DPT", vit.out_channels, readout=readout,
+    # ViT /16 on a 64 px image: 1 cls token + 4 x 4 patches of width 16, from four blocks.
+    tokens = [torch.randn(2, 17, 16, requires_grad=True) for _ in range(4)]
+    dec = geo_core.DECODERS.build("smp:DPT", [16] * 4, readout=readout,
                                   intermediate_channels=[8, 8, 8, 8], fusion_channels=8)
-    out = dec(vit(torch.randn(2, 3, 64, 64)))
+    out = dec(tokens)
     assert out.shape == (2, 8, 32, 32)  # stride 2
     out.mean().backward()
 

@@ -226,8 +226,29 @@ def decoder_forward(arch: str, decoder: nn.Module, slots: list[Tensor]) -> Tenso
 
 
 def dpt_forward(decoder: nn.Module, features: list[Tensor], prefix: list[Tensor | None]) -> Tensor:
-    """Run smp's DPT decoder on equally sized maps and their prefix (cls) tokens."""
-    return decoder(features, prefix)  # type: ignore[no-any-return]
+    """Run smp's DPT decoder on maps and their prefix (cls) tokens.
+
+    Same computation as ``DPTDecoder.forward``, except that each fused level is resized
+    to the next one when their sizes differ (odd or non-square grids), where smp's
+    fixed 2x upsampling would fail.
+    """
+    dec: Any = decoder
+    processed = [
+        dec.reassemble_blocks[i](dec.projection_blocks[i](f, p))
+        for i, (f, p) in enumerate(zip(features, prefix, strict=True))
+    ]
+    fused: Tensor | None = None
+    for block, feature in zip(dec.fusion_blocks, processed[::-1], strict=True):
+        x = block.residual_conv_block1(feature)
+        if fused is not None:
+            if fused.shape[-2:] != x.shape[-2:]:
+                fused = F.interpolate(fused, size=x.shape[-2:], mode="bilinear", align_corners=True)
+            x = x + fused
+        x = block.residual_conv_block2(x)
+        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)
+        fused = block.project(x)
+    assert fused is not None
+    return fused
 
 
 # -- encoders --------------------------------------------------------------------
