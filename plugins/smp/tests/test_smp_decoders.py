@@ -19,12 +19,13 @@ SMALL = {
     "UPerNet": dict(decoder_channels=16),
     "Segformer": dict(segmentation_channels=16),
 }
-# A tiny CNN's pyramid: four maps at strides 2, 4, 8, 16 of a 128 px image. The four
+# A tiny CNN's pyramid: four maps, each half the size of the previous one. The four
 # features take the stride-4..32 slots (the stride-2 slot stays empty, see the README),
 # so each decoder's output size is known relative to the first map (64 px).
 CHANNELS = [8, 16, 32, 64]
-EXPECTED_SIZE = {"Unet": 256, "MAnet": 256, "UnetPlusPlus": 128, "Linknet": 128, "FPN": 64, "PSPNet": 8,
-                 "DeepLabV3": 8, "PAN": 64, "DeepLabV3Plus": 64, "UPerNet": 64, "Segformer": 64}
+# Sizes for a first map of 32 px (64 for PAN, whose attention block needs a deepest map >= 8 px).
+EXPECTED_SIZE = {"Unet": 128, "MAnet": 128, "UnetPlusPlus": 64, "Linknet": 64, "FPN": 32, "PSPNet": 4,
+                 "DeepLabV3": 4, "PAN": 64, "DeepLabV3Plus": 32, "UPerNet": 32, "Segformer": 32}
 
 
 def pyramid(channels: list[int], size: int, batch: int = 2) -> list[torch.Tensor]:
@@ -35,7 +36,7 @@ def pyramid(channels: list[int], size: int, batch: int = 2) -> list[torch.Tensor
 def test_decoder_on_a_feature_pyramid(name: str) -> None:
     decoder = geo_core.DECODERS.build(f"smp:{name}", CHANNELS, **SMALL[name])
     assert type(decoder).includes_head is False
-    feats = pyramid(CHANNELS, 64)
+    feats = pyramid(CHANNELS, 64 if name == "PAN" else 32)
     out = decoder(feats)
     s = EXPECTED_SIZE[name]
     assert out.shape == (2, decoder.out_channels, s, s)
