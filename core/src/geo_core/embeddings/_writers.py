@@ -1,0 +1,120 @@
+"""Per-input embedding files, written atomically (a rerun skips complete ones).
+
+* GeoTIFF: a ``(D, h, w)`` grid, one band per channel, georeferenced on the input's
+  footprint (pixel size scaled by the input/grid ratio).
+* GeoParquet: one row per input with ``filename``, the footprint polygon (WKB,
+  GeoParquet 1.0 metadata with the input's CRS) and the ``embedding`` vector.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from geo_core._atomic import atomic_path
+
+__all__ = ["output_path_for", "is_complete", "source_georef", "write_embedding_geotiff", "write_embedding_parquet"]
+
+_SUFFIX = {"tiff": ".tif", "parquet": ".parquet"}
+
+
+def output_path_for(output_dir: str | Path, filename: str, fmt: str) -> Path:
+    """The embedding file of input ``filename`` (its stem plus ``_embedding``)."""
+    return Path(output_dir) / f"{Path(str(filename)).stem}_embedding{_SUFFIX[fmt]}"
+
+
+def is_complete(path: Path) -> bool:
+    """A file that exists and opens (atomic writes make partial files impossible under the final name)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return False
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            pq.read_metadata(path)
+        else:
+            import rasterio
+
+            with rasterio.open(path):
+                pass
+    except Exception:  # noqa: BLE001 - anything unreadable is recomputed
+        return False
+    return True
+
+
+def source_georef(filename: str) -> dict[str, Any]:
+    """CRS, transform and size of a georeferenced input; empty for PNG/NumPy or missing files."""
+    path = Path(str(filename))
+    if not path.is_file() or path.suffix.lower() == ".npy":
+        return {}
+    import rasterio
+
+    try:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                return {}
+            return {"crs": src.crs, "transform": src.transform, "width": src.width, "height": src.height,
+                    "bounds": tuple(src.bounds)}
+    except rasterio.errors.RasterioIOError:
+        return {}
+
+
+def write_embedding_geotiff(path: Path, grid: np.ndarray, georef: dict[str, Any]) -> Path:
+    """Write a ``(D, h, w)`` float32 grid; the transform covers the input's footprint."""
+    import rasterio
+    from rasterio.transform import Affine
+
+    d, h, w = grid.shape
+    profile: dict[str, Any] = {"driver": "GTiff", "height": h, "width": w, "count": d, "dtype": "float32"}
+    if georef:
+        t = georef["transform"]
+        sx, sy = georef["width"] / w, georef["height"] / h
+        profile.update(crs=georef["crs"], transform=t * Affine.scale(sx, sy))
+    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(grid.astype("float32"))
+        for i in range(d):
+            dst.set_band_description(i + 1, f"emb_{i}")
+    return path
+
+
+def _wkb_polygon(bounds: tuple[float, float, float, float]) -> bytes:
+    left, bottom, right, top = bounds
+    ring = [(left, bottom), (right, bottom), (right, top), (left, top), (left, bottom)]
+    out = struct.pack("<BII", 1, 3, 1) + struct.pack("<I", len(ring))
+    for x, y in ring:
+        out += struct.pack("<dd", x, y)
+    return out
+
+
+def write_embedding_parquet(path: Path, filename: str, vector: np.ndarray, georef: dict[str, Any]) -> Path:
+    """Write one GeoParquet row: filename, footprint geometry (WKB) and the embedding vector."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns: dict[str, Any] = {
+        "filename": pa.array([str(filename)]),
+        "embedding": pa.array([vector.astype("float32").tolist()], type=pa.list_(pa.float32())),
+    }
+    metadata: dict[bytes, bytes] = {}
+    if georef:
+        columns["geometry"] = pa.array([_wkb_polygon(georef["bounds"])], type=pa.binary())
+        crs = georef["crs"]
+        try:
+            from pyproj import CRS
+
+            crs_json: Any = CRS.from_user_input(crs.to_wkt()).to_json_dict()
+        except ImportError:  # pyproj is optional: fall back to the WKT string's authority code
+            crs_json = crs.to_string()
+        geo = {"version": "1.0.0", "primary_column": "geometry",
+               "columns": {"geometry": {"encoding": "WKB", "geometry_types": ["Polygon"], "crs": crs_json,
+                                        "bbox": list(georef["bounds"])}}}
+        metadata[b"geo"] = json.dumps(geo).encode()
+    table = pa.table(columns)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+    return path
