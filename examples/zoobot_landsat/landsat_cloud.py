@@ -7,6 +7,7 @@ catalog and writes predictions for every tile.
 
     python examples/zoobot_landsat/landsat_cloud.py --task regression --out runs/landsat
     python examples/zoobot_landsat/landsat_cloud.py --task classification --arch resnet18 --epochs 5
+    python examples/zoobot_landsat/landsat_cloud.py --tiles-only --out runs/zoobot_landsat   # for geo train
 
 Everything runs offline on CPU in about a minute with the default tiny encoder.
 """
@@ -131,7 +132,12 @@ def main() -> None:
     p.add_argument("--max-tiles", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--out", default="runs/zoobot_landsat")
+    p.add_argument("--tiles-only", action="store_true", help="only write the tiles, catalog.csv and stats.json "
+                   "(for `geo train --config examples/zoobot_landsat/regression.yaml`)")
     a = p.parse_args()
+    if a.tiles_only:
+        print(make_tiles(a.out, max_tiles=a.max_tiles))
+        return
     metrics = run(a.out, a.task, a.arch, a.epochs, a.max_tiles, a.batch_size)
     print(json.dumps(metrics, indent=2))
     print(f"predictions: {Path(a.out) / 'predictions.csv'}")

@@ -139,3 +139,13 @@ def test_geo_train_config_then_geo_zoobot_predict(png_catalog: Path, tmp_path: P
     assert proc.returncode == 0, proc.stdout + proc.stderr
     df = pd.read_csv(out)
     assert list(df.columns) == ["id_str", "ring_yes_pred", "ring_no_pred"] and len(df) == 12
+
+
+def test_plugin_metadata_conforms() -> None:
+    from geo_core.testing import check_plugin_metadata
+
+    found = check_plugin_metadata("zoobot")
+    assert found["task"] == ["zoobot:FinetuneableZoobotClassifier", "zoobot:FinetuneableZoobotRegressor",
+                             "zoobot:FinetuneableZoobotTree"]
+    assert found["datamodule"] == ["zoobot:CatalogDataModule"]
+    assert found["loss"] == ["zoobot:dirichlet_multinomial"]

@@ -79,6 +79,8 @@ class FinetuneableZoobotAbstract(L.LightningModule):
 
     monitor: str = "finetuning/val_loss"
     monitor_mode: str = "min"
+    encoder: nn.Module
+    head: nn.Module
 
     def __init__(
         self,
@@ -141,8 +143,9 @@ class FinetuneableZoobotAbstract(L.LightningModule):
                 raise ConfigError(f"{owner}: weights= applies to name=, not to an in-memory encoder", key="weights")
             if greyscale:
                 log.info("greyscale=True with an in-memory encoder: the encoder must already take one channel")
-            if callable(getattr(encoder, "reset_classifier", None)) and getattr(encoder, "num_classes", 0):
-                encoder.reset_classifier(0)  # a timm model with a classifier: keep the pooled features only
+            reset = getattr(encoder, "reset_classifier", None)
+            if callable(reset) and bool(getattr(encoder, "num_classes", False)):
+                reset(0)  # a timm model with a classifier: keep the pooled features only
             self.encoder = encoder
         elif name is not None:
             self.encoder = build_timm_encoder(name, greyscale=greyscale, weights=weights, timm_kwargs=timm_kwargs)
@@ -289,7 +292,8 @@ class FinetuneableZoobotAbstract(L.LightningModule):
 
     def forward(self, x: Tensor) -> Tensor:
         """Head output: logits, regression values or Dirichlet concentrations."""
-        return self.head(self.encode(x))  # type: ignore[no-any-return]
+        out: Tensor = self.head(self.encode(x))
+        return out
 
     def _unpack(self, batch: Any, need_label: bool = True) -> tuple[Tensor, Tensor | None]:
         if isinstance(batch, dict):

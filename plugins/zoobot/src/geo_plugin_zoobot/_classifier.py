@@ -72,7 +72,8 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
 
     def loss(self, y_pred: Tensor, y: Tensor) -> Tensor:
         """Unreduced cross-entropy with label smoothing and class weights."""
-        return cross_entropy_loss(y_pred, y, label_smoothing=self.label_smoothing, weight=self.class_weights)
+        weight = self.class_weights if isinstance(self.class_weights, Tensor) else None
+        return cross_entropy_loss(y_pred, y, label_smoothing=self.label_smoothing, weight=weight)
 
     def _update_metrics(self, stage: str, y_pred: Tensor, y: Tensor) -> None:
         metric = getattr(self, f"{stage}_acc")
@@ -95,7 +96,7 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         Uses the trainer's train and (if any) validation dataloaders.
         """
         trainer = self.trainer
-        loaders = {"train": trainer.train_dataloader}
+        loaders: dict[str, Any] = {"train": trainer.train_dataloader}
         val = trainer.val_dataloaders
         if val is not None:
             loaders["val"] = val[0] if isinstance(val, (list, tuple)) else val
@@ -125,11 +126,11 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         def closure() -> Tensor:
             opt.zero_grad()
             loss = F.cross_entropy(lin(z_tr), y_tr) + 1e-4 * lin.weight.pow(2).sum()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             return loss
 
         with torch.enable_grad():
-            opt.step(closure)
+            opt.step(closure)  # type: ignore[no-untyped-call]
         result = {}
         with torch.no_grad():
             for split, (x, y) in feats.items():

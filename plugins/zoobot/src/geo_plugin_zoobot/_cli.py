@@ -37,7 +37,7 @@ def load_finetuned(checkpoint: str | Path, task: str = "auto"):  # type: ignore[
                                   "classifier|regressor|tree", path=checkpoint)
     else:
         cls_name = _CLASSES[task]
-    cls = getattr(finetune, cls_name)
+    cls = getattr(finetune, str(cls_name))
     try:
         return cls.load_from_checkpoint(checkpoint, map_location="cpu")
     except TypeError as exc:

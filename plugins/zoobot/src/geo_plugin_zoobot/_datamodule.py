@@ -64,16 +64,15 @@ def load_image(path: str | Path, greyscale: bool = False, bands: Sequence[int] |
             import rasterio
 
             with rasterio.open(path) as src:
-                arr = src.read(list(bands) if bands else None).astype(np.float32)
+                arr: np.ndarray = np.asarray(src.read(list(bands) if bands else None), dtype=np.float32)
             if greyscale and arr.shape[0] > 1:
                 arr = arr.mean(axis=0, keepdims=True)
             return arr
         if suffix in _IMAGE_SUFFIXES:
             from PIL import Image
 
-            with Image.open(path) as im:
-                im = im.convert("L" if greyscale else "RGB")
-                arr = np.asarray(im, dtype=np.float32) / 255.0
+            with Image.open(path) as opened:
+                arr = np.asarray(opened.convert("L" if greyscale else "RGB"), dtype=np.float32) / 255.0
             return arr[None] if arr.ndim == 2 else np.ascontiguousarray(arr.transpose(2, 0, 1))
     except InputDataError:
         raise
