@@ -54,6 +54,12 @@ def test_temporal_tokens_through_necks() -> None:
     assert model(torch.randn(1, 6, 3, 32, 16)).output.shape == (1, 2, 32, 16)
 
 
+def test_temporal_wrapper_forwards_only_accepted_kwargs() -> None:
+    model = build(backbone_use_temporal=True)
+    out = model(torch.randn(1, 6, 2, 16, 16), location_coords=torch.zeros(1, 2))  # TinyCNN takes no kwargs
+    assert out.output.shape == (1, 2, 16, 16)
+
+
 def test_temporal_errors() -> None:
     with pytest.raises(geo_core.ConfigError, match="n_timestamps"):
         build(backbone_use_temporal=True, backbone_temporal_pooling="concat")

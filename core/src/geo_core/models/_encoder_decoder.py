@@ -22,7 +22,8 @@ Task = Literal["segmentation", "regression", "classification", "scalar_regressio
 TASK_ALIASES: dict[str, str] = {
     "segmentation": "segmentation", "semantic_segmentation": "segmentation",
     "regression": "regression", "pixelwise_regression": "regression", "pixel_regression": "regression",
-    "classification": "classification", "multilabel_classification": "classification",
+    "classification": "classification", "multilabel_classification": "classification", "multilabel": "classification",
+    "multi_label_classification": "classification",
     "scalar_regression": "scalar_regression",
 }
 _TEMPORAL_KEYS = ("use_temporal", "temporal_pooling", "n_timestamps")

@@ -9,8 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from geo_core._contracts import Model, ModelOutput
-from geo_core.models._models import _accepted_kwargs
-from geo_core.models._routing import check_arguments
+from geo_core.models._routing import check_arguments, filter_kwargs, forward_kwargs
 
 __all__ = ["FullModelFactory", "FullModel"]
 
@@ -36,7 +35,7 @@ class FullModel(Model):
         self.model = model
         self.task = task
         self.rescale = rescale
-        self._kwargs = _accepted_kwargs(model)
+        self._kwargs = forward_kwargs(model)
 
     def encoder_modules(self) -> list[nn.Module]:
         """The wrapped model's ``encoder``."""
@@ -54,9 +53,7 @@ class FullModel(Model):
 
     def forward(self, x: Tensor, **kwargs: Any) -> ModelOutput:
         """Run the wrapped model and normalise its output."""
-        if self._kwargs is not None:
-            kwargs = {k: v for k, v in kwargs.items() if k in self._kwargs}
-        out = self.model(x, **kwargs)
+        out = self.model(x, **filter_kwargs(kwargs, self._kwargs))
         aux: dict[str, Tensor] = {}
         if isinstance(out, ModelOutput):
             main, aux = out.output, dict(out.auxiliary_heads)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -11,6 +10,7 @@ from torch import Tensor, nn
 
 from geo_core._contracts import Model, ModelOutput, _ensure_tensor_list
 from geo_core.models._padding import PaddingMode, check_input, input_multiple, pad_to_multiple
+from geo_core.models._routing import filter_kwargs, forward_kwargs
 from geo_core.models.necks._chain import NeckChain
 
 __all__ = ["PixelWiseModel", "ScalarOutputModel", "DecoderWithHead"]
@@ -28,17 +28,6 @@ class DecoderWithHead(nn.Module):
         """Decode and apply the head."""
         y = self.decoder(features)
         return self.head(y) if self.head is not None else y  # type: ignore[no-any-return]
-
-
-def _accepted_kwargs(module: nn.Module) -> set[str] | None:
-    """Names ``module.forward`` accepts besides the input (None: any, it takes ``**kwargs``)."""
-    try:
-        params = list(inspect.signature(module.forward).parameters.values())
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return set()
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return {p.name for p in params[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 class _EncoderDecoderModel(Model):
@@ -64,7 +53,7 @@ class _EncoderDecoderModel(Model):
         self.aux_heads = nn.ModuleDict(dict(aux_heads or {}))
         self.padding: PaddingMode = padding
         self.pad_multiple = pad_multiple if pad_multiple is not None else input_multiple(encoder)
-        self._encoder_kwargs = _accepted_kwargs(encoder)
+        self._encoder_kwargs = forward_kwargs(encoder)
 
     def decoder_modules(self) -> list[nn.Module]:
         """The decoder, the head and the auxiliary heads."""
@@ -83,9 +72,7 @@ class _EncoderDecoderModel(Model):
         check_input(x, self.encoder)
         x, orig = pad_to_multiple(x, self.pad_multiple, self.padding)
         padded = (int(x.shape[-2]), int(x.shape[-1]))
-        if self._encoder_kwargs is not None:
-            kwargs = {k: v for k, v in kwargs.items() if k in self._encoder_kwargs}
-        feats = _ensure_tensor_list(self.encoder(x, **kwargs), "the backbone")
+        feats = _ensure_tensor_list(self.encoder(x, **filter_kwargs(kwargs, self._encoder_kwargs)), "the backbone")
         return self.necks(feats, image_size=padded), orig, padded
 
     def _heads(self, feats: list[Tensor]) -> tuple[Tensor, dict[str, Tensor]]:

@@ -9,7 +9,8 @@ from typing import Any
 
 from geo_core._errors import ConfigError, UnusedArgumentError
 
-__all__ = ["PREFIXES", "route_prefixed", "check_arguments", "suggest", "accepted_arguments"]
+__all__ = ["PREFIXES", "route_prefixed", "check_arguments", "suggest", "accepted_arguments", "forward_kwargs",
+           "filter_kwargs"]
 
 #: The routed parts, in the order prefixes are tried. A key is split on the
 #: known prefix only, so ``backbone_head_dim`` is the backbone's ``head_dim``.
@@ -62,6 +63,22 @@ def accepted_arguments(fn: Callable[..., Any], skip: int = 0) -> tuple[list[str]
         params = params[1:]
     names = [p.name for p in params[skip:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     return names, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def forward_kwargs(module: Any) -> set[str] | None:
+    """Names ``module.forward`` accepts besides the input (None: any, it takes ``**kwargs``)."""
+    try:
+        params = list(inspect.signature(module.forward).parameters.values())
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return set()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def filter_kwargs(kwargs: Mapping[str, Any], accepted: set[str] | None) -> dict[str, Any]:
+    """Keep the batch extras (``temporal_coords``, ...) a forward accepts; drop the rest."""
+    return dict(kwargs) if accepted is None else {k: v for k, v in kwargs.items() if k in accepted}
 
 
 def check_arguments(

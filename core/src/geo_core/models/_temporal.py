@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from geo_core._contracts import _ensure_tensor_list
 from geo_core._errors import ConfigError, InputDataError
+from geo_core.models._routing import filter_kwargs, forward_kwargs
 
 __all__ = ["TemporalWrapper", "TemporalPooling"]
 
@@ -37,6 +38,7 @@ class TemporalWrapper(nn.Module):
             raise ConfigError("temporal_pooling='concat' needs the number of frames: set backbone_n_timestamps",
                               key="backbone_n_timestamps")
         self.encoder = encoder
+        self._encoder_kwargs = forward_kwargs(encoder)
         self.pooling = pooling
         self.n_timestamps = n_timestamps
         widths = [int(c) for c in encoder.out_channels]  # type: ignore[union-attr]
@@ -55,7 +57,8 @@ class TemporalWrapper(nn.Module):
         if self.pooling == "diff" and t != 2:
             raise InputDataError(f"temporal_pooling='diff' needs exactly 2 frames, input has {t}")
         frames = x.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
-        feats = _ensure_tensor_list(self.encoder(frames, **kwargs), "the backbone")
+        feats = _ensure_tensor_list(self.encoder(frames, **filter_kwargs(kwargs, self._encoder_kwargs)),
+                                    "the backbone")
         return [self._pool(f.reshape(b, t, *f.shape[1:])) for f in feats]
 
     def _pool(self, f: Tensor) -> Tensor:
