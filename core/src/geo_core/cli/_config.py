@@ -170,6 +170,22 @@ def _resolve(node: Any, where: str, slot: str | None = None) -> None:
             _resolve(v, f"{where}.{i}")
 
 
+def _expose_custom_package(names: list[str]) -> None:
+    """Make ``geo_custom_modules.<name>`` importable by dotted class_path (the parent package is virtual)."""
+    import sys
+    import types
+
+    parent = sys.modules.get("geo_custom_modules")
+    if parent is None:
+        parent = types.ModuleType("geo_custom_modules")
+        parent.__path__ = []
+        sys.modules["geo_custom_modules"] = parent
+    for n in names:
+        mod = sys.modules.get(n)
+        if mod is not None:
+            setattr(parent, n.rpartition(".")[2], mod)
+
+
 def compose(
     configs: Sequence[str | Path | Mapping[str, Any]] | str | Path | Mapping[str, Any],
     overrides: Sequence[str] | Mapping[str, Any] | None = None,
@@ -202,7 +218,7 @@ def compose(
         p = Path(cm)
         if not p.exists() and base is not None and (base / p).exists():
             p = base / p
-        load_custom_modules(p)
+        _expose_custom_package(load_custom_modules(p))
     unknown = [k for k in cfg if k not in TOP_KEYS]
     if unknown:
         raise _unknown_key(unknown[0], "", list(TOP_KEYS))
@@ -408,6 +424,8 @@ def _parse(cfg: Mapping[str, Any], need_model: bool) -> tuple[Any, Any]:
         lines = [ln.strip() for ln in msg.splitlines()]
         idx = max((i for i, ln in enumerate(lines) if ln.startswith(("Parser key", "Key "))), default=-1)
         detail = " ".join(lines[idx + 1: idx + 2]) if 0 <= idx < len(lines) - 1 else msg
+        if detail.startswith("Does not validate"):  # a union: keep the reasons, drop the echoed value
+            detail = "\n  ".join(ln for ln in lines if ln and not ln.startswith(("Given value", "Subtypes")))
         raise ConfigError(f"invalid value for config key {key!r}: {detail}" if key else f"invalid config: {msg}",
                           key=key) from exc
     return parser, ns
@@ -428,5 +446,6 @@ def build(run: RunConfig, need_model: bool = True) -> Built:
     seed = ns.get("seed_everything")
     if seed is not False and seed is not None:
         seed_everything(int(seed), workers=True, verbose=False)
-    init = parser.instantiate_classes(ns)
+    instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes  # renamed in 4.49
+    init = instantiate(ns)
     return Built(init.trainer, init.get("model"), init.get("data"), run.config)

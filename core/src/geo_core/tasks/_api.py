@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,10 @@ def train(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | Non
     run = load_config(config, overrides)
     ckpt = str(find_checkpoint(run.config, resume)) if resume else run.config.get("ckpt_path")
     built = build(run)
-    built.trainer.fit(built.model, datamodule=built.data, ckpt_path=ckpt)
+    with warnings.catch_warnings():
+        if ckpt:  # resuming into the run's own checkpoint folder is the point, not a mistake
+            warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
+        built.trainer.fit(built.model, datamodule=built.data, ckpt_path=ckpt)
     return built.trainer
 
 
