@@ -17,7 +17,8 @@ def official_keys(depth: int, decoder_depth: int, temporal: bool, location: bool
     """The key names of a released v2 MAE checkpoint (``encoder.``/``decoder.`` prefixes)."""
     block = ["norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias",
              "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias"]
-    keys = {"encoder.cls_token", "encoder.pos_embed", "encoder.patch_embed.proj.weight", "encoder.patch_embed.proj.bias",
+    keys = {"encoder.cls_token", "encoder.pos_embed", "encoder.patch_embed.proj.weight",
+            "encoder.patch_embed.proj.bias",
             "encoder.norm.weight", "encoder.norm.bias", "decoder.decoder_embed.weight", "decoder.decoder_embed.bias",
             "decoder.mask_token", "decoder.decoder_pos_embed", "decoder.decoder_norm.weight",
             "decoder.decoder_norm.bias", "decoder.decoder_pred.weight", "decoder.decoder_pred.bias"}
@@ -39,7 +40,9 @@ def to_v1_layout(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 def write_checkpoint(tmp_path: Path) -> Callable[..., tuple[Path, Any]]:
     """Build a random depth-reduced MAE of ``variant``, save it in ``layout`` (v1/v2), return (path, model)."""
 
-    def write(variant: str, layout: str = "v2", name: str | None = None, seed: int = 0, **kwargs: Any) -> tuple[Path, Any]:
+    def write(
+        variant: str, layout: str = "v2", name: str | None = None, seed: int = 0, **kwargs: Any
+    ) -> tuple[Path, Any]:
         from geo_plugin_prithvi import build_mae
 
         torch.manual_seed(seed)

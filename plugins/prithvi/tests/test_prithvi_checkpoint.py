@@ -9,7 +9,6 @@ import geo_core
 import pytest
 import torch
 from geo_core import CheckpointError, ConfigError
-
 from geo_plugin_prithvi import build_backbone, build_mae, find_weights
 
 from .conftest import SMALL, official_keys  # type: ignore[import-not-found]
@@ -167,7 +166,8 @@ def test_released_file_is_found_in_the_weights_dir_or_hf_cache(write_checkpoint,
     }[where]
     target.parent.mkdir(parents=True)
     path.rename(target)
-    assert find_weights("prithvi_eo_v1_100", "ibm-nasa-geospatial/Prithvi-EO-1.0-100M", "Prithvi_EO_V1_100M.pt") == target
+    repo = "ibm-nasa-geospatial/Prithvi-EO-1.0-100M"
+    assert find_weights("prithvi_eo_v1_100", repo, "Prithvi_EO_V1_100M.pt") == target
     bb = build_backbone("prithvi_eo_v1_100", pretrained=True, depth=2, embed_dim=64, num_heads=2)
     _same_encoder(bb, mae, torch.randn(1, 6, 32, 32))
 

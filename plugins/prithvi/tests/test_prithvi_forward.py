@@ -6,7 +6,6 @@ import geo_core
 import pytest
 import torch
 from geo_core.testing import check_backbone, check_neck
-
 from geo_plugin_prithvi import PrithviViT, build_backbone, build_mae
 from geo_plugin_prithvi._pos_embed import sincos_3d
 
@@ -100,7 +99,8 @@ def test_channel_bookkeeping_through_the_core_necks(frames: int) -> None:
     with torch.no_grad():
         feats = model(x)
     assert [f.shape[-1] for f in feats] == model.out_channels
-    reshape = geo_core.NECKS.build("ReshapeTokensToImage", model.out_channels, effective_time_dim=model.effective_time_dim)
+    reshape = geo_core.NECKS.build("ReshapeTokensToImage", model.out_channels,
+                                   effective_time_dim=model.effective_time_dim)
     maps = check_neck(reshape, model.out_channels, feats, image_size=(32, 48))
     assert [tuple(m.shape) for m in maps] == [(2, frames * D, 2, 3)] * 4
     chain, channels = build_necks([

@@ -52,9 +52,8 @@ def test_lora_through_the_factory_peft_config() -> None:
 # code, not this plugin's; reported to its owner).
 @pytest.mark.filterwarnings("ignore::jsonargparse._deprecated.JsonargparseDeprecationWarning")
 def test_geo_train_end_to_end_with_the_tiny_variant(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
     from geo_core.cli._app import app
+    from typer.testing import CliRunner
 
     cfg = {
         "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "enable_progress_bar": False,

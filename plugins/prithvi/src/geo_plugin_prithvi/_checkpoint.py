@@ -126,7 +126,7 @@ def filter_mae_state_dict(
     own = model.state_dict()
     sd["encoder.pos_embed"] = own["encoder.pos_embed"]
     sd["decoder.decoder_pos_embed"] = own["decoder.decoder_pos_embed"]
-    enc = model.encoder
+    enc: Any = model.encoder
     sd = _drop_coords(sd, enc.temporal_encoding, enc.location_encoding, "")
     _remap_patch_embed(sd, own, "encoder.patch_embed.proj.weight", pretrained_bands, bands)
     _remap_decoder_pred(sd, own, "decoder.", pretrained_bands, bands)
@@ -144,7 +144,8 @@ def load_filtered(model: nn.Module, sd: dict[str, Tensor], source: object) -> No
            for k, v in sd.items() if k in own and own[k].shape != v.shape]
     if bad:
         raise CheckpointError(
-            "shapes do not fit the model (a different variant? check embed_dim/depth/patch size): " + "; ".join(bad[:8]),
+            "shapes do not fit the model (a different variant? check embed_dim/depth/patch size): "
+            + "; ".join(bad[:8]),
             path=source,
         )
     with torch.no_grad():

@@ -35,7 +35,7 @@ def _triple(patch_size: int | Sequence[int]) -> tuple[int, int, int]:
         return (1, ps[0], ps[1])
     if len(ps) != 3:
         raise ValueError(f"patch_size must be an int, (h, w) or (tubelet, h, w), got {patch_size!r}")
-    return ps  # type: ignore[return-value]
+    return ps[0], ps[1], ps[2]
 
 
 def _pair(size: int | Sequence[int]) -> tuple[int, int]:
@@ -75,6 +75,8 @@ class PrithviViT(nn.Module):
         >>> [f.shape for f in vit(torch.zeros(1, 6, 32, 48))]
         [torch.Size([1, 25, 64]), torch.Size([1, 25, 64])]
     """
+
+    pos_embed: Tensor
 
     def __init__(
         self,
@@ -142,14 +144,15 @@ class PrithviViT(nn.Module):
     def _init_weights(self) -> None:
         w = self.patch_embed.proj.weight.data
         nn.init.xavier_uniform_(w.view(w.shape[0], -1))
-        nn.init.zeros_(self.patch_embed.proj.bias)
+        if self.patch_embed.proj.bias is not None:
+            nn.init.zeros_(self.patch_embed.proj.bias)
         nn.init.normal_(self.cls_token, std=0.02)
         self.blocks.apply(init_linear_layers)
         init_linear_layers(self.norm)
 
     def position_embedding(self, grid: tuple[int, int, int]) -> Tensor:
         """The ``(1, 1 + t*h*w, D)`` position embedding (cls slot first) for a token grid."""
-        stored: Tensor = self.pos_embed
+        stored = self.pos_embed
         if tuple(grid) == tuple(self.grid_size):
             return stored
         if self.pos_embed_mode == "interpolate":

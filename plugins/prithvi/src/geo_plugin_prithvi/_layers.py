@@ -24,7 +24,7 @@ class PatchEmbed3D(nn.Module):
 
     def __init__(self, patch_size: tuple[int, int, int], in_chans: int, embed_dim: int) -> None:
         super().__init__()
-        self.patch_size = tuple(patch_size)
+        self.patch_size: tuple[int, int, int] = (int(patch_size[0]), int(patch_size[1]), int(patch_size[2]))
         self.in_chans = in_chans
         self.proj = nn.Conv3d(in_chans, embed_dim, kernel_size=self.patch_size, stride=self.patch_size)
 
@@ -62,12 +62,15 @@ class TemporalEncoder(nn.Module):
     def forward(self, temporal_coords: Tensor) -> Tensor:
         """Encode ``temporal_coords`` ``(B, T, 2)`` (float)."""
         if temporal_coords.ndim != 3 or temporal_coords.shape[-1] != 2:
-            raise ValueError(f"temporal_coords must be (B, T, 2) [year, day of year], got {tuple(temporal_coords.shape)}")
+            raise ValueError(
+                f"temporal_coords must be (B, T, 2) [year, day of year], got {tuple(temporal_coords.shape)}"
+            )
         coords = temporal_coords.float()
         b, t = coords.shape[:2]
         year = sincos_1d(self.year_dim, coords[:, :, 0]).reshape(b, t, -1)
         day = sincos_1d(self.day_dim, coords[:, :, 1]).reshape(b, t, -1)
-        return self.scale * torch.cat([year, day], dim=-1)
+        out: Tensor = self.scale * torch.cat([year, day], dim=-1)
+        return out
 
 
 class LocationEncoder(nn.Module):
@@ -90,7 +93,8 @@ class LocationEncoder(nn.Module):
         b = coords.shape[0]
         lat = sincos_1d(self.lat_dim, coords[:, 0]).reshape(b, 1, -1)
         lon = sincos_1d(self.lon_dim, coords[:, 1]).reshape(b, 1, -1)
-        return self.scale * torch.cat([lat, lon], dim=-1)
+        out: Tensor = self.scale * torch.cat([lat, lon], dim=-1)
+        return out
 
 
 class Attention(nn.Module):
@@ -109,7 +113,8 @@ class Attention(nn.Module):
         b, n, d = x.shape
         qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
         out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])
-        return self.proj(out.transpose(1, 2).reshape(b, n, d))
+        y: Tensor = self.proj(out.transpose(1, 2).reshape(b, n, d))
+        return y
 
 
 class Mlp(nn.Module):
@@ -123,7 +128,8 @@ class Mlp(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the MLP."""
-        return self.fc2(self.act(self.fc1(x)))
+        y: Tensor = self.fc2(self.act(self.fc1(x)))
+        return y
 
 
 class Block(nn.Module):

@@ -36,6 +36,8 @@ class MAEDecoder(nn.Module):
         pos_embed_mode: As the encoder's.
     """
 
+    decoder_pos_embed: Tensor
+
     def __init__(
         self,
         patch_size: tuple[int, int, int],
@@ -72,7 +74,7 @@ class MAEDecoder(nn.Module):
 
     def position_embedding(self, grid: tuple[int, int, int]) -> Tensor:
         """Decoder position embedding for a token grid (see :meth:`PrithviViT.position_embedding`)."""
-        stored: Tensor = self.decoder_pos_embed
+        stored = self.decoder_pos_embed
         if tuple(grid) == tuple(self.grid_size):
             return stored
         if self.pos_embed_mode == "interpolate":

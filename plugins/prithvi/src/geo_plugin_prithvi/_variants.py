@@ -222,7 +222,7 @@ def _variant(build: Callable[..., Any], variant: str, doc: str) -> Callable[...,
     return builder
 
 
-prithvi_eo_tiny = _variant(build_backbone, "prithvi_eo_tiny", "Tiny Prithvi-EO encoder (256 wide, 4 blocks); no released weights.")
+prithvi_eo_tiny = _variant(build_backbone, "prithvi_eo_tiny", "Tiny Prithvi-EO encoder (256 wide, 4 blocks).")
 prithvi_eo_v1_100 = _variant(build_backbone, "prithvi_eo_v1_100", "Prithvi-EO 1.0 100M encoder (ViT-B/16).")
 prithvi_eo_v2_tiny_tl = _variant(build_backbone, "prithvi_eo_v2_tiny_tl", "Prithvi-EO 2.0 tiny-TL encoder.")
 prithvi_eo_v2_100_tl = _variant(build_backbone, "prithvi_eo_v2_100_tl", "Prithvi-EO 2.0 100M-TL encoder.")
