@@ -50,7 +50,8 @@ def _train(config: Path) -> dict[str, str]:
     assert result.exit_code == 0, result.output
     run = config.parent / "run"
     assert (run / "checkpoints" / "last.ckpt").is_file()
-    rows = list(csv.DictReader((next(run.glob("logs/*/metrics.csv"))).open()))
+    with next(run.glob("logs/*/metrics.csv")).open() as f:
+        rows = list(csv.DictReader(f))
     merged: dict[str, str] = {}
     for row in rows:
         merged.update({k: v for k, v in row.items() if v})
