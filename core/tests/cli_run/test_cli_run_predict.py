@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+
+from geo_core import InputDataError
+from geo_core import tasks as api
+from geo_core.data import ScenePreprocessing
+from geo_core.inference import PredictOptions, predict_scene
+from geo_core.tasks import SemanticSegmentationTask, tiled_forward
+from geo_core.testing import write_geotiff
+
+from .conftest import LIGHTNING_PYTREE, run_cli
+
+pytestmark = pytest.mark.filterwarnings(LIGHTNING_PYTREE)
+
+
+def _task(**kw):
+    torch.manual_seed(0)
+    return SemanticSegmentationTask(model_factory="EncoderDecoderFactory",
+                                    model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 3},
+                                    **kw)
+
+
+def test_stream_equals_in_memory_tiled_and_keeps_georeferencing(tmp_path):
+    src = write_geotiff(tmp_path / "scene.tif", bands=6, height=75, width=101, nodata=-9999.0, seed=3)
+    with rasterio.open(src, "r+") as ds:  # a nodata corner
+        data = ds.read()
+        data[:, :5, :7] = -9999.0
+        ds.write(data)
+    task = _task().eval()
+    pre = ScenePreprocessing(means=[0.5] * 6, stds=[0.25] * 6, no_data_replace=0.0)
+    opts = PredictOptions(crop=32, stride=24, batch_size=5, output_kind="probabilities")
+    out = predict_scene(task, src, tmp_path / "out" / "probs.tif", pre, opts)
+    with rasterio.open(src) as s, rasterio.open(out) as o:
+        assert (o.crs, o.transform, o.width, o.height) == (s.crs, s.transform, s.width, s.height)
+        assert o.count == 3 and o.dtypes[0] == "float32" and o.nodata == -9999.0
+        streamed = o.read()
+        raw = s.read().astype("float32")
+    raw = np.where(raw == -9999.0, 0.0, raw)
+    x = torch.from_numpy((raw - 0.5) / 0.25)[None]
+    with torch.no_grad():
+        ref = tiled_forward(lambda t: task(t).output.softmax(1), x, crop=32, stride=24, batch_size=7)[0].numpy()
+    valid = np.ones(raw.shape[1:], bool)
+    valid[:5, :7] = False
+    assert np.allclose(streamed[:, valid], ref[:, valid], atol=1e-5)
+    assert (streamed[:, ~valid] == -9999.0).all()
+
+
+def test_prediction_dtype_classes_and_quicklook(tmp_path):
+    src = write_geotiff(tmp_path / "a.tif", bands=6, height=40, width=40, nodata=0.0, dtype="uint16")
+    out = predict_scene(_task(), src, tmp_path / "pred.tif", None,
+                        PredictOptions(crop=32, stride=16, output_kind="prediction", quicklook=True))
+    with rasterio.open(out) as o:
+        assert o.dtypes[0] == "uint8" and o.count == 1 and o.nodata == 255  # source nodata 0 is a class here
+        assert set(np.unique(o.read())) <= {0, 1, 2, 255}
+    assert (tmp_path / "pred.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif", "pred.png", "pred.tif"]
+
+
+def test_corrupt_input_names_the_file_and_leaves_no_output(tmp_path):
+    bad = tmp_path / "broken.tif"
+    good = write_geotiff(tmp_path / "good.tif", height=64, width=64)
+    bad.write_bytes(good.read_bytes()[:600])  # truncated
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with pytest.raises(InputDataError, match="broken.tif"):
+        predict_scene(_task(), bad, out_dir / "x.tif", None, PredictOptions(crop=32, stride=32))
+    assert list(out_dir.iterdir()) == []
+    with pytest.raises(InputDataError, match="missing.tif"):
+        predict_scene(_task(), tmp_path / "missing.tif", out_dir / "y.tif")
+    with pytest.raises(InputDataError, match="band 9"):
+        predict_scene(_task(), good, out_dir / "z.tif", ScenePreprocessing(bands=[1, 9]))
+    assert list(out_dir.iterdir()) == []
+
+
+def test_geo_predict_folder_with_checkpoint_uses_datamodule_preprocessing(write_config, tmp_path):
+    cfg = write_config()
+    res = run_cli(["train", "-c", str(cfg), "trainer.limit_train_batches=1", "trainer.limit_val_batches=1"])
+    assert res.exit_code == 0, res.output
+    scenes = tmp_path / "scenes"
+    for i in range(2):
+        write_geotiff(scenes / f"s{i}.tif", bands=6, height=48, width=40, seed=i)
+    res = run_cli(["predict", "-c", str(cfg), "--ckpt", "best", "-i", str(scenes), "-o", str(tmp_path / "preds"),
+                   "--crop", "32", "--stride", "16"])
+    assert res.exit_code == 0, res.output
+    outs = sorted((tmp_path / "preds").glob("*.tif"))
+    assert [p.name for p in outs] == ["s0_pred.tif", "s1_pred.tif"]
+    # Python API gives the same file
+    api.predict(cfg, ckpt="best", input=str(scenes / "s0.tif"), output=tmp_path / "api.tif", crop=32, stride=16)
+    with rasterio.open(outs[0]) as a, rasterio.open(tmp_path / "api.tif") as b:
+        assert (a.read() == b.read()).all()
+    res = run_cli(["predict", "-c", str(cfg), "--ckpt", "best", "-i", str(tmp_path / "nope" / "*.tif"),
+                   "-o", str(tmp_path / "x")])
+    assert res.exit_code == 1 and "no GeoTIFF" in res.output
+
+
+def test_regression_scene_is_float32_single_band(tmp_path):
+    from geo_core.tasks import PixelwiseRegressionTask
+
+    task = PixelwiseRegressionTask(model_factory="EncoderDecoderFactory",
+                                   model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder"})
+    src = write_geotiff(tmp_path / "r.tif", height=33, width=50)
+    out = predict_scene(task, src, tmp_path / "r_pred.tif", None, PredictOptions(crop=32, stride=16))
+    with rasterio.open(out) as o:
+        assert o.count == 1 and o.dtypes[0] == "float32" and np.isfinite(o.read()).all()
