@@ -221,6 +221,16 @@ def test_impossible_inputs_are_named() -> None:
         model(torch.randn(6, 32, 32))
 
 
+def test_fixed_size_backbone_gets_a_clear_error() -> None:
+    vit = TinyViTBackbone()
+    vit.patch_embed.strict_img_size = True  # type: ignore[assignment]  # timm's flag for fixed-size ViTs
+    vit.patch_embed.img_size = (64, 64)  # type: ignore[assignment]
+    model = build(backbone=vit, necks=VIT_NECKS)
+    assert model(torch.randn(1, 6, 60, 58)).output.shape == (1, 2, 60, 58)  # padding reaches 64x64
+    with pytest.raises(geo_core.InputDataError, match=r"only takes 64x64 inputs, got 70x72 \(padded to 72x72\)"):
+        model(torch.randn(1, 6, 70, 72))
+
+
 def test_rescale_off_keeps_decoder_resolution() -> None:
     model = build(decoder="IdentityDecoder", rescale=False)
     assert model(torch.randn(1, 6, 64, 64)).output.shape == (1, 2, 4, 4)

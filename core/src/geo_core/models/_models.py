@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from geo_core._contracts import Model, ModelOutput, _ensure_tensor_list
-from geo_core.models._padding import PaddingMode, check_input, input_multiple, pad_to_multiple
+from geo_core.models._padding import PaddingMode, check_fixed_size, check_input, input_multiple, pad_to_multiple
 from geo_core.models._routing import filter_kwargs, forward_kwargs
 from geo_core.models.necks._chain import NeckChain
 
@@ -72,6 +72,7 @@ class _EncoderDecoderModel(Model):
         check_input(x, self.encoder)
         x, orig = pad_to_multiple(x, self.pad_multiple, self.padding)
         padded = (int(x.shape[-2]), int(x.shape[-1]))
+        check_fixed_size(self.encoder, padded, orig)
         feats = _ensure_tensor_list(self.encoder(x, **filter_kwargs(kwargs, self._encoder_kwargs)), "the backbone")
         return self.necks(feats, image_size=padded), orig, padded
 

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from geo_core._errors import InputDataError
 
-__all__ = ["PaddingMode", "input_multiple", "pad_to_multiple", "check_input"]
+__all__ = ["PaddingMode", "input_multiple", "pad_to_multiple", "check_input", "check_fixed_size"]
 
 PaddingMode = Literal["reflect", "replicate", "constant", "none"]
 
@@ -81,6 +81,22 @@ def pad_to_multiple(x: Tensor, multiple: int, mode: PaddingMode) -> tuple[Tensor
         y = F.pad(x.reshape(b, c * t, h, w), (0, pw, 0, ph), mode=mode)
         return y.reshape(b, c, t, h + ph, w + pw), (h, w)
     return F.pad(x, (0, pw, 0, ph), mode=mode), (h, w)
+
+
+def check_fixed_size(backbone: nn.Module, size: tuple[int, int], original: tuple[int, int]) -> None:
+    """Raise :class:`InputDataError` when a backbone only takes one input size (timm's ``strict_img_size``)."""
+    for module in backbone.modules():
+        if getattr(module, "strict_img_size", False):
+            fixed = getattr(module, "img_size", None)
+            if isinstance(fixed, int):
+                fixed = (fixed, fixed)
+            if isinstance(fixed, (tuple, list)) and len(fixed) == 2 and tuple(fixed) != tuple(size):
+                raise InputDataError(
+                    f"the backbone only takes {fixed[0]}x{fixed[1]} inputs, got {original[0]}x{original[1]}"
+                    f"{f' (padded to {size[0]}x{size[1]})' if size != original else ''}; resize or tile the input "
+                    "to that size, or build the backbone with a matching img_size (or dynamic_img_size=True)"
+                )
+            return
 
 
 def check_input(x: Tensor, backbone: nn.Module) -> None:
