@@ -27,8 +27,8 @@ def test_index_matches_installed_torchgeo() -> None:
         except KeyError:
             continue
         installed |= {f"{type(w).__name__}.{w.name}" for w in enum}
-    assert set(data["weights"]) | set(data["unsupported"]) == installed
-    assert not set(data["weights"]) & set(data["unsupported"])
+    assert set(data["weights"]) | set(data["models"]) | set(data["unsupported"]) == installed
+    assert not set(data["weights"]) & set(data["unsupported"]) and not set(data["models"]) & set(data["weights"])
     for name in data["datamodules"]:
         assert issubclass(getattr(dms, name), dms.NonGeoDataModule)
 
@@ -41,7 +41,7 @@ def test_metadata_from_meta_and_transforms() -> None:
     # Two chained Normalize steps fold into one: ((x / 255) - m) / s.
     fmow = weight_metadata("ResNet50_Weights.FMOW_RGB_GASSL")
     assert fmow["mean"] == pytest.approx([123.675, 116.28, 103.53])
-    assert "unsupported" in weight_metadata("Unet_Weights.SENTINEL2_2CLASS_FTW")
+    assert "unsupported" in weight_metadata("CROMABase_Weights.CROMA_VIT")
 
 
 def test_listing_does_not_import_torchgeo() -> None:

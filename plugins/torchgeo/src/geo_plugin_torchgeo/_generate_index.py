@@ -30,12 +30,13 @@ FAMILIES: dict[str, str] = {
     "dofa_base_patch16_224": "dofa", "dofa_large_patch16_224": "dofa",
 }
 
+#: Whole-model weights geo exposes in MODELS (builder -> family).
+WHOLE_MODELS: dict[str, str] = {"unet": "smp_unet"}
+
 #: Weights geo does not expose as backbones, and why.
 UNSUPPORTED: dict[str, str] = {
     "aurora_swin_unet": "whole weather-forecasting model (Aurora) on atmospheric variables, not an image "
                         "backbone; needs the microsoft-aurora package",
-    "unet": "whole U-Net segmentation models (smp encoder + decoder + head); use them through torchgeo or "
-            "load the encoder weights into smp:<encoder>",
     "earthloc": "whole image-retrieval model producing one descriptor per image, not a feature pyramid",
     "croma_base": "CROMA needs paired Sentinel-1 and Sentinel-2 inputs (two modalities), not one image tensor",
     "croma_large": "CROMA needs paired Sentinel-1 and Sentinel-2 inputs (two modalities), not one image tensor",
@@ -103,6 +104,7 @@ def generate() -> dict[str, Any]:
     from torchgeo.models import get_model_weights, list_models
 
     weights: dict[str, Any] = {}
+    models: dict[str, Any] = {}
     unsupported: dict[str, str] = {}
     for builder in list_models():
         try:
@@ -111,6 +113,15 @@ def generate() -> dict[str, Any]:
             continue  # an architecture without published weights
         for w in enum:
             name = f"{type(w).__name__}.{w.name}"
+            if builder in WHOLE_MODELS:
+                entry = describe_weights(builder, w)
+                entry["family"] = WHOLE_MODELS[builder]
+                for key in ("encoder", "num_classes", "classes"):
+                    if key in w.meta:
+                        value = w.meta[key]
+                        entry[key] = list(value) if isinstance(value, tuple) else value
+                models[name] = entry
+                continue
             if builder in UNSUPPORTED or builder not in FAMILIES:
                 unsupported[name] = UNSUPPORTED.get(builder, f"no geo adapter for torchgeo builder {builder!r}")
                 continue
@@ -127,6 +138,7 @@ def generate() -> dict[str, Any]:
     return {
         "torchgeo_version": torchgeo.__version__,
         "weights": weights,
+        "models": models,
         "unsupported": unsupported,
         "datamodules": datamodules,
     }
@@ -145,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, args.output)
-    print(f"wrote {args.output}: {len(data['weights'])} weights, {len(data['unsupported'])} unsupported, "
+    print(f"wrote {args.output}: {len(data['weights'])} weights, {len(data['models'])} models, "
+          f"{len(data['unsupported'])} unsupported, "
           f"{len(data['datamodules'])} datamodules", file=sys.stderr)
     return 0
 

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from geo_core import ComponentSource, DoctorCheck, hookimpl
 
-from geo_plugin_torchgeo._index import datamodule_metadata, datamodule_names, weight_metadata, weight_names
+from geo_plugin_torchgeo._index import (
+    datamodule_metadata,
+    datamodule_names,
+    model_metadata,
+    model_names,
+    weight_metadata,
+    weight_names,
+)
 
 __all__ = ["GEO_HOOKSPEC_VERSION", "geo_component_sources", "geo_doctor"]
 
@@ -25,6 +32,14 @@ def geo_component_sources() -> list[ComponentSource]:
             builder="geo_plugin_torchgeo._backbone:build_backbone",
             metadata=weight_metadata,
             summary="torchgeo pretrained weights (SSL4EO, SatlasPretrain, ...) as feature backbones",
+        ),
+        ComponentSource(
+            kind="model",
+            source="torchgeo",
+            names=model_names,
+            builder="geo_plugin_torchgeo._models:build_model",
+            metadata=model_metadata,
+            summary="torchgeo whole-model weights (U-Nets); use with FullModelFactory",
         ),
         ComponentSource(
             kind="datamodule",

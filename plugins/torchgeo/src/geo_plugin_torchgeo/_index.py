@@ -7,7 +7,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["load_index", "weight_names", "weight_metadata", "datamodule_names", "datamodule_metadata"]
+__all__ = [
+    "load_index",
+    "weight_names",
+    "weight_metadata",
+    "model_names",
+    "model_metadata",
+    "datamodule_names",
+    "datamodule_metadata",
+]
 
 INDEX_PATH = Path(__file__).with_name("_index.json")
 
@@ -36,6 +44,23 @@ def weight_metadata(name: str) -> dict[str, Any]:
     meta["summary"] = (f"torchgeo {entry['builder']} weights"
                        + (f" ({entry['ssl_method']})" if entry.get("ssl_method") else "")
                        + (f" pretrained on {entry['dataset']}" if entry.get("dataset") else ""))
+    meta["torchgeo_version"] = data["torchgeo_version"]
+    return meta
+
+
+def model_names() -> list[str]:
+    """Whole-model weights (``Unet_Weights.SENTINEL2_2CLASS_FTW``)."""
+    return sorted(load_index()["models"])
+
+
+def model_metadata(name: str) -> dict[str, Any]:
+    """Metadata of one whole-model weight (encoder, classes, bands, file, ...)."""
+    data = load_index()
+    entry = data["models"].get(name)
+    if entry is None:
+        return {}
+    meta = dict(entry)
+    meta["summary"] = f"torchgeo U-Net ({entry.get('encoder')}) trained on {entry.get('dataset')}"
     meta["torchgeo_version"] = data["torchgeo_version"]
     return meta
 

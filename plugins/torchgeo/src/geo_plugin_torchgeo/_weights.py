@@ -56,11 +56,13 @@ def find_weights_file(name: str, entry: dict[str, Any], ckpt_path: str | Path | 
     )
 
 
-def load_weights(module: nn.Module, path: Path, *, allow_missing: tuple[str, ...] = ()) -> None:
+def load_weights(module: nn.Module, path: Path, *, allow_missing: tuple[str, ...] = (),
+                 skip: tuple[str, ...] = ()) -> None:
     """Load a torchgeo state dict into ``module`` (features-only wrappers allowed).
 
     Keys of modules the features wrapper pruned (classifier, final norm, blocks
-    after the last selected level) are ignored; any other mismatch is an error.
+    after the last selected level) are ignored, as are keys starting with ``skip``
+    (a head of another size); any other mismatch is an error.
     """
     import torch
 
@@ -70,6 +72,8 @@ def load_weights(module: nn.Module, path: Path, *, allow_missing: tuple[str, ...
         raise CheckpointError(f"cannot read torchgeo weights: {exc}", path=path) from exc
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
+    if skip:
+        state = {k: v for k, v in state.items() if not k.startswith(skip)}
     modules = dict(module.named_modules())
     own = module.state_dict()
     stray = []
