@@ -24,8 +24,19 @@ SMALL = {
 # so each decoder's output size is known relative to the first map (64 px).
 CHANNELS = [8, 16, 32, 64]
 # Sizes for a first map of 32 px (64 for PAN, whose attention block needs a deepest map >= 8 px).
-EXPECTED_SIZE = {"Unet": 128, "MAnet": 128, "UnetPlusPlus": 64, "Linknet": 64, "FPN": 32, "PSPNet": 4,
-                 "DeepLabV3": 4, "PAN": 64, "DeepLabV3Plus": 32, "UPerNet": 32, "Segformer": 32}
+EXPECTED_SIZE = {
+    "Unet": 128,
+    "MAnet": 128,
+    "UnetPlusPlus": 64,
+    "Linknet": 64,
+    "FPN": 32,
+    "PSPNet": 4,
+    "DeepLabV3": 4,
+    "PAN": 64,
+    "DeepLabV3Plus": 32,
+    "UPerNet": 32,
+    "Segformer": 32,
+}
 
 
 def pyramid(channels: list[int], size: int, batch: int = 2) -> list[torch.Tensor]:
@@ -117,16 +128,18 @@ def test_pan_small_inputs_are_a_clear_error() -> None:
 def test_dpt_on_vit_tokens(readout: str) -> None:
     # ViT /16 on a 64 px image: 1 cls token + 4 x 4 patches of width 16, from four blocks.
     tokens = [torch.randn(2, 17, 16, requires_grad=True) for _ in range(4)]
-    dec = geo_core.DECODERS.build("smp:DPT", [16] * 4, readout=readout,
-                                  intermediate_channels=[8, 8, 8, 8], fusion_channels=8)
+    dec = geo_core.DECODERS.build(
+        "smp:DPT", [16] * 4, readout=readout, intermediate_channels=[8, 8, 8, 8], fusion_channels=8
+    )
     out = dec(tokens)
     assert out.shape == (2, 8, 32, 32)  # stride 2
     out.mean().backward()
 
 
 def test_dpt_on_maps_and_errors() -> None:
-    dec = geo_core.DECODERS.build("smp:DPT", [8, 8], feature_strides=[4, 8], intermediate_channels=[8, 8],
-                                  fusion_channels=8)
+    dec = geo_core.DECODERS.build(
+        "smp:DPT", [8, 8], feature_strides=[4, 8], intermediate_channels=[8, 8], fusion_channels=8
+    )
     out = dec([torch.randn(2, 8, 16, 16), torch.randn(2, 8, 8, 8)])
     assert out.shape == (2, 8, 32, 32)
     one = geo_core.DECODERS.build("smp:DPT", [8], num_prefix_tokens=1, intermediate_channels=[8], fusion_channels=8)

@@ -26,8 +26,9 @@ _CACHE: dict[str, geo_core.Model] = {}
 def _model(arch: str) -> geo_core.Model:
     if arch not in _CACHE:
         factory = geo_core.MODEL_FACTORIES.build("smp:SMPModelFactory")
-        _CACHE[arch] = factory.build_model("segmentation", arch=arch, backbone=ENCODER, in_channels=6,
-                                           num_classes=3, **SMALL[arch])
+        _CACHE[arch] = factory.build_model(
+            "segmentation", arch=arch, backbone=ENCODER, in_channels=6, num_classes=3, **SMALL[arch]
+        )
     return _CACHE[arch]
 
 
@@ -53,9 +54,15 @@ def test_batch_of_one_in_training_is_a_clear_error(arch: str) -> None:
 
 def test_dpt_on_a_timm_vit() -> None:
     factory = geo_core.MODEL_FACTORIES.build("smp:SMPModelFactory")
-    model = factory.build_model("segmentation", arch="dpt", backbone="smp:tu-vit_tiny_patch16_224", in_channels=6,
-                                num_classes=2, decoder_intermediate_channels=(16, 16, 16, 16),
-                                decoder_fusion_channels=16)
+    model = factory.build_model(
+        "segmentation",
+        arch="dpt",
+        backbone="smp:tu-vit_tiny_patch16_224",
+        in_channels=6,
+        num_classes=2,
+        decoder_intermediate_channels=(16, 16, 16, 16),
+        decoder_fusion_channels=16,
+    )
     out = model(torch.randn(2, 6, 128, 128))
     assert out.output.shape == (2, 2, 128, 128)
     out.output.mean().backward()
@@ -65,8 +72,16 @@ def test_dpt_on_a_timm_vit() -> None:
 
 def test_freezing_aux_head_and_regression(tmp_path) -> None:
     factory = geo_core.MODEL_FACTORIES.build("smp:SMPModelFactory")
-    model = factory.build_model("segmentation", arch="FPN", backbone=ENCODER, num_classes=2, in_channels=4,
-                                aux_params={"classes": 5}, freeze_encoder=True, **SMALL["FPN"])
+    model = factory.build_model(
+        "segmentation",
+        arch="FPN",
+        backbone=ENCODER,
+        num_classes=2,
+        in_channels=4,
+        aux_params={"classes": 5},
+        freeze_encoder=True,
+        **SMALL["FPN"],
+    )
     model.train()
     assert not model.encoder.training
     assert all(not p.requires_grad for p in model.encoder.parameters())
@@ -85,8 +100,14 @@ def test_backbone_weights_are_loaded(tmp_path) -> None:
     factory = geo_core.MODEL_FACTORIES.build("smp:SMPModelFactory")
     src = geo_core.BACKBONES.build(f"smp:{ENCODER}")
     torch.save(src.encoder.state_dict(), tmp_path / "enc.pt")
-    model = factory.build_model("segmentation", arch="Linknet", backbone=ENCODER, num_classes=2, in_channels=6,
-                                backbone_ckpt_path=tmp_path / "enc.pt")
+    model = factory.build_model(
+        "segmentation",
+        arch="Linknet",
+        backbone=ENCODER,
+        num_classes=2,
+        in_channels=6,
+        backbone_ckpt_path=tmp_path / "enc.pt",
+    )
     a, b = src.encoder.state_dict(), model.encoder.state_dict()
     key = next(k for k in a if k.endswith("bn1.weight"))
     torch.testing.assert_close(a[key], b[key])

@@ -8,8 +8,20 @@ import geo_core
 import pytest
 from geo_core._plugins import plugin_index
 
-DECODERS = ["Unet", "UnetPlusPlus", "MAnet", "Linknet", "FPN", "PSPNet", "PAN",
-            "DeepLabV3", "DeepLabV3Plus", "UPerNet", "Segformer", "DPT"]
+DECODERS = [
+    "Unet",
+    "UnetPlusPlus",
+    "MAnet",
+    "Linknet",
+    "FPN",
+    "PSPNet",
+    "PAN",
+    "DeepLabV3",
+    "DeepLabV3Plus",
+    "UPerNet",
+    "Segformer",
+    "DPT",
+]
 
 
 def test_every_smp_encoder_is_a_backbone() -> None:
@@ -50,8 +62,9 @@ def test_decoders_factory_and_losses_are_listed() -> None:
     for d in DECODERS:
         assert geo_core.DECODERS.info(f"smp:{d}").metadata["includes_head"] is False
     assert "smp:SMPModelFactory" in geo_core.MODEL_FACTORIES
-    assert geo_core.LOSSES.names(source="smp") == [f"smp:{n}" for n in sorted(["dice", "jaccard", "focal",
-                                                                                  "lovasz", "tversky"])]
+    assert geo_core.LOSSES.names(source="smp") == [
+        f"smp:{n}" for n in sorted(["dice", "jaccard", "focal", "lovasz", "tversky"])
+    ]
 
 
 def test_listing_imports_neither_torch_nor_smp() -> None:

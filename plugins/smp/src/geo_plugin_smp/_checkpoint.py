@@ -82,7 +82,7 @@ def load_encoder_weights(module: nn.Module, path: str | Path, in_channels: int) 
     own = module.state_dict()
     sd = read_state_dict(path)
     prefix = _best_prefix(list(sd), set(own))
-    sd = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
+    sd = {k[len(prefix) :]: v for k, v in sd.items() if k.startswith(prefix)}
     missing = [k for k in own if k not in sd and not k.endswith("num_batches_tracked")]
     if missing:
         raise CheckpointError(
@@ -90,7 +90,8 @@ def load_encoder_weights(module: nn.Module, path: str | Path, in_channels: int) 
             f"is it a checkpoint of this encoder? (stripped prefix {prefix!r})",
             path=path,
         )
-    adapted, bad = [], []
+    adapted: list[str] = []
+    bad: list[str] = []
     for k, v in own.items():
         if k not in sd or sd[k].shape == v.shape:
             continue

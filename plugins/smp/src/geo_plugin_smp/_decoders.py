@@ -20,6 +20,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
+from geo_core import ConfigError
 from torch import Tensor, nn
 
 from geo_plugin_smp import _smp_compat as compat
@@ -75,13 +76,15 @@ class SMPDecoder(nn.Module):
     def _smp_kwargs(self, layout: compat.SlotLayout) -> dict[str, Any]:
         return {}
 
-    def __init__(
-        self, channel_list: Sequence[int], depth: int | None, output_channels: int, /, **kwargs: Any
-    ) -> None:
+    def __init__(self, channel_list: Sequence[int], depth: int | None, output_channels: int, /, **kwargs: Any) -> None:
         super().__init__()
         self.channel_list = [int(c) for c in channel_list]
         self.layout = compat.slot_layout(
-            self.arch, self.channel_list, depth, allow_empty=self.allow_empty, needs=self._needs,
+            self.arch,
+            self.channel_list,
+            depth,
+            allow_empty=self.allow_empty,
+            needs=self._needs,
             depth_range=self.depth_range,
         )
         args = {**self._smp_kwargs(self.layout), **kwargs}
@@ -99,11 +102,11 @@ class SMPDecoder(nn.Module):
 def _unet_channels(decoder_channels: Sequence[int] | None, layout: compat.SlotLayout, arch: str) -> list[int]:
     if decoder_channels is None:
         if layout.depth > len(_UNET_CHANNELS):
-            raise compat.ConfigError(f"smp {arch} with depth {layout.depth}: pass decoder_channels explicitly.")
+            raise ConfigError(f"smp {arch} with depth {layout.depth}: pass decoder_channels explicitly.")
         return list(_UNET_CHANNELS[: layout.depth])
     if len(decoder_channels) != layout.depth:
-        raise compat.ConfigError(
-            f"smp {arch} has {layout.depth} stages for channel_list {list(layout.channels[layout.first:])}, "
+        raise ConfigError(
+            f"smp {arch} has {layout.depth} stages for channel_list {list(layout.channels[layout.first :])}, "
             f"so decoder_channels needs {layout.depth} entries, got {list(decoder_channels)}."
         )
     return list(decoder_channels)
@@ -138,8 +141,14 @@ class UnetDecoder(SMPDecoder):
         layout = compat.slot_layout(self.arch, channel_list, depth)
         chans = _unet_channels(decoder_channels, layout, self.arch)
         super().__init__(
-            channel_list, layout.depth, chans[-1], decoder_channels=chans, n_blocks=layout.depth,
-            use_norm=use_norm, attention_type=attention_type, add_center_block=add_center_block,
+            channel_list,
+            layout.depth,
+            chans[-1],
+            decoder_channels=chans,
+            n_blocks=layout.depth,
+            use_norm=use_norm,
+            attention_type=attention_type,
+            add_center_block=add_center_block,
             interpolation_mode=interpolation_mode,
         )
 
@@ -169,8 +178,14 @@ class UnetPlusPlusDecoder(SMPDecoder):
         layout = compat.slot_layout(self.arch, channel_list, allow_empty=False)
         chans = _unet_channels(decoder_channels, layout, self.arch)
         super().__init__(
-            channel_list, layout.depth, chans[-1], decoder_channels=chans, n_blocks=layout.depth,
-            use_norm=use_norm, attention_type=attention_type, interpolation_mode=interpolation_mode,
+            channel_list,
+            layout.depth,
+            chans[-1],
+            decoder_channels=chans,
+            n_blocks=layout.depth,
+            use_norm=use_norm,
+            attention_type=attention_type,
+            interpolation_mode=interpolation_mode,
         )
 
 
@@ -200,8 +215,14 @@ class MAnetDecoder(SMPDecoder):
         layout = compat.slot_layout(self.arch, channel_list, depth)
         chans = _unet_channels(decoder_channels, layout, self.arch)
         super().__init__(
-            channel_list, layout.depth, chans[-1], decoder_channels=chans, n_blocks=layout.depth,
-            pab_channels=pab_channels, use_norm=use_norm, interpolation_mode=interpolation_mode,
+            channel_list,
+            layout.depth,
+            chans[-1],
+            decoder_channels=chans,
+            n_blocks=layout.depth,
+            pab_channels=pab_channels,
+            use_norm=use_norm,
+            interpolation_mode=interpolation_mode,
         )
 
 
@@ -253,8 +274,13 @@ class FPNDecoder(SMPDecoder):
     ) -> None:
         out = segmentation_channels * (4 if merge_policy == "cat" else 1)
         super().__init__(
-            channel_list, None, out, pyramid_channels=pyramid_channels,
-            segmentation_channels=segmentation_channels, dropout=dropout, merge_policy=merge_policy,
+            channel_list,
+            None,
+            out,
+            pyramid_channels=pyramid_channels,
+            segmentation_channels=segmentation_channels,
+            dropout=dropout,
+            merge_policy=merge_policy,
             interpolation_mode=interpolation_mode,
         )
 
@@ -276,11 +302,15 @@ class PSPNetDecoder(SMPDecoder):
     pyramid = False
 
     def __init__(
-        self, channel_list: Sequence[int], decoder_channels: int = 512, use_norm: Norm = "batchnorm",
+        self,
+        channel_list: Sequence[int],
+        decoder_channels: int = 512,
+        use_norm: Norm = "batchnorm",
         dropout: float = 0.2,
     ) -> None:
-        super().__init__(channel_list, None, decoder_channels, out_channels=decoder_channels, use_norm=use_norm,
-                         dropout=dropout)
+        super().__init__(
+            channel_list, None, decoder_channels, out_channels=decoder_channels, use_norm=use_norm, dropout=dropout
+        )
 
 
 class PANDecoder(SMPDecoder):
@@ -304,8 +334,13 @@ class PANDecoder(SMPDecoder):
     def __init__(
         self, channel_list: Sequence[int], decoder_channels: int = 32, interpolation_mode: str = "bilinear"
     ) -> None:
-        super().__init__(channel_list, None, decoder_channels, decoder_channels=decoder_channels,
-                         interpolation_mode=interpolation_mode)
+        super().__init__(
+            channel_list,
+            None,
+            decoder_channels,
+            decoder_channels=decoder_channels,
+            interpolation_mode=interpolation_mode,
+        )
 
     def _smp_kwargs(self, layout: compat.SlotLayout) -> dict[str, Any]:
         return {"encoder_depth": layout.depth}
@@ -335,11 +370,22 @@ class DeepLabV3Decoder(SMPDecoder):
     pyramid = False
 
     def __init__(
-        self, channel_list: Sequence[int], decoder_channels: int = 256, atrous_rates: Sequence[int] = (12, 24, 36),
-        aspp_separable: bool = False, aspp_dropout: float = 0.5,
+        self,
+        channel_list: Sequence[int],
+        decoder_channels: int = 256,
+        atrous_rates: Sequence[int] = (12, 24, 36),
+        aspp_separable: bool = False,
+        aspp_dropout: float = 0.5,
     ) -> None:
-        super().__init__(channel_list, None, decoder_channels, out_channels=decoder_channels,
-                         atrous_rates=tuple(atrous_rates), aspp_separable=aspp_separable, aspp_dropout=aspp_dropout)
+        super().__init__(
+            channel_list,
+            None,
+            decoder_channels,
+            out_channels=decoder_channels,
+            atrous_rates=tuple(atrous_rates),
+            aspp_separable=aspp_separable,
+            aspp_dropout=aspp_dropout,
+        )
 
 
 class DeepLabV3PlusDecoder(SMPDecoder):
@@ -362,12 +408,23 @@ class DeepLabV3PlusDecoder(SMPDecoder):
         return (2, depth)
 
     def __init__(
-        self, channel_list: Sequence[int], decoder_channels: int = 256, atrous_rates: Sequence[int] = (12, 24, 36),
-        aspp_separable: bool = True, aspp_dropout: float = 0.5,
+        self,
+        channel_list: Sequence[int],
+        decoder_channels: int = 256,
+        atrous_rates: Sequence[int] = (12, 24, 36),
+        aspp_separable: bool = True,
+        aspp_dropout: float = 0.5,
     ) -> None:
-        super().__init__(channel_list, None, decoder_channels, out_channels=decoder_channels,
-                         atrous_rates=tuple(atrous_rates), aspp_separable=aspp_separable, aspp_dropout=aspp_dropout,
-                         output_stride=16)
+        super().__init__(
+            channel_list,
+            None,
+            decoder_channels,
+            out_channels=decoder_channels,
+            atrous_rates=tuple(atrous_rates),
+            aspp_separable=aspp_separable,
+            aspp_dropout=aspp_dropout,
+            output_stride=16,
+        )
 
     def _smp_kwargs(self, layout: compat.SlotLayout) -> dict[str, Any]:
         return {"encoder_depth": layout.depth}
@@ -449,21 +506,28 @@ class DPTDecoder(nn.Module):
         self.channel_list = [int(c) for c in channel_list]
         n = len(self.channel_list)
         strides = list(feature_strides) if feature_strides is not None else [16] * n
-        inter = list(intermediate_channels) if intermediate_channels is not None else [
-            min(256 * 2**i, 1024) for i in range(n)
-        ]
+        inter = (
+            list(intermediate_channels)
+            if intermediate_channels is not None
+            else [min(256 * 2**i, 1024) for i in range(n)]
+        )
         if not n or len(strides) != n or len(inter) != n:
-            raise compat.ConfigError(
+            raise ConfigError(
                 f"smp DPT: channel_list {self.channel_list}, feature_strides {strides} and intermediate_channels "
                 f"{inter} must be non-empty and of equal length."
             )
         if readout not in ("ignore", "cat", "add"):
-            raise compat.ConfigError(f"smp DPT: readout must be 'ignore', 'cat' or 'add', got {readout!r}.")
+            raise ConfigError(f"smp DPT: readout must be 'ignore', 'cat' or 'add', got {readout!r}.")
         self.readout = readout
         self.num_prefix_tokens = num_prefix_tokens
         self.decoder = compat.make_decoder(
-            "DPT", [], encoder_out_channels=self.channel_list, encoder_output_strides=strides,
-            encoder_has_prefix_tokens=readout != "ignore", readout=readout, intermediate_channels=inter,
+            "DPT",
+            [],
+            encoder_out_channels=self.channel_list,
+            encoder_output_strides=strides,
+            encoder_has_prefix_tokens=readout != "ignore",
+            readout=readout,
+            intermediate_channels=inter,
             fusion_channels=fusion_channels,
         )
         self.out_channels = int(fusion_channels)

@@ -139,7 +139,9 @@ class SMPModelFactory:
             raise ConfigError(f"pass the encoder once: backbone={backbone!r} and encoder={encoder!r}", key="backbone")
         enc = backbone or encoder
         if not enc:
-            raise ConfigError("SMPModelFactory needs backbone= (an smp encoder name such as 'resnet34')", key="backbone")
+            raise ConfigError(
+                "SMPModelFactory needs backbone= (an smp encoder name such as 'resnet34')", key="backbone"
+            )
         enc = enc.removeprefix("smp:")
         if pretrained:
             raise ConfigError(

@@ -36,7 +36,7 @@ def encoder_metadata(name: str) -> dict[str, Any]:
     """Metadata of encoder ``name`` for ``geo info`` (stage channels and strides at depth 5)."""
     if name.startswith(_TIMM_PREFIX):
         return {
-            "summary": f"timm model {name[len(_TIMM_PREFIX):]!r} through smp's TimmUniversalEncoder "
+            "summary": f"timm model {name[len(_TIMM_PREFIX) :]!r} through smp's TimmUniversalEncoder "
             "(random init; load weights with ckpt_path). Browse timm models with `geo list backbones --source timm`.",
             "open_ended": True,
         }
@@ -61,9 +61,10 @@ def write_index(path: Path | None = None) -> Path:
     from geo_plugin_smp import _smp_compat as compat
 
     target = path or Path(__file__).with_name(INDEX_FILE)
-    data = {"smp_version": compat.SMP_VERSION, "encoders": compat.encoder_catalogue()}
-    lines = [f" {json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in sorted(data["encoders"].items())]
-    text = '{\n"smp_version": %s,\n"encoders": {\n%s\n}}\n' % (json.dumps(data["smp_version"]), ",\n".join(lines))
+    catalogue = compat.encoder_catalogue()
+    lines = [f" {json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in sorted(catalogue.items())]
+    body = ",\n".join(lines)
+    text = f'{{\n"smp_version": {json.dumps(compat.SMP_VERSION)},\n"encoders": {{\n{body}\n}}}}\n'
     target.write_text(text, encoding="utf-8")
     return target
 

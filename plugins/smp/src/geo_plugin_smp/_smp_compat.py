@@ -61,8 +61,18 @@ SMP_VERSION: str = smp.__version__
 
 #: Canonical architecture names, as smp spells its classes.
 ARCHITECTURES: tuple[str, ...] = (
-    "Unet", "UnetPlusPlus", "MAnet", "Linknet", "FPN", "PSPNet", "PAN",
-    "DeepLabV3", "DeepLabV3Plus", "UPerNet", "Segformer", "DPT",
+    "Unet",
+    "UnetPlusPlus",
+    "MAnet",
+    "Linknet",
+    "FPN",
+    "PSPNet",
+    "PAN",
+    "DeepLabV3",
+    "DeepLabV3Plus",
+    "UPerNet",
+    "Segformer",
+    "DPT",
 )
 
 #: Architectures with a global-pooling branch followed by BatchNorm: a training
@@ -153,7 +163,7 @@ def fill_slots(layout: SlotLayout, features: Sequence[Tensor], decoder: str, *, 
     n = len(layout.channels) - layout.first
     if len(feats) != n:
         raise ValueError(f"smp {decoder} was built for {n} feature maps, got {len(feats)}.")
-    for i, (f, c) in enumerate(zip(feats, layout.channels[layout.first:], strict=True)):
+    for i, (f, c) in enumerate(zip(feats, layout.channels[layout.first :], strict=True)):
         if f.ndim != 4:
             raise ValueError(
                 f"smp {decoder} needs (B, C, H, W) feature maps, feature {i} has shape {tuple(f.shape)}; "
@@ -179,35 +189,36 @@ def fill_slots(layout: SlotLayout, features: Sequence[Tensor], decoder: str, *, 
 
 
 # -- decoders --------------------------------------------------------------------
+_DECODER_CLASSES = {
+    "Unet": ("unet", "UnetDecoder"),
+    "UnetPlusPlus": ("unetplusplus", "UnetPlusPlusDecoder"),
+    "MAnet": ("manet", "MAnetDecoder"),
+    "Linknet": ("linknet", "LinknetDecoder"),
+    "FPN": ("fpn", "FPNDecoder"),
+    "PSPNet": ("pspnet", "PSPDecoder"),
+    "PAN": ("pan", "PANDecoder"),
+    "DeepLabV3": ("deeplabv3", "DeepLabV3Decoder"),
+    "DeepLabV3Plus": ("deeplabv3", "DeepLabV3PlusDecoder"),
+    "UPerNet": ("upernet", "UPerNetDecoder"),
+    "Segformer": ("segformer", "SegformerDecoder"),
+    "DPT": ("dpt", "DPTDecoder"),
+}
+
+
 def make_decoder(arch: str, encoder_channels: Sequence[int], **kwargs: Any) -> nn.Module:
-    """Build smp's decoder module ``arch`` on slot channels (slot 0 included)."""
+    """Build smp's decoder module ``arch`` on slot channels (slot 0 included; unused by DPT)."""
+    if arch not in _DECODER_CLASSES:
+        raise ValueError(f"unknown smp architecture {arch!r}; expected one of {ARCHITECTURES}")
+    package, cls_name = _DECODER_CLASSES[arch]
+    cls: Any = getattr(getattr(smp.decoders, package).decoder, cls_name)
     ch = list(encoder_channels)
-    d = smp.decoders
-    if arch == "Unet":
-        return d.unet.decoder.UnetDecoder(ch, **kwargs)
-    if arch == "UnetPlusPlus":
-        return d.unetplusplus.decoder.UnetPlusPlusDecoder(ch, **kwargs)
-    if arch == "MAnet":
-        return d.manet.decoder.MAnetDecoder(ch, **kwargs)
-    if arch == "Linknet":
-        return d.linknet.decoder.LinknetDecoder(ch, **kwargs)
-    if arch == "FPN":
-        return d.fpn.decoder.FPNDecoder(ch, **kwargs)
-    if arch == "PSPNet":
-        return d.pspnet.decoder.PSPDecoder(ch, **kwargs)
-    if arch == "PAN":
-        return d.pan.decoder.PANDecoder(ch, **kwargs)
     if arch == "DeepLabV3":
-        return d.deeplabv3.decoder.DeepLabV3Decoder(in_channels=ch[-1], **kwargs)
-    if arch == "DeepLabV3Plus":
-        return d.deeplabv3.decoder.DeepLabV3PlusDecoder(ch, **kwargs)
-    if arch == "UPerNet":
-        return d.upernet.decoder.UPerNetDecoder(ch, **kwargs)
-    if arch == "Segformer":
-        return d.segformer.decoder.SegformerDecoder(ch, **kwargs)
-    if arch == "DPT":
-        return d.dpt.decoder.DPTDecoder(**kwargs)
-    raise ValueError(f"unknown smp architecture {arch!r}; expected one of {ARCHITECTURES}")
+        module: nn.Module = cls(in_channels=ch[-1], **kwargs)
+    elif arch == "DPT":
+        module = cls(**kwargs)
+    else:
+        module = cls(ch, **kwargs)
+    return module
 
 
 def decoder_forward(arch: str, decoder: nn.Module, slots: list[Tensor]) -> Tensor:
@@ -287,7 +298,8 @@ def encoder_catalogue() -> dict[str, dict[str, Any]]:
 # -- whole models ----------------------------------------------------------------
 def create_model(arch: str, **kwargs: Any) -> nn.Module:
     """Build a whole smp model with random encoder weights."""
-    return smp.create_model(arch, encoder_weights=None, **kwargs)
+    model: nn.Module = smp.create_model(arch, encoder_weights=None, **kwargs)
+    return model
 
 
 def model_parts(model: nn.Module) -> tuple[nn.Module, nn.Module, nn.Module, nn.Module | None]:
@@ -296,9 +308,7 @@ def model_parts(model: nn.Module) -> tuple[nn.Module, nn.Module, nn.Module, nn.M
     return m.encoder, m.decoder, m.segmentation_head, m.classification_head
 
 
-def model_forward(
-    arch: str, encoder: nn.Module, decoder: nn.Module, x: Tensor
-) -> tuple[Tensor, Tensor]:
+def model_forward(arch: str, encoder: nn.Module, decoder: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
     """Chain an smp model's parts as ``SegmentationModel.forward`` does.
 
     Returns:
@@ -330,4 +340,5 @@ def segmentation_loss(name: str, **kwargs: Any) -> nn.Module:
         "lovasz": losses.LovaszLoss,
         "tversky": losses.TverskyLoss,
     }
-    return classes[name](**kwargs)  # type: ignore[no-any-return]
+    loss: nn.Module = classes[name](**kwargs)
+    return loss
