@@ -36,3 +36,11 @@ def test_failures_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_metadata, "HEAVY_MODULES", ("json",))  # the listing script itself imports json
     with pytest.raises(AssertionError, match=r"imported \['json'\]"):
         check_plugin_metadata("fixture", import_components=False)
+
+
+def test_dynamic_catalogues_are_sampled() -> None:
+    from geo_core.testing._metadata import DYNAMIC_SAMPLE, _to_check
+
+    names = [f"fixture:hook_{i}" for i in range(100)]
+    picked = _to_check("backbone", "fixture", ["fixture:fixture_cnn", *names])
+    assert picked[0] == "fixture:fixture_cnn" and len(picked) == 1 + DYNAMIC_SAMPLE
