@@ -83,6 +83,7 @@ def test_tree_trains_from_scratch_reloads_and_feeds_a_classifier(png_catalog: Pa
     model = FinetuneableZoobotTree(name="test_vit", timm_kwargs={"img_size": 32}, question_answer_pairs=TREE_PAIRS,
                                    dependencies=TREE_DEPS, training_mode="full", layer_decay=1.0, learning_rate=1e-3)
     ckpt = _fit(model, png_catalog, TREE_COLS, tmp_path / "run")
+    assert model.trainer.callback_metrics["finetuning/val_loss/ring-type"] >= 0  # per-question validation loss
     reloaded = FinetuneableZoobotTree.load_from_checkpoint(ckpt, map_location="cpu")
     _same_predictions(model, reloaded)
     assert reloaded.schema == model.schema

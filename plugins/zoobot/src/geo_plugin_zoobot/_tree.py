@@ -54,6 +54,15 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
         self.loss_fn = DirichletMultinomialLoss(self.schema.question_index_groups)
         self._record_hparams(**self.schema.to_dict())
 
+    def _update_metrics(self, stage: str, y_pred: Tensor, y: Tensor) -> None:
+        """Validation also logs each question's mean loss as ``finetuning/val_loss/<question>``."""
+        if stage != "val":
+            return
+        per_q = self.loss_fn.per_question(y_pred, y.to(y_pred.dtype)).mean(dim=0)
+        for question, value in zip(self.schema.questions, per_q, strict=True):
+            self.log(f"finetuning/val_loss/{question.text}", value, on_step=False, on_epoch=True,
+                     batch_size=y_pred.shape[0])
+
     def loss(self, y_pred: Tensor, y: Tensor) -> Tensor:
         """``(B,)``: per-galaxy Dirichlet-multinomial NLL summed over questions."""
         return self.loss_fn.per_question(y_pred, y.to(y_pred.dtype)).sum(dim=1)

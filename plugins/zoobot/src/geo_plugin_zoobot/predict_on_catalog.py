@@ -76,6 +76,7 @@ def predict(
     num_workers: int = 0,
     datamodule_kwargs: dict[str, Any] | None = None,
     device: str | torch.device | None = None,
+    trainer_kwargs: dict[str, Any] | None = None,
 ) -> np.ndarray:
     """Predict every catalog row and write one row per ``id_str`` to ``save_loc`` atomically.
 
@@ -91,6 +92,8 @@ def predict(
         num_workers: DataLoader workers.
         datamodule_kwargs: More :class:`CatalogDataModule` arguments (``image_size``, ``bands``, ``scale``, ...).
         device: Where to run (default: the model's device).
+        trainer_kwargs: Zoobot compatibility: only ``accelerator`` is used (``"gpu"``/``"cuda"`` picks
+            ``cuda`` when no ``device`` is given); prediction runs without a Trainer.
 
     Returns:
         ``(n_images, n_outputs, n_samples)`` predictions (probabilities, values or concentrations).
@@ -100,6 +103,9 @@ def predict(
     save_loc = Path(save_loc)
     if save_loc.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(f"save_loc must end in .csv or .parquet, got {save_loc.name!r}", key="save_loc")
+    accel = str((trainer_kwargs or {}).get("accelerator", "")).lower()
+    if device is None and accel in ("gpu", "cuda") and torch.cuda.is_available():
+        device = "cuda"
     df, root = read_catalog(catalog)
     kwargs: dict[str, Any] = {"greyscale": getattr(model, "channels", 3) == 1, **(datamodule_kwargs or {})}
     kwargs.setdefault("root", root)
