@@ -21,7 +21,7 @@ def _manifest() -> dict:
 
 
 def test_plugin_metadata_is_consistent_and_torch_free() -> None:
-    found = check_plugin_metadata("prithvi", import_components=False)
+    found = check_plugin_metadata("prithvi")
     assert sorted(found["backbone"]) == sorted(f"prithvi:{v}" for v in VARIANTS)
     assert sorted(found["model"]) == sorted(f"prithvi:{v}_mae" for v in VARIANTS)
 
@@ -69,3 +69,13 @@ def test_every_variant_builds_with_its_manifest_sizes(variant: str) -> None:
 def test_unknown_argument_is_a_type_error_naming_it() -> None:
     with pytest.raises(TypeError, match="bandz"):
         geo_core.BACKBONES.build("prithvi:prithvi_eo_tiny", bandz=["RED"])
+
+
+def test_doctor_reports_local_weight_files(tmp_path) -> None:
+    from geo_plugin_prithvi._hooks import geo_doctor
+
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "Prithvi_EO_V2_300M.pt").write_bytes(b"")
+    (check,) = geo_doctor()
+    assert check.ok and "1 of 7 released weight files found" in check.detail
+    assert "prithvi_eo_v2_300=" in check.detail and str(tmp_path / "weights") in check.detail
