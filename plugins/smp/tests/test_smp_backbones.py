@@ -72,3 +72,23 @@ def test_smp_backbone_feeds_an_smp_decoder() -> None:
     assert net.strides == [4, 8, 16, 32]  # transformer-style: no stride-2 stage
     dec = geo_core.DECODERS.build("smp:Segformer", net.out_channels, segmentation_channels=16)
     assert dec(net(torch.randn(2, 6, 64, 64))).shape == (2, 16, 16, 16)
+
+
+def test_encoder_decoder_factory_with_smp_parts_and_local_weights(tmp_path) -> None:
+    src = geo_core.BACKBONES.build("smp:tu-test_efficientnet")
+    torch.save(src.encoder.state_dict(), tmp_path / "enc.pt")
+    factory = geo_core.MODEL_FACTORIES.build("EncoderDecoderFactory")
+    model = factory.build_model(
+        "segmentation",
+        backbone="smp:tu-test_efficientnet",
+        decoder="smp:UPerNet",
+        num_classes=2,
+        backbone_in_channels=6,
+        backbone_ckpt_path=str(tmp_path / "enc.pt"),
+        decoder_decoder_channels=16,
+    )
+    out = model(torch.randn(2, 6, 64, 64))
+    assert out.output.shape == (2, 2, 64, 64)
+    a, b = src.encoder.state_dict(), model.encoder.encoder.state_dict()
+    key = next(k for k, v in a.items() if v.ndim == 1 and k.endswith("weight"))
+    torch.testing.assert_close(a[key], b[key])

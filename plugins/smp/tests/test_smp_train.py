@@ -10,21 +10,38 @@ pytestmark = pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec
 
 
 def test_geo_train_with_an_smp_model(tmp_path: Path) -> None:
+    from geo_core.cli._app import app
     from typer.testing import CliRunner
 
-    from geo_core.cli._app import app
-
     cfg = {
-        "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
-                    "enable_model_summary": False, "default_root_dir": str(tmp_path / "run"),
-                    "num_sanity_val_steps": 0},
-        "model": {"class_path": "SemanticSegmentationTask", "init_args": {
-            "model_factory": "smp:SMPModelFactory",
-            "model_args": {"arch": "Unet", "backbone": "tu-test_efficientnet", "in_channels": 6,
-                           "num_classes": 2, "decoder_channels": [16, 8, 8, 8, 8]},
-            "loss": "smp:dice", "lr": 0.01}},
-        "data": {"class_path": "geo_core.testing.TinyGeoDataModule",
-                 "init_args": {"num_samples": 4, "size": 32, "bands": 6, "batch_size": 2}},
+        "trainer": {
+            "max_epochs": 1,
+            "accelerator": "cpu",
+            "devices": 1,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "default_root_dir": str(tmp_path / "run"),
+            "num_sanity_val_steps": 0,
+        },
+        "model": {
+            "class_path": "SemanticSegmentationTask",
+            "init_args": {
+                "model_factory": "smp:SMPModelFactory",
+                "model_args": {
+                    "arch": "Unet",
+                    "backbone": "tu-test_efficientnet",
+                    "in_channels": 6,
+                    "num_classes": 2,
+                    "decoder_channels": [16, 8, 8, 8, 8],
+                },
+                "loss": "smp:dice",
+                "lr": 0.01,
+            },
+        },
+        "data": {
+            "class_path": "geo_core.testing.TinyGeoDataModule",
+            "init_args": {"num_samples": 4, "size": 32, "bands": 6, "batch_size": 2},
+        },
     }
     path = tmp_path / "smp.yaml"
     path.write_text(yaml.safe_dump(cfg))
