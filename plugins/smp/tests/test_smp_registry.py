@@ -96,3 +96,14 @@ def test_public_surface() -> None:
         assert getattr(geo_plugin_smp, name) is not None
     with pytest.raises(AttributeError):
         geo_plugin_smp.nope  # noqa: B018
+
+
+def test_plugin_metadata_conformance() -> None:
+    import geo_core.testing
+
+    check = getattr(geo_core.testing, "check_plugin_metadata", None)
+    if check is None:  # pragma: no cover - geo_core.testing without the metadata check
+        pytest.skip("geo_core.testing.check_plugin_metadata is not available")
+    found = check("smp")
+    assert len(found["backbone"]) == len(geo_core.BACKBONES.names(source="smp"))
+    assert len(found["decoder"]) == 12 and len(found["loss"]) == 5
