@@ -75,7 +75,8 @@ def test_cli_predict_from_checkpoint(png_catalog: Path, tmp_path: Path) -> None:
     geo_cli_commands(app)
     out = tmp_path / "preds.csv"
     result = CliRunner().invoke(app, ["zoobot", "predict", "--catalog", str(png_catalog), "--checkpoint", str(ckpt),
-                                      "--output", str(out), "--label-cols", "brightness"])
+                                      "--output", str(out), "--label-cols", "brightness", "--mean", "0.5,0.5,0.5",
+                                      "--std", "0.25,0.25,0.25"])
     assert result.exit_code == 0, result.output
     df = pd.read_csv(out)
     assert list(df.columns) == ["id_str", "brightness_pred"] and len(df) == 12

@@ -57,6 +57,8 @@ def predict_cmd(
     num_workers: Annotated[int, typer.Option(help="DataLoader workers.")] = 0,
     image_size: Annotated[int | None, typer.Option(help="Resize images to this size.")] = None,
     scale: Annotated[float | None, typer.Option(help="Multiply pixel values by this factor.")] = None,
+    mean: Annotated[str | None, typer.Option(help="Comma-separated per-band means to subtract.")] = None,
+    std: Annotated[str | None, typer.Option(help="Comma-separated per-band standard deviations.")] = None,
     task: Annotated[str, typer.Option(help="auto, classifier, regressor or tree.")] = "auto",
 ) -> None:
     """Predict every image of a catalog with a finetuned checkpoint; one output row per id_str."""
@@ -68,7 +70,14 @@ def predict_cmd(
         from geo_plugin_zoobot.predict_on_catalog import predict
 
         model = load_finetuned(checkpoint, task)
-        dm_kwargs = {k: v for k, v in (("image_size", image_size), ("scale", scale)) if v is not None}
+        dm_kwargs: dict[str, object] = {k: v for k, v in (("image_size", image_size), ("scale", scale))
+                                        if v is not None}
+        for key, text in (("mean", mean), ("std", std)):
+            if text:
+                try:
+                    dm_kwargs[key] = [float(v) for v in text.split(",")]
+                except ValueError as exc:
+                    raise typer.BadParameter(f"--{key} must be comma-separated numbers, got {text!r}") from exc
         preds = predict(catalog, model, output, label_cols=label_cols.split(",") if label_cols else None,
                         n_samples=n_samples, batch_size=batch_size, num_workers=num_workers,
                         datamodule_kwargs=dm_kwargs)
