@@ -125,3 +125,18 @@ def test_incompatible_stack_is_a_missing_dependency_error(monkeypatch: pytest.Mo
     with pytest.raises(geo_core.MissingDependencyError, match=r"mmcv-lite 2\.2\.0") as info:
         mmseg_import.mmseg_models()
     assert INSTALL in str(info.value)
+
+
+def test_other_mmseg_heads_by_subclassing(pyramid: Any) -> None:
+    _, feats = pyramid
+
+    class GCHead(MMSegDecoder):
+        head_type = "GCHead"
+        defaults = {"channels": 8, "norm_cfg": {"type": "BN", "requires_grad": True}}  # noqa: RUF012
+
+    geo_core.DECODERS.register(GCHead, name="GCHead", metadata={"includes_head": True})
+    try:
+        head = geo_core.DECODERS.build("local:GCHead", CHANNELS, num_classes=2)
+        assert head(feats).shape == (2, 2, 2, 2)
+    finally:
+        geo_core.DECODERS.unregister("local:GCHead")
