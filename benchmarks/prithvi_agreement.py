@@ -156,6 +156,7 @@ def run_case(ref: Any, case: Case, tmp: Path) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ref", default=os.environ.get("PRITHVI_REF"), help="path to TerraTorch's prithvi_mae.py")
+    ap.add_argument("--ref-label", default="", help="where the reference came from, e.g. 'TerraTorch @ 85467a9f'")
     ap.add_argument("--only", default=None, help="run the cases whose name contains this text")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results")
@@ -180,17 +181,22 @@ def main() -> None:
         return
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    meta = {"torch": torch.__version__, "threads": args.threads, "reference": Path(args.ref).name,
+    import timm
+
+    meta = {"torch": torch.__version__, "timm": timm.__version__, "threads": args.threads,
+            "reference": args.ref_label or Path(args.ref).name,
             "tolerance": TOL, "worst_checked": worst, "cases": rows}
     (out / "prithvi_agreement.json").write_text(json.dumps(meta, indent=2) + "\n")
     lines = [
         "# Prithvi agreement with TerraTorch",
         "",
         "`benchmarks/prithvi_agreement.py --ref <terratorch>/terratorch/models/backbones/prithvi_mae.py`",
-        f"(torch {torch.__version__}, float32, CPU, {args.threads} threads; the reference file is kept outside the",
+        f"(reference: {meta['reference']}, which builds its blocks from timm {timm.__version__};",
+        f"torch {torch.__version__}, float32, CPU, {args.threads} threads; the reference file is kept outside the",
         "repository). Same random weights (written in the official checkpoint layout and loaded through",
         "`geo_plugin_prithvi`'s key filter), same input; difference over every block output of the encoder,",
-        "or over the reconstruction and loss of the MAE with the same masking noise.",
+        "or over the reconstruction and loss of the MAE with the same masking noise (MAE decoders cut to 2 blocks).",
+        "Weights are perturbed away from the initialisation (biases, norms, encoding scales non-trivial).",
         "",
         f"**Worst max abs difference over the checked cases: {worst:.2e}** (target {TOL:g}).",
         "",

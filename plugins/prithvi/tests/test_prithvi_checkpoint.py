@@ -177,3 +177,15 @@ def test_lightning_style_container_is_unwrapped(write_checkpoint, tmp_path: Path
     wrapped = tmp_path / "wrapped.ckpt"
     torch.save({"state_dict": torch.load(path, weights_only=True), "epoch": 3}, wrapped)
     _same_encoder(build_backbone("prithvi_eo_tiny", ckpt_path=wrapped, depth=2), mae, torch.randn(1, 6, 32, 32))
+
+
+def test_fine_tuned_lightning_checkpoint_with_model_encoder_prefix(tmp_path: Path) -> None:
+    torch.manual_seed(3)
+    src = build_backbone("prithvi_eo_tiny", depth=2)
+    sd = {f"model.encoder.{k}": v for k, v in src.state_dict().items()}
+    sd["model.decoder.conv.weight"] = torch.zeros(2, 2)
+    path = tmp_path / "finetuned.ckpt"
+    torch.save({"state_dict": sd, "epoch": 1}, path)
+    bb = build_backbone("prithvi_eo_tiny", ckpt_path=path, depth=2)
+    for k, v in src.state_dict().items():
+        assert torch.equal(bb.state_dict()[k], v), k

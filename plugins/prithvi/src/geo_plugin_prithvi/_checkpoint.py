@@ -6,13 +6,15 @@ Layouts understood:
   ``norm.*``, ``cls_token``, ``pos_embed`` plus ``decoder_*`` / ``mask_token`` for the decoder.
 * **v2** (``Prithvi_EO_V2_*.pt``): the MAE with ``encoder.`` / ``decoder.`` prefixes, plus
   ``*.temporal_embed_enc.scale`` / ``*.location_embed_enc.scale`` (``_dec`` in the decoder) for ``_tl``.
-* An encoder-only state dict (what :class:`PrithviViT` itself saves).
+* An encoder-only state dict (what :class:`PrithviViT` itself saves), also nested under any prefix
+  such as ``model.encoder.`` (Lightning checkpoints of fine-tuned geo or TerraTorch models).
 
 The encoder filter (:func:`filter_encoder_state_dict`):
 
 1. unwrap ``state_dict``/``model`` containers; strip the legacy ``_timm_module.`` infix;
-2. v2: keep ``encoder.*`` without the prefix, drop ``decoder.*``; v1: drop every key containing
-   ``decoder`` or ``_dec`` and ``mask_token``;
+2. find the prefix of ``patch_embed.proj.weight`` (``encoder.`` in v2, ``model.encoder.`` in fine-tuned
+   Lightning checkpoints): keep the keys under it without the prefix, drop the rest (``decoder.*``);
+   no prefix (v1): drop every key containing ``decoder`` or ``_dec`` and ``mask_token``;
 3. replace ``pos_embed`` by the model's own (the embedding is fixed sin-cos and depends on the frames
    and size the model is built for);
 4. drop ``temporal_embed*`` / ``location_embed*`` when the model has no such encoding; when the
@@ -42,10 +44,18 @@ __all__ = ["filter_encoder_state_dict", "filter_mae_state_dict", "load_filtered"
 log = logging.getLogger("geo_plugin_prithvi")
 
 _COORD_KEYS = ("temporal_embed", "location_embed")
+_PROJ = "patch_embed.proj.weight"
 
 
 def _clean(state_dict: dict[str, Any]) -> dict[str, Tensor]:
     return {k.replace("_timm_module.", ""): v for k, v in state_dict.items() if isinstance(v, Tensor)}
+
+
+def _encoder_prefix(keys: Sequence[str]) -> str:
+    for k in keys:
+        if k.endswith(_PROJ):
+            return k[: -len(_PROJ)]
+    return ""
 
 
 def _is_v2(keys: Sequence[str]) -> bool:
@@ -101,8 +111,9 @@ def filter_encoder_state_dict(
 ) -> dict[str, Tensor]:
     """Turn a released (v1, v2) or encoder-only state dict into one for :class:`PrithviViT` (see module doc)."""
     sd = _clean(state_dict)
-    if _is_v2(list(sd)):
-        sd = {k[len("encoder."):]: v for k, v in sd.items() if k.startswith("encoder.")}
+    prefix = _encoder_prefix(list(sd))
+    if prefix:
+        sd = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
     else:
         sd = {k: v for k, v in sd.items() if "decoder" not in k and "_dec" not in k and k != "mask_token"}
     own = model.state_dict()

@@ -62,7 +62,7 @@ class PrithviViT(nn.Module):
         coords_encoding: ``"time"`` and/or ``"location"``: add encodings of the
             ``temporal_coords`` / ``location_coords`` forward arguments.
         coords_scale_learn: Learn the scale of the coordinate encodings (the ``_tl`` releases do).
-        drop_path: Stochastic-depth rate, increasing linearly over the blocks.
+        drop_path: Stochastic-depth rate of every block (the same for all, as in the reference).
         out_indices: Blocks whose outputs :meth:`forward` returns (default: every block).
             The last block's output is layer-normed, the others are raw, as in the reference.
         pos_embed_mode: ``"recompute"`` (default): the fixed 3-D sin-cos embedding is computed
@@ -123,8 +123,7 @@ class PrithviViT(nn.Module):
 
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.register_buffer("pos_embed", sincos_3d(embed_dim, self.grid_size))
-        rates = torch.linspace(0, drop_path, depth).tolist() if depth else []
-        self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio, rates[i]) for i in range(depth))
+        self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio, drop_path) for _ in range(depth))
         self.norm = nn.LayerNorm(embed_dim, eps=1e-5)
 
         indices = list(range(depth)) if out_indices is None else [int(i) for i in out_indices]
