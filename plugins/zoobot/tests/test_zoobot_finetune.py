@@ -30,6 +30,8 @@ def _fit(model: finetune.FinetuneableZoobotAbstract, catalog: Path, label_cols: 
     assert "finetuning/train_loss" in trainer.callback_metrics
     ckpts = sorted((save_dir / "checkpoints").glob("*.ckpt"))
     assert len(ckpts) == 1
+    metrics_csv = next((save_dir / "logs").rglob("metrics.csv"))  # CSV logs by default, Zoobot's keys
+    assert "finetuning/val_loss" in metrics_csv.read_text().splitlines()[0]
     return ckpts[0]
 
 

@@ -40,7 +40,7 @@ def get_trainer(
         patience: Early-stopping patience in epochs.
         devices: Lightning ``devices``.
         accelerator: Lightning ``accelerator``.
-        logger: A Lightning logger, or None (no logging backend; ``False`` is accepted too).
+        logger: A Lightning logger; ``None`` writes CSV logs under ``save_dir/logs``; ``False`` logs nowhere.
         monitor: Logged key to watch (lower is better).
         **trainer_kwargs: Passed to ``lightning.Trainer``.
     """
@@ -51,11 +51,15 @@ def get_trainer(
         ),
         EarlyStopping(monitor=monitor, mode="min", patience=patience),
     ]
+    if logger is None:
+        from lightning.pytorch.loggers import CSVLogger
+
+        logger = CSVLogger(os.fspath(save_dir), name="logs")
     if logger:
         callbacks.append(LearningRateMonitor(logging_interval="epoch"))
     callbacks += list(trainer_kwargs.pop("callbacks", []) or [])
     return L.Trainer(
-        logger=logger if logger is not None else False,
+        logger=logger,
         callbacks=callbacks,
         max_epochs=max_epochs,
         accelerator=accelerator,
