@@ -30,8 +30,15 @@ class FileDataset(Dataset[dict[str, Any]]):
 def _trainer(**kw: Any):
     import lightning.pytorch as pl
 
-    base = dict(max_epochs=1, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                enable_progress_bar=False, enable_model_summary=False)
+    base = dict(
+        max_epochs=1,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     base.update(kw)
     return pl.Trainer(**base)
 
@@ -40,8 +47,19 @@ def _trainer(**kw: Any):
 def tifs(tmp_path):
     from geo_core.testing import write_geotiff
 
-    paths = [str(write_geotiff(tmp_path / "in" / f"chip{i}.tif", bands=6, height=32, width=48, seed=i,
-                               origin=(500000.0 + 1000 * i, 4200000.0))) for i in range(3)]
+    paths = [
+        str(
+            write_geotiff(
+                tmp_path / "in" / f"chip{i}.tif",
+                bands=6,
+                height=32,
+                width=48,
+                seed=i,
+                origin=(500000.0 + 1000 * i, 4200000.0),
+            )
+        )
+        for i in range(3)
+    ]
     return paths
 
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import rasterio
 import torch
-
 from geo_core import ConfigError
 from geo_core.embeddings._pooling import pool_features, token_grid
 from geo_core.tasks._embedding import EmbeddingGenerationTask
@@ -38,8 +37,13 @@ def test_parquet_rows_with_footprint_and_resume(tifs, tmp_path, trainer, loader)
     import pyarrow.parquet as pq
 
     out = tmp_path / "emb"
-    task = EmbeddingGenerationTask(backbone="tiny_vit", backbone_args={"in_channels": 6, "img_size": 32},
-                                   pooling="cls", output_dir=str(out), output_format="parquet")
+    task = EmbeddingGenerationTask(
+        backbone="tiny_vit",
+        backbone_args={"in_channels": 6, "img_size": 32},
+        pooling="cls",
+        output_dir=str(out),
+        output_format="parquet",
+    )
     trainer().predict(task, loader(tifs), return_predictions=False)
     files = sorted(out.glob("*.parquet"))
     assert [f.name for f in files] == ["chip0_embedding.parquet", "chip1_embedding.parquet", "chip2_embedding.parquet"]
@@ -52,16 +56,27 @@ def test_parquet_rows_with_footprint_and_resume(tifs, tmp_path, trainer, loader)
     assert task.counts == {"written": 3, "skipped": 0}
     # resume: the second run skips complete files and recomputes a removed one
     files[0].unlink()
-    task2 = EmbeddingGenerationTask(backbone="tiny_vit", backbone_args={"in_channels": 6, "img_size": 32},
-                                    pooling="cls", output_dir=str(out), output_format="parquet")
+    task2 = EmbeddingGenerationTask(
+        backbone="tiny_vit",
+        backbone_args={"in_channels": 6, "img_size": 32},
+        pooling="cls",
+        output_dir=str(out),
+        output_format="parquet",
+    )
     trainer().predict(task2, loader(tifs), return_predictions=False)
     assert task2.counts == {"written": 1, "skipped": 2}
 
 
 def test_geotiff_grid_keeps_georeferencing(tifs, tmp_path, trainer, loader):
     out = tmp_path / "grid"
-    task = EmbeddingGenerationTask(backbone="tiny_vit", backbone_args={"in_channels": 6, "img_size": 32},
-                                   layers=[1, 3], pooling="none", output_dir=str(out), output_format="tiff")
+    task = EmbeddingGenerationTask(
+        backbone="tiny_vit",
+        backbone_args={"in_channels": 6, "img_size": 32},
+        layers=[1, 3],
+        pooling="none",
+        output_dir=str(out),
+        output_format="tiff",
+    )
     trainer().predict(task, loader(tifs), return_predictions=False)
     with rasterio.open(tifs[2]) as src, rasterio.open(out / "chip2_embedding.tif") as emb:
         assert emb.count == 64 and (emb.height, emb.width) == (4, 6)  # 32x48 input / patch 8
@@ -73,8 +88,9 @@ def test_geotiff_grid_keeps_georeferencing(tifs, tmp_path, trainer, loader):
 
 def test_multitemporal_cnn_and_vector_geotiff(tifs, tmp_path, trainer, loader):
     out = tmp_path / "cnn"
-    task = EmbeddingGenerationTask(backbone="tiny_cnn", backbone_args={"in_channels": 6}, pooling="mean",
-                                   output_dir=str(out))
+    task = EmbeddingGenerationTask(
+        backbone="tiny_cnn", backbone_args={"in_channels": 6}, pooling="mean", output_dir=str(out)
+    )
     trainer().predict(task, loader(tifs[:1]), return_predictions=False)
     with rasterio.open(out / "chip0_embedding.tif") as emb:
         assert (emb.count, emb.height, emb.width) == (64, 1, 1)

@@ -16,7 +16,9 @@ __all__ = ["geometries_to_pixel_boxes", "detections_to_geojson", "write_geojson"
 
 def _coords(geom: Mapping[str, Any]) -> np.ndarray:
     t = geom.get("type")
-    c = geom.get("coordinates")
+    c: Any = geom.get("coordinates")
+    if c is None:
+        raise ValueError(f"geometry of type {t!r} has no coordinates")
     if t == "Point":
         return np.asarray([c], dtype=float)
     if t in ("LineString", "MultiPoint"):
@@ -64,12 +66,20 @@ def detections_to_geojson(
         ring = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
         if transform is not None:
             ring = [tuple(transform * (c, r)) for c, r in ring]
-        props: dict[str, Any] = {"label": int(lab), "score": float(score),
-                                 "pixel_box": [float(x0), float(y0), float(x1), float(y1)]}
+        props: dict[str, Any] = {
+            "label": int(lab),
+            "score": float(score),
+            "pixel_box": [float(x0), float(y0), float(x1), float(y1)],
+        }
         if class_names and 0 <= int(lab) < len(class_names):
             props["class_name"] = class_names[int(lab)]
-        features.append({"type": "Feature", "properties": props,
-                         "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]}})
+        features.append(
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]},
+            }
+        )
     out: dict[str, Any] = {"type": "FeatureCollection", "features": features}
     if crs is not None:
         out["crs"] = {"type": "name", "properties": {"name": crs.to_string() if hasattr(crs, "to_string") else crs}}

@@ -10,8 +10,14 @@ from torch import Tensor, nn
 
 from geo_core._errors import ConfigError
 
-__all__ = ["Framework", "FRAMEWORKS", "DetectionBackbone", "DetectionModel", "build_detector",
-           "ObjectDetectionModelFactory"]
+__all__ = [
+    "Framework",
+    "FRAMEWORKS",
+    "DetectionBackbone",
+    "DetectionModel",
+    "build_detector",
+    "ObjectDetectionModelFactory",
+]
 
 Framework = Literal["faster-rcnn", "retinanet", "fcos", "mask-rcnn"]
 FRAMEWORKS = ("faster-rcnn", "retinanet", "fcos", "mask-rcnn")
@@ -20,8 +26,9 @@ FRAMEWORKS = ("faster-rcnn", "retinanet", "fcos", "mask-rcnn")
 class DetectionBackbone(nn.Module):
     """A geo backbone + optional necks + FeaturePyramidNetworkNeck, returning torchvision's ``OrderedDict``."""
 
-    def __init__(self, backbone: nn.Module, necks: Sequence[Mapping[str, Any] | nn.Module] | None,
-                 fpn_channels: int = 256) -> None:
+    def __init__(
+        self, backbone: nn.Module, necks: Sequence[Mapping[str, Any] | nn.Module] | None, fpn_channels: int = 256
+    ) -> None:
         super().__init__()
         from geo_core.models.necks._chain import build_necks
         from geo_core.models.necks._fpn import FeaturePyramidNetworkNeck
@@ -40,9 +47,11 @@ class DetectionBackbone(nn.Module):
         feats = self.body(x)
         feats = self.necks(list(feats), image_size=(int(x.shape[-2]), int(x.shape[-1])))
         if any(f.dim() != 4 for f in feats):
-            raise ConfigError("detection needs (B, C, H, W) feature maps; add necks such as "
-                              "SelectIndices + ReshapeTokensToImage + LearnedInterpolateToPyramidal for a ViT",
-                              key="necks")
+            raise ConfigError(
+                "detection needs (B, C, H, W) feature maps; add necks such as "
+                "SelectIndices + ReshapeTokensToImage + LearnedInterpolateToPyramidal for a ViT",
+                key="necks",
+            )
         return OrderedDict((str(i), f) for i, f in enumerate(self.fpn(feats)))
 
 
@@ -63,7 +72,9 @@ class DetectionModel(nn.Module):
     @property
     def encoder(self) -> nn.Module:
         """The geo backbone inside the detector."""
-        return self.detector.backbone.body  # type: ignore[no-any-return]
+        body = getattr(self.detector.backbone, "body", None)
+        assert isinstance(body, nn.Module)
+        return body
 
     def freeze_encoder(self) -> None:
         """No gradients for the backbone, kept in eval mode."""
@@ -80,7 +91,7 @@ class DetectionModel(nn.Module):
         return self
 
     def forward(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None = None) -> Any:
-        """torchvision's detector call."""
+        """Torchvision's detector call."""
         return self.detector(images, targets)
 
 
@@ -126,6 +137,11 @@ def build_detector(
 
     if framework not in FRAMEWORKS:
         raise ConfigError(f"framework must be one of {', '.join(FRAMEWORKS)}, got {framework!r}", key="framework")
+    if framework == "fcos" and fpn_channels % 32:
+        raise ConfigError(
+            f"fcos heads use GroupNorm(32): fpn_channels must be a multiple of 32, got {fpn_channels}",
+            key="fpn_channels",
+        )
     if num_classes < 2:
         raise ConfigError("num_classes counts the background class 0 too; use at least 2", key="num_classes")
     if isinstance(backbone, nn.Module):
@@ -149,24 +165,45 @@ def build_detector(
     names = [str(i) for i in range(n)]
     if framework in ("faster-rcnn", "mask-rcnn"):
         anchors = AnchorGenerator(tuple((s,) for s in base), ((0.5, 1.0, 2.0),) * n)
-        kw: dict[str, Any] = {"rpn_anchor_generator": anchors,
-                              "box_roi_pool": MultiScaleRoIAlign(names, output_size=7, sampling_ratio=2),
-                              "box_score_thresh": score_thresh, "box_nms_thresh": nms_thresh,
-                              "box_detections_per_img": detections_per_img, **common}
+        kw: dict[str, Any] = {
+            "rpn_anchor_generator": anchors,
+            "box_roi_pool": MultiScaleRoIAlign(names, output_size=7, sampling_ratio=2),
+            "box_score_thresh": score_thresh,
+            "box_nms_thresh": nms_thresh,
+            "box_detections_per_img": detections_per_img,
+            **common,
+        }
         if framework == "mask-rcnn":
-            det: nn.Module = tvd.MaskRCNN(bb, num_classes=num_classes,
-                                          mask_roi_pool=MultiScaleRoIAlign(names, output_size=14, sampling_ratio=2),
-                                          **kw)
+            det: nn.Module = tvd.MaskRCNN(
+                bb,
+                num_classes=num_classes,
+                mask_roi_pool=MultiScaleRoIAlign(names, output_size=14, sampling_ratio=2),
+                **kw,
+            )
         else:
             det = tvd.FasterRCNN(bb, num_classes=num_classes, **kw)
     elif framework == "retinanet":
         anchors = AnchorGenerator(tuple((s, int(s * 1.26), int(s * 1.59)) for s in base), ((0.5, 1.0, 2.0),) * n)
-        det = tvd.RetinaNet(bb, num_classes=num_classes, anchor_generator=anchors, score_thresh=score_thresh,
-                            nms_thresh=nms_thresh, detections_per_img=detections_per_img, **common)
+        det = tvd.RetinaNet(
+            bb,
+            num_classes=num_classes,
+            anchor_generator=anchors,
+            score_thresh=score_thresh,
+            nms_thresh=nms_thresh,
+            detections_per_img=detections_per_img,
+            **common,
+        )
     else:
         anchors = AnchorGenerator(tuple((s,) for s in base), ((1.0,),) * n)
-        det = tvd.FCOS(bb, num_classes=num_classes, anchor_generator=anchors, score_thresh=score_thresh,
-                       nms_thresh=nms_thresh, detections_per_img=detections_per_img, **common)
+        det = tvd.FCOS(
+            bb,
+            num_classes=num_classes,
+            anchor_generator=anchors,
+            score_thresh=score_thresh,
+            nms_thresh=nms_thresh,
+            detections_per_img=detections_per_img,
+            **common,
+        )
     return DetectionModel(det, framework)
 
 
@@ -182,9 +219,9 @@ class ObjectDetectionModelFactory:
         valid = set(inspect.signature(build_detector).parameters)
         unknown = sorted(set(kwargs) - valid)
         if unknown:
-            from geo_core._errors import UnusedArgumentError
-
             import difflib
+
+            from geo_core._errors import UnusedArgumentError
 
             sugg = {u: m[0] for u in unknown if (m := difflib.get_close_matches(u, valid, n=1))}
             raise UnusedArgumentError(unknown, "ObjectDetectionModelFactory", sugg)

@@ -41,9 +41,7 @@ def token_grid(n_tokens: int, image_size: tuple[int, int], frames: int = 1) -> t
     )
 
 
-def pool_features(
-    feature: Tensor, pooling: Pooling, image_size: tuple[int, int], frames: int = 1
-) -> Tensor:
+def pool_features(feature: Tensor, pooling: Pooling, image_size: tuple[int, int], frames: int = 1) -> Tensor:
     """Pool one feature level.
 
     Args:

@@ -41,7 +41,7 @@ def is_complete(path: Path) -> bool:
 
             with rasterio.open(path):
                 pass
-    except Exception:  # noqa: BLE001 - anything unreadable is recomputed
+    except Exception:
         return False
     return True
 
@@ -57,8 +57,13 @@ def source_georef(filename: str) -> dict[str, Any]:
         with rasterio.open(path) as src:
             if src.crs is None:
                 return {}
-            return {"crs": src.crs, "transform": src.transform, "width": src.width, "height": src.height,
-                    "bounds": tuple(src.bounds)}
+            return {
+                "crs": src.crs,
+                "transform": src.transform,
+                "width": src.width,
+                "height": src.height,
+                "bounds": tuple(src.bounds),
+            }
     except rasterio.errors.RasterioIOError:
         return {}
 
@@ -109,9 +114,18 @@ def write_embedding_parquet(path: Path, filename: str, vector: np.ndarray, geore
             crs_json: Any = CRS.from_user_input(crs.to_wkt()).to_json_dict()
         except ImportError:  # pyproj is optional: fall back to the WKT string's authority code
             crs_json = crs.to_string()
-        geo = {"version": "1.0.0", "primary_column": "geometry",
-               "columns": {"geometry": {"encoding": "WKB", "geometry_types": ["Polygon"], "crs": crs_json,
-                                        "bbox": list(georef["bounds"])}}}
+        geo = {
+            "version": "1.0.0",
+            "primary_column": "geometry",
+            "columns": {
+                "geometry": {
+                    "encoding": "WKB",
+                    "geometry_types": ["Polygon"],
+                    "crs": crs_json,
+                    "bbox": list(georef["bounds"]),
+                }
+            },
+        }
         metadata[b"geo"] = json.dumps(geo).encode()
     table = pa.table(columns)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import lightning.pytorch as pl
 import torch
@@ -69,8 +69,9 @@ class ObjectDetectionTask(pl.LightningModule):
             self.model.freeze_encoder()
         from torchmetrics.detection import MeanAveragePrecision
 
-        self.val_map = MeanAveragePrecision(iou_type=iou_type)
-        self.test_map = MeanAveragePrecision(iou_type=iou_type)
+        kind: Literal["bbox", "segm"] = "segm" if iou_type == "segm" else "bbox"
+        self.val_map = MeanAveragePrecision(iou_type=kind)
+        self.test_map = MeanAveragePrecision(iou_type=kind)
 
     # -- batches ---------------------------------------------------------------
     @staticmethod
@@ -82,12 +83,16 @@ class ObjectDetectionTask(pl.LightningModule):
         hp = self.hparams
         for key in (hp["boxes_field"], hp["labels_field"]):
             if key not in batch:
-                raise KeyError(f"ObjectDetectionTask needs batch key {key!r}; got {sorted(batch)} (set boxes_field / "
-                               "labels_field to your datamodule's names)")
+                raise KeyError(
+                    f"ObjectDetectionTask needs batch key {key!r}; got {sorted(batch)} (set boxes_field / "
+                    "labels_field to your datamodule's names)"
+                )
         out = []
         for i, (b, lab) in enumerate(zip(batch[hp["boxes_field"]], batch[hp["labels_field"]], strict=True)):
-            t = {"boxes": torch.as_tensor(b, dtype=torch.float32).reshape(-1, 4),
-                 "labels": torch.as_tensor(lab, dtype=torch.int64).reshape(-1)}
+            t = {
+                "boxes": torch.as_tensor(b, dtype=torch.float32).reshape(-1, 4),
+                "labels": torch.as_tensor(lab, dtype=torch.int64).reshape(-1),
+            }
             if getattr(self.model, "framework", "") == "mask-rcnn":
                 if hp["masks_field"] not in batch:
                     raise KeyError(f"mask-rcnn needs batch key {hp['masks_field']!r} with instance masks")
@@ -104,10 +109,10 @@ class ObjectDetectionTask(pl.LightningModule):
         """Sum of the detector's losses; each is logged under ``train/``."""
         images = self._images(batch)
         losses = self.model(images, self._targets(batch))
-        loss = sum(losses.values())
+        loss: Tensor = torch.stack(list(losses.values())).sum()
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(images))
         self.log_dict({f"train/{k}": v for k, v in losses.items()}, on_epoch=True, batch_size=len(images))
-        return loss  # type: ignore[return-value]
+        return loss
 
     def _eval(self, batch: Mapping[str, Any], metric: Any) -> list[dict[str, Tensor]]:
         preds = self.model(self._images(batch))
@@ -171,8 +176,15 @@ class ObjectDetectionTask(pl.LightningModule):
                         transform, crs = ds.transform, ds.crs
             except rasterio.errors.RasterioIOError:
                 pass
-        fc = detections_to_geojson(det["boxes"].numpy(), det["labels"].numpy(), det["scores"].numpy(), transform,
-                                   crs, self.hparams.get("class_names"), source=filename)
+        fc = detections_to_geojson(
+            det["boxes"].numpy(),
+            det["labels"].numpy(),
+            det["scores"].numpy(),
+            transform,
+            crs,
+            self.hparams.get("class_names"),
+            source=filename,
+        )
         return write_geojson(folder / f"{src.stem}.geojson", fc)
 
     def configure_optimizers(self) -> Any:

@@ -64,11 +64,13 @@ class EmbeddingGenerationTask(pl.LightningModule):
         if pooling not in ("cls", "mean", "max", "none"):
             raise ConfigError(f"pooling must be cls, mean, max or none, got {pooling!r}", key="pooling")
         if output_format not in ("tiff", "parquet"):
-            raise ConfigError(f"output_format must be 'tiff' or 'parquet', got {output_format!r}",
-                              key="output_format")
+            raise ConfigError(f"output_format must be 'tiff' or 'parquet', got {output_format!r}", key="output_format")
         if output_format == "parquet" and pooling == "none":
-            raise ConfigError("pooling 'none' gives a grid per input; write it as output_format 'tiff' or pool it "
-                              "('cls', 'mean', 'max') for parquet", key="pooling")
+            raise ConfigError(
+                "pooling 'none' gives a grid per input; write it as output_format 'tiff' or pool it "
+                "('cls', 'mean', 'max') for parquet",
+                key="pooling",
+            )
         if isinstance(backbone, nn.Module):
             if backbone_args:
                 raise ConfigError("backbone_args only apply to a backbone given by name", key="backbone_args")
@@ -102,8 +104,11 @@ class EmbeddingGenerationTask(pl.LightningModule):
         if len(pooled) == 1:
             return pooled[0]
         if self.pooling == "none" and len({p.shape[-2:] for p in pooled}) > 1:
-            raise ConfigError("pooling 'none' over several layers needs grids of one size; got "
-                              f"{[tuple(p.shape[-2:]) for p in pooled]}", key="layers")
+            raise ConfigError(
+                "pooling 'none' over several layers needs grids of one size; got "
+                f"{[tuple(p.shape[-2:]) for p in pooled]}",
+                key="layers",
+            )
         return torch.cat(pooled, dim=1)
 
     def predict_step(self, batch: Mapping[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, int]:
@@ -117,8 +122,9 @@ class EmbeddingGenerationTask(pl.LightningModule):
         if not todo:
             return {"written": 0, "skipped": len(names)}
         idx = torch.tensor(todo, device=batch["image"].device)
-        kwargs = {k: (v.index_select(0, idx) if isinstance(v, Tensor) else v) for k, v in batch.items()
-                  if k not in _RESERVED}
+        kwargs = {
+            k: (v.index_select(0, idx) if isinstance(v, Tensor) else v) for k, v in batch.items() if k not in _RESERVED
+        }
         emb = self(batch["image"].index_select(0, idx), **kwargs).float().cpu().numpy()
         self.output_dir.mkdir(parents=True, exist_ok=True)
         for row, i in enumerate(todo):

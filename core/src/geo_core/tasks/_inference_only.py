@@ -53,13 +53,16 @@ class InferenceTask(pl.LightningModule):
         kinds = [output_on_inference] if isinstance(output_on_inference, str) else list(output_on_inference)
         bad = [k for k in kinds if k not in _KINDS]
         if bad:
-            raise ConfigError(f"output_on_inference {bad[0]!r} is not one of {', '.join(_KINDS)}",
-                              key="output_on_inference")
+            raise ConfigError(
+                f"output_on_inference {bad[0]!r} is not one of {', '.join(_KINDS)}", key="output_on_inference"
+            )
         self.kinds = kinds
         self.task_kind = task
         if (model is None) == (model_factory is None):
-            raise ConfigError("InferenceTask needs exactly one of model (a MODELS name or module) and "
-                              "model_factory + model_args", key="model")
+            raise ConfigError(
+                "InferenceTask needs exactly one of model (a MODELS name or module) and model_factory + model_args",
+                key="model",
+            )
         if model_factory is not None:
             from geo_core import MODEL_FACTORIES
 
@@ -67,6 +70,7 @@ class InferenceTask(pl.LightningModule):
         else:
             from geo_core.models._full import FullModelFactory
 
+            assert model is not None
             if isinstance(model, nn.Module) and model_args:
                 raise ConfigError("model_args only apply to a model given by name", key="model_args")
             self.model = FullModelFactory().build_model(task, model=model, **dict(model_args or {}))

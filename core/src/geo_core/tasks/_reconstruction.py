@@ -87,16 +87,17 @@ class ReconstructionTask(pl.LightningModule):
             kwargs["mask_ratio"] = self.hparams["mask_ratio"]
         out = self.model(x, **kwargs)
         if not isinstance(out, ModelOutput) or "mask" not in out.auxiliary_heads:
-            raise TypeError(f"{type(self.model).__name__} must return ModelOutput(output=reconstruction, "
-                            "auxiliary_heads={'mask': pixel_mask}) to be trained by ReconstructionTask")
+            raise TypeError(
+                f"{type(self.model).__name__} must return ModelOutput(output=reconstruction, "
+                "auxiliary_heads={'mask': pixel_mask}) to be trained by ReconstructionTask"
+            )
         return out.output, out.auxiliary_heads["mask"]
 
     def _step(self, batch: Mapping[str, Any], stage: str) -> Tensor:
         x = batch["image"]
         rec, mask = self(x, **{k: v for k, v in batch.items() if k not in _RESERVED})
         loss = masked_mse(rec, x, mask)
-        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True, prog_bar=True,
-                 batch_size=x.shape[0])
+        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True, prog_bar=True, batch_size=x.shape[0])
         return loss
 
     def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> Tensor:
@@ -110,8 +111,9 @@ class ReconstructionTask(pl.LightningModule):
         if folder and batch_idx == 0 and self.trainer.is_global_zero:
             with torch.no_grad():
                 rec, mask = self(batch["image"])
-            self.write_quicklook(Path(folder) / f"epoch{self.current_epoch:03d}.png", batch["image"][0], rec[0],
-                                 mask[0])
+            self.write_quicklook(
+                Path(folder) / f"epoch{self.current_epoch:03d}.png", batch["image"][0], rec[0], mask[0]
+            )
 
     def test_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
         """Masked MSE on the test batch."""

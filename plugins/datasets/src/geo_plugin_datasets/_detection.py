@@ -16,9 +16,9 @@ from typing import Any, Literal
 import lightning.pytorch as pl
 import numpy as np
 import torch
+from geo_core import ConfigError, InputDataError
 from torch.utils.data import DataLoader, Dataset
 
-from geo_core import ConfigError, InputDataError
 from geo_plugin_datasets._io import read_raster
 from geo_plugin_datasets._pairing import find_files, pair_by_key
 
@@ -80,14 +80,16 @@ class DetectionDataset(Dataset[dict[str, Any]]):
             return value
         if str(value) in self.class_index and self.class_index[str(value)] > 0:
             return self.class_index[str(value)]
-        raise InputDataError(f"feature property {self.class_field!r} = {value!r} is not one of the classes "
-                             f"{list(self.class_index)[1:]} (index 0 is the background)", where)
+        raise InputDataError(
+            f"feature property {self.class_field!r} = {value!r} is not one of the classes "
+            f"{list(self.class_index)[1:]} (index 0 is the background)",
+            where,
+        )
 
     def _geojson(self, image: Path, ann: Path, h: int, w: int) -> tuple[np.ndarray, np.ndarray, list[Any]]:
         import rasterio
-        from rasterio.warp import transform_geom
-
         from geo_core.detection._geojson import geometries_to_pixel_boxes
+        from rasterio.warp import transform_geom
 
         try:
             fc = json.loads(ann.read_text(encoding="utf-8"))
@@ -96,12 +98,14 @@ class DetectionDataset(Dataset[dict[str, Any]]):
         with rasterio.open(image) as src:
             transform, crs = src.transform, src.crs
         if crs is None:
-            raise InputDataError("the image has no CRS, so GeoJSON annotations cannot be placed; use COCO "
-                                 "(pixel) annotations", image)
+            raise InputDataError(
+                "the image has no CRS, so GeoJSON annotations cannot be placed; use COCO (pixel) annotations", image
+            )
         feats = [f for f in fc.get("features", []) if f.get("geometry")]
         src_crs = _geojson_crs(fc)
-        geoms = [f["geometry"] if src_crs == crs.to_string() else transform_geom(src_crs, crs, f["geometry"])
-                 for f in feats]
+        geoms = [
+            f["geometry"] if src_crs == crs.to_string() else transform_geom(src_crs, crs, f["geometry"]) for f in feats
+        ]
         boxes, kept = geometries_to_pixel_boxes(geoms, transform, h, w)
         labels = np.asarray([self._label(feats[i].get("properties") or {}, ann) for i in kept], dtype="int64")
         return boxes, labels, [(geoms[i], transform) for i in kept]
@@ -119,8 +123,7 @@ class DetectionDataset(Dataset[dict[str, Any]]):
             labels.append(cat)
             seg = a.get("segmentation")
             ring = seg[0] if isinstance(seg, list) and seg else [x, y, x + bw, y, x + bw, y + bh, x, y + bh]
-            polys.append(({"type": "Polygon", "coordinates": [list(zip(ring[0::2], ring[1::2], strict=True))]},
-                          None))
+            polys.append(({"type": "Polygon", "coordinates": [list(zip(ring[0::2], ring[1::2], strict=True))]}, None))
         return np.asarray(boxes, dtype="float32").reshape(-1, 4), np.asarray(labels, dtype="int64"), polys
 
     def __getitem__(self, i: int) -> dict[str, Any]:
@@ -145,8 +148,17 @@ class DetectionDataset(Dataset[dict[str, Any]]):
             from rasterio import features
             from rasterio.transform import IDENTITY
 
-            masks = [features.rasterize([g], out_shape=(h, w), transform=t if t is not None else IDENTITY,
-                                        fill=0, default_value=1, dtype="uint8") for g, t in polys]
+            masks = [
+                features.rasterize(
+                    [g],
+                    out_shape=(h, w),
+                    transform=t if t is not None else IDENTITY,
+                    fill=0,
+                    default_value=1,
+                    dtype="uint8",
+                )
+                for g, t in polys
+            ]
             sample["masks"] = torch.from_numpy(np.stack(masks) if masks else np.zeros((0, h, w), "uint8"))
         return sample
 
@@ -208,8 +220,9 @@ class GenericDetectionDataModule(pl.LightningDataModule):
         if len(class_names) < 2:
             raise ConfigError("class_names needs the background first plus at least one class", key="class_names")
         if annotation_format not in ("geojson", "coco"):
-            raise ConfigError(f"annotation_format must be 'geojson' or 'coco', got {annotation_format!r}",
-                              key="annotation_format")
+            raise ConfigError(
+                f"annotation_format must be 'geojson' or 'coco', got {annotation_format!r}", key="annotation_format"
+            )
         if (means is None) != (stds is None) or (means is not None and stds is not None and len(means) != len(stds)):
             raise ConfigError("means and stds must be given together, one value per band", key="means")
         self.save_hyperparameters()
@@ -239,8 +252,9 @@ class GenericDetectionDataModule(pl.LightningDataModule):
             anns.setdefault(a["image_id"], []).append(a)
         missing = sorted(p.name for p in images.values() if p.name not in by_name)
         if missing:
-            raise InputDataError(f"{len(missing)} image(s) have no entry in the COCO file: {', '.join(missing[:10])}",
-                                 coco_path)
+            raise InputDataError(
+                f"{len(missing)} image(s) have no entry in the COCO file: {', '.join(missing[:10])}", coco_path
+            )
         return [(p, {"annotations": anns.get(by_name[p.name]["id"], [])}) for p in images.values()]
 
     def setup(self, stage: str | None = None) -> None:
@@ -251,15 +265,28 @@ class GenericDetectionDataModule(pl.LightningDataModule):
             if hp.get(f"{split}_data_root") is None and split == "val":
                 continue
             fmt = "none" if split == "predict" else hp["annotation_format"]
-            self.datasets[split] = DetectionDataset(self._items(split), fmt, hp["class_names"], hp["class_field"],
-                                                    hp["bands"], hp["means"], hp["stds"], hp["constant_scale"],
-                                                    hp["return_masks"])
+            self.datasets[split] = DetectionDataset(
+                self._items(split),
+                fmt,
+                hp["class_names"],
+                hp["class_field"],
+                hp["bands"],
+                hp["means"],
+                hp["stds"],
+                hp["constant_scale"],
+                hp["return_masks"],
+            )
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader[dict[str, Any]]:
         if split not in self.datasets:
             self.setup({"train": "fit", "val": "validate"}.get(split, split))
-        return DataLoader(self.datasets[split], batch_size=self.hparams["batch_size"], shuffle=shuffle,
-                          num_workers=self.hparams["num_workers"], collate_fn=detection_collate)
+        return DataLoader(
+            self.datasets[split],
+            batch_size=self.hparams["batch_size"],
+            shuffle=shuffle,
+            num_workers=self.hparams["num_workers"],
+            collate_fn=detection_collate,
+        )
 
     def train_dataloader(self) -> DataLoader[dict[str, Any]]:
         """Shuffled training batches."""
