@@ -33,7 +33,8 @@ def test_includes_head_flags() -> None:
 def test_identity_and_linear_out_index() -> None:
     assert IdentityDecoder(WIDTHS, out_index=1)(PYRAMID) is PYRAMID[1]
     assert IdentityDecoder(WIDTHS, out_index=-2).out_channels == 16
-    assert LinearDecoder(WIDTHS, num_classes=5, out_index=0)(PYRAMID).shape == (2, 5, 16, 16)
+    assert LinearDecoder(WIDTHS, num_classes=5, in_index=0)(PYRAMID).shape == (2, 5, 16, 16)
+    assert LinearDecoder(WIDTHS, num_classes=5, upsampling_size=4)(PYRAMID).shape == (2, 5, 8, 8)
     with pytest.raises(ValueError, match="out of range"):
         IdentityDecoder(WIDTHS, out_index=4)
 
@@ -43,6 +44,7 @@ def test_mlp_decoder_maps_tokens_and_vectors() -> None:
     assert dec([torch.randn(2, 6, 3, 3)]).shape == (2, 5, 3, 3)
     assert dec([torch.randn(2, 6)]).shape == (2, 5)
     assert dec([torch.randn(2, 7, 6)]).shape == (2, 7, 5)
+    assert MLPDecoder([6], channels=5, out_dim=3)([torch.randn(2, 6, 3, 3)]).shape == (2, 3, 3, 3)
     with pytest.raises(ValueError, match="num_layers"):
         MLPDecoder([6], num_layers=0)
 
@@ -73,7 +75,7 @@ def test_upernet_scale_modules_builds_the_pyramid_itself() -> None:
     assert dec(flat).shape == (2, 8, 16, 24)
     with pytest.raises(ValueError, match="exactly 4"):
         UperNetDecoder([8] * 3, scale_modules=True)
-    assert UperNetDecoder(WIDTHS, channels=8)(PYRAMID).shape == (2, 8, 16, 16)
+    assert UperNetDecoder(WIDTHS, channels=8, align_corners=True)(PYRAMID).shape == (2, 8, 16, 16)
 
 
 def test_aspp_heads() -> None:
@@ -82,6 +84,11 @@ def test_aspp_heads() -> None:
     reg = ASPPRegressionHead(WIDTHS, channels=8)
     assert reg.out_channels == 1 and reg(PYRAMID).shape == (2, 1, 2, 2)
     assert isinstance(reg.dropout, nn.Identity) and isinstance(seg.dropout, nn.Dropout2d)
+    terratorch_style = ASPPSegmentationHead(WIDTHS, num_classes=2, channels=None, head_dropout_ratio=0.3,
+                                            in_channels=32, dilations=(1, 2))
+    assert terratorch_style.dropout.p == 0.3 and terratorch_style(PYRAMID).shape == (2, 2, 2, 2)
+    with pytest.raises(ValueError, match="in_channels=16"):
+        ASPPRegressionHead(WIDTHS, in_channels=16)
 
 
 def test_heads() -> None:

@@ -39,6 +39,8 @@ class ASPPSegmentationHead(nn.Module):
         channels: Width inside the head.
         in_index: Which map to decode.
         dropout: Dropout before the classifier.
+        head_dropout_ratio: TerraTorch's name for ``dropout`` (wins when given).
+        in_channels: TerraTorch's explicit input width; must match ``channel_list[in_index]``.
     """
 
     includes_head = True
@@ -48,12 +50,20 @@ class ASPPSegmentationHead(nn.Module):
         channel_list: list[int],
         num_classes: int = 2,
         dilations: Sequence[int] = (1, 6, 12, 18),
-        channels: int = 256,
+        channels: int | None = 256,
         in_index: int = -1,
         dropout: float = 0.1,
+        head_dropout_ratio: float | None = None,
+        in_channels: int | None = None,
     ) -> None:
         super().__init__()
-        self.in_index = resolve_index(in_index, len(channel_list), type(self).__name__)
+        name = type(self).__name__
+        self.in_index = resolve_index(in_index, len(channel_list), name)
+        if in_channels is not None and in_channels != channel_list[self.in_index]:
+            raise ValueError(f"{name}: in_channels={in_channels} but feature {in_index} has "
+                             f"{channel_list[self.in_index]} channels; drop in_channels")
+        channels = channels or 256
+        dropout = dropout if head_dropout_ratio is None else head_dropout_ratio
         self.aspp = ASPPModule(channel_list[self.in_index], channels, dilations)
         self.dropout = nn.Dropout2d(dropout) if dropout else nn.Identity()
         self.classifier = nn.Conv2d(channels, num_classes, 1)
@@ -74,6 +84,8 @@ class ASPPRegressionHead(ASPPSegmentationHead):
         channels: Width inside the head.
         in_index: Which map to decode.
         dropout: Dropout before the output layer.
+        head_dropout_ratio: TerraTorch's name for ``dropout`` (wins when given).
+        in_channels: TerraTorch's explicit input width; must match ``channel_list[in_index]``.
     """
 
     def __init__(
@@ -81,8 +93,11 @@ class ASPPRegressionHead(ASPPSegmentationHead):
         channel_list: list[int],
         num_classes: int = 1,
         dilations: Sequence[int] = (1, 6, 12, 18),
-        channels: int = 256,
+        channels: int | None = 256,
         in_index: int = -1,
         dropout: float = 0.0,
+        head_dropout_ratio: float | None = None,
+        in_channels: int | None = None,
     ) -> None:
-        super().__init__(channel_list, num_classes, dilations, channels, in_index, dropout)
+        super().__init__(channel_list, num_classes, dilations, channels, in_index, dropout, head_dropout_ratio,
+                         in_channels)

@@ -44,20 +44,32 @@ class LinearDecoder(nn.Module):
     Args:
         channel_list: Widths of the incoming features.
         num_classes: Output channels.
-        out_index: Which feature to decode.
+        upsampling_size: TerraTorch's option: a transposed convolution with this
+            kernel and stride instead (learned upsampling). Without it the
+            resolution is kept and the model rescales the output.
+        in_index: Which feature to decode.
     """
 
     includes_head = True
 
-    def __init__(self, channel_list: list[int], num_classes: int, out_index: int = -1) -> None:
+    def __init__(
+        self, channel_list: list[int], num_classes: int, upsampling_size: int | None = None, in_index: int = -1
+    ) -> None:
         super().__init__()
-        self.out_index = resolve_index(out_index, len(channel_list), "LinearDecoder")
-        self.linear = nn.Linear(channel_list[self.out_index], num_classes)
+        self.in_index = resolve_index(in_index, len(channel_list), "LinearDecoder")
+        c = channel_list[self.in_index]
+        self.linear: nn.Module = (
+            nn.Linear(c, num_classes) if not upsampling_size
+            else nn.ConvTranspose2d(c, num_classes, upsampling_size, stride=upsampling_size)
+        )
+        self.upsampling_size = upsampling_size
         self.out_channels = int(num_classes)
 
     def forward(self, features: list[Tensor]) -> Tensor:
-        """Map the selected feature to ``num_classes`` channels (resolution kept)."""
-        return _channels_last(self.linear, features[self.out_index])
+        """Map the selected feature to ``num_classes`` channels."""
+        if self.upsampling_size:
+            return self.linear(features[self.in_index])  # type: ignore[no-any-return]
+        return _channels_last(self.linear, features[self.in_index])
 
 
 class MLPDecoder(nn.Module):
@@ -65,8 +77,9 @@ class MLPDecoder(nn.Module):
 
     Args:
         channel_list: Widths of the incoming features.
-        channels: Hidden and output width (``out_channels``).
+        channels: Hidden width.
         num_layers: Linear layers.
+        out_dim: Output width (``out_channels``); ``channels`` when not given.
         activation: ``torch.nn`` activation name between layers.
         dropout: Dropout between layers.
         out_index: Which feature to decode.
@@ -82,6 +95,7 @@ class MLPDecoder(nn.Module):
         activation: str = "ReLU",
         dropout: float = 0.0,
         out_index: int = -1,
+        out_dim: int | None = None,
     ) -> None:
         super().__init__()
         if num_layers < 1:
@@ -89,13 +103,14 @@ class MLPDecoder(nn.Module):
         self.out_index = resolve_index(out_index, len(channel_list), "MLPDecoder")
         layers: list[nn.Module] = []
         prev = channel_list[self.out_index]
-        for _ in range(num_layers):
-            layers += [nn.Linear(prev, channels), get_activation(activation)]
+        for i in range(num_layers):
+            width = out_dim if out_dim and i == num_layers - 1 else channels
+            layers += [nn.Linear(prev, width), get_activation(activation)]
             if dropout:
                 layers.append(nn.Dropout(dropout))
-            prev = channels
+            prev = width
         self.mlp = nn.Sequential(*layers)
-        self.out_channels = int(channels)
+        self.out_channels = int(prev)
 
     def forward(self, features: list[Tensor]) -> Tensor:
         """Apply the MLP over channels."""

@@ -43,6 +43,7 @@ class UperNetDecoder(nn.Module):
         scale_modules: For four same-resolution ViT maps: upsample the first
             two (x4, x2, learned) and max-pool the last, building the pyramid
             inside the decoder (alternative to a pyramid neck).
+        align_corners: Passed to the bilinear interpolations of the fusion.
     """
 
     includes_head = False
@@ -53,9 +54,11 @@ class UperNetDecoder(nn.Module):
         channels: int = 256,
         pool_scales: Sequence[int] = (1, 2, 3, 6),
         scale_modules: bool = False,
+        align_corners: bool = False,
     ) -> None:
         super().__init__()
         self.scale_modules = scale_modules
+        self.align_corners = align_corners
         if scale_modules:
             if len(channel_list) != 4:
                 raise ValueError(f"UperNetDecoder: scale_modules needs exactly 4 features, got {len(channel_list)}")
@@ -81,8 +84,10 @@ class UperNetDecoder(nn.Module):
         lat.append(self.ppm(feats[-1]))
         for i in range(len(lat) - 1, 0, -1):
             lat[i - 1] = lat[i - 1] + F.interpolate(lat[i], size=lat[i - 1].shape[-2:], mode="bilinear",
-                                                    align_corners=False)
+                                                    align_corners=self.align_corners)
         outs = [conv(x) for conv, x in zip(self.fpn_convs, lat[:-1], strict=True)] + [lat[-1]]
         size = outs[0].shape[-2:]
-        outs = [outs[0]] + [F.interpolate(o, size=size, mode="bilinear", align_corners=False) for o in outs[1:]]
+        outs = [outs[0]] + [
+            F.interpolate(o, size=size, mode="bilinear", align_corners=self.align_corners) for o in outs[1:]
+        ]
         return self.bottleneck(torch.cat(outs, dim=1))  # type: ignore[no-any-return]
