@@ -89,3 +89,14 @@ def test_check_neck_catches_a_lying_channel_list() -> None:
 )
 def test_check_model_factory(task: str, kwargs: dict[str, object]) -> None:
     check_model_factory("EncoderDecoderFactory", task, kwargs, image_size=(32, 32))
+
+
+def test_tiny_fakes_options() -> None:
+    cnn = TinyCNNBackbone(in_channels=2, out_channels=(4, 8, 16), out_indices=[0, -1])
+    assert cnn.out_channels == [4, 16] and cnn.strides == [2, 8]
+    assert [f.shape[1] for f in cnn(torch.randn(1, 2, 16, 16))] == [4, 16]
+    vit = TinyViTBackbone(in_channels=2, patch_size=4, embed_dim=8, depth=3, cls_token=False, out_indices=[-1])
+    assert vit.out_channels == [8] and vit(torch.randn(1, 2, 8, 12))[0].shape == (1, 6, 8)
+    with pytest.raises(ValueError, match="multiples of patch_size=4"):
+        vit(torch.randn(1, 2, 8, 10))
+    assert TinyDecoder([4, 16], channels=5)(cnn(torch.randn(1, 2, 16, 16))).shape == (1, 5, 2, 2)

@@ -60,7 +60,8 @@ class TinyCNNBackbone(nn.Module):
             stages.append(nn.Sequential(nn.Conv2d(prev, c, 3, stride=2, padding=1), nn.BatchNorm2d(c), nn.ReLU()))
             prev = c
         self.stages = nn.ModuleList(stages)
-        self.out_indices = list(range(len(widths))) if out_indices is None else [int(i) for i in out_indices]
+        n = len(widths)
+        self.out_indices = list(range(n)) if out_indices is None else [int(i) % n for i in out_indices]
         self.out_channels = [widths[i] for i in self.out_indices]
         self.strides = [2 ** (i + 1) for i in self.out_indices]
 
