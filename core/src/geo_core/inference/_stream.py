@@ -144,6 +144,19 @@ def predict_scene(
     if task_kind not in _PIXEL_KINDS:
         raise ConfigError(f"scene prediction needs a pixel-wise task, not {type(task).__name__}", key="model")
     source, output = Path(source), Path(output)
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        return _predict_scene(task, source, output, pre, opt, task_kind)
+
+
+#: GDAL block cache during prediction (MiB); GDAL's default (5% of RAM) would grow with the scene.
+GDAL_CACHE_MB = 256
+
+
+def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessing, opt: PredictOptions,
+                   task_kind: str) -> Path:
+    import rasterio
+    from rasterio.windows import Window
+
     try:
         src = rasterio.open(source)
     except Exception as exc:
