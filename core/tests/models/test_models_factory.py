@@ -93,6 +93,8 @@ def test_explicit_and_flat_kwargs_merge_but_not_twice() -> None:
         ({"decoder_channel": [8] * 4}, "decoder_channel", "decoder_channels"),
         ({"head_droput": 0.1}, "head_droput", "head_dropout"),
         ({"necks_": 1}, "necks_", "necks"),
+        ({"backone_in_channels": 3}, "backone_in_channels", "backbone_in_channels"),
+        ({"decoders_channels": 3}, "decoders_channels", "decoder_channels"),
     ],
 )
 def test_unused_arguments_are_named_with_a_suggestion(kwargs: dict[str, Any], name: str, hint: str) -> None:

@@ -12,7 +12,7 @@ from geo_core._errors import ConfigError, UnusedArgumentError
 from geo_core.models._heads import ClassificationHead, RegressionHead, SegmentationHead
 from geo_core.models._models import DecoderWithHead, PixelWiseModel, ScalarOutputModel
 from geo_core.models._padding import PaddingMode
-from geo_core.models._routing import check_arguments, route_prefixed, suggest
+from geo_core.models._routing import PREFIXES, check_arguments, route_prefixed, suggest
 from geo_core.models.necks._chain import build_necks
 
 __all__ = ["EncoderDecoderFactory", "Task", "TASK_ALIASES"]
@@ -122,9 +122,8 @@ class EncoderDecoderFactory:
         parts, rest = route_prefixed(kwargs, {"backbone": backbone_kwargs, "decoder": decoder_kwargs,
                                               "head": head_kwargs})
         if rest:
-            pool = [*inspect.signature(self.build_model).parameters, "backbone_", "decoder_", "head_"]
             raise UnusedArgumentError(list(rest), "EncoderDecoderFactory.build_model",
-                                      {k: s for k in rest if (s := suggest(k, pool))})
+                                      {k: s for k in rest if (s := self._suggest_top(k))})
         pad_mode: PaddingMode = "none" if padding in (None, False, "none") else ("reflect" if padding is True
                                                                                    else padding)  # type: ignore
         if pad_mode not in ("reflect", "replicate", "constant", "none"):
@@ -157,6 +156,14 @@ class EncoderDecoderFactory:
         cls = PixelWiseModel if pixel else ScalarOutputModel
         extra: dict[str, Any] = {"rescale": rescale} if pixel else {}
         return cls(task, encoder, dec, head, chain, aux, padding=pad_mode, **extra)  # type: ignore[arg-type]
+
+    def _suggest_top(self, key: str) -> str | None:
+        """A top-level argument or, for a misspelt prefix (``backone_x``), the re-prefixed key."""
+        head, sep, tail = key.partition("_")
+        fixed = suggest(head, PREFIXES) if sep and tail else None
+        if fixed:
+            return f"{fixed}_{tail}"
+        return suggest(key, [p for p in inspect.signature(self.build_model).parameters if p != "kwargs"])
 
     @staticmethod
     def _build_backbone(spec: Any, kwargs: dict[str, Any]) -> nn.Module:
