@@ -55,6 +55,9 @@ def _register_commands() -> None:
     app.add_typer(_plugins_cmd.plugins_app, name="plugins")
     app.add_typer(_migrate_cmd.migrate_app, name="migrate")
     app.command("list")(_info.list_cmd)
+    from geo_core.cli._embed_cmd import embed_cmd
+
+    app.command("embed", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(embed_cmd)
     app.command("info")(_info.info_cmd)
     import importlib
 

@@ -84,19 +84,16 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     if as_json:
         emit_json(data)
     else:
-        rows = [
-            (
-                d["plugin"],
-                "ok" if d["ok"] else "BROKEN",
-                f"{d['import_seconds']:.2f}s",
-                (d["error"] or "; ".join(f"{c['name']}: {'ok' if c['ok'] else c['detail']}" for c in d["checks"]))
-                .strip()
-                .splitlines()[-1]
-                if (d["error"] or d["checks"])
-                else "",
-            )
-            for d in data
-        ]
+        def detail(d: dict[str, Any]) -> str:
+            if d["error"]:
+                return str(d["error"]).strip().splitlines()[-1]
+            parts = []
+            for c in d["checks"]:
+                state = "ok" if c["ok"] else "FAILED"
+                parts.append(f"{c['name']}: {state}" + (f" ({c['detail']})" if c["detail"] else ""))
+            return "; ".join(parts)
+
+        rows = [(d["plugin"], "ok" if d["ok"] else "BROKEN", f"{d['import_seconds']:.2f}s", detail(d)) for d in data]
         emit_table("geo plugins doctor", ["plugin", "status", "import", "detail"], rows)
         for d in data:
             if d["error"]:

@@ -47,7 +47,7 @@ def write_geotiff(
         band_descriptions: Optional band names stored as descriptions.
     """
     import rasterio
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,7 +67,7 @@ def write_geotiff(
         "count": count,
         "dtype": str(data.dtype),
         "crs": crs,
-        "transform": from_origin(origin[0], origin[1], resolution, resolution),
+        "transform": Affine(resolution, 0.0, origin[0], 0.0, -resolution, origin[1]),
     }
     if nodata is not None:
         profile["nodata"] = nodata
