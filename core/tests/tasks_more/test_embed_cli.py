@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
-
 from geo_core.cli._app import app
+from typer.testing import CliRunner
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "embeddings.yaml"
 
