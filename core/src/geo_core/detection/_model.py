@@ -121,7 +121,8 @@ def build_detector(
         backbone_args: Arguments of the backbone's builder.
         necks: Necks between backbone and FPN (ViT backbones need token->image necks).
         fpn_channels: Width of every pyramid level.
-        in_channels: Image bands (for the normalisation defaults).
+        in_channels: Image bands: passed to the backbone as ``in_channels`` (for backbones that name it
+            otherwise, e.g. timm's ``in_chans``, set it in ``backbone_args``) and sizes the normalisation defaults.
         min_size: torchvision's resize target of the shorter side.
         max_size: Upper bound of the longer side.
         image_mean: Per-band mean used by torchvision's transform (default 0: data already normalised).
@@ -155,7 +156,8 @@ def build_detector(
         body = BACKBONES.build(backbone, **args)
     bb = DetectionBackbone(body, necks, fpn_channels)
     n = bb.num_levels
-    bands = in_channels or int(dict(backbone_args or {}).get("in_channels", 3))
+    given = dict(backbone_args or {})
+    bands = in_channels or int(given.get("in_channels", given.get("in_chans", 3)))
     mean = list(image_mean) if image_mean is not None else [0.0] * bands
     std = list(image_std) if image_std is not None else [1.0] * bands
     base = list(anchor_sizes) if anchor_sizes is not None else [16 * 2**i for i in range(n)]
