@@ -92,3 +92,13 @@ def test_encoder_decoder_factory_with_smp_parts_and_local_weights(tmp_path) -> N
     a, b = src.encoder.state_dict(), model.encoder.encoder.state_dict()
     key = next(k for k, v in a.items() if v.ndim == 1 and k.endswith("weight"))
     torch.testing.assert_close(a[key], b[key])
+
+
+def test_safetensors_weights(tmp_path) -> None:
+    from safetensors.torch import save_file
+
+    src = geo_core.BACKBONES.build("smp:tu-test_resnet", depth=2)
+    save_file({k: v.contiguous() for k, v in src.encoder.state_dict().items()}, str(tmp_path / "w.safetensors"))
+    dst = geo_core.BACKBONES.build("smp:tu-test_resnet", depth=2, ckpt_path=tmp_path / "w.safetensors")
+    for k, v in src.state_dict().items():
+        torch.testing.assert_close(v, dst.state_dict()[k], msg=k)
