@@ -79,3 +79,16 @@ def test_doctor_reports_local_weight_files(tmp_path) -> None:
     (check,) = geo_doctor()
     assert check.ok and "1 of 7 released weight files found" in check.detail
     assert "prithvi_eo_v2_300=" in check.detail and str(tmp_path / "weights") in check.detail
+
+
+def test_exported_members_resolve_and_importing_the_package_stays_torch_free() -> None:
+    import subprocess
+    import sys
+
+    import geo_plugin_prithvi
+
+    for name in geo_plugin_prithvi.__all__:
+        assert getattr(geo_plugin_prithvi, name) is not None, name
+    code = "import sys, geo_plugin_prithvi, geo_plugin_prithvi._hooks; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
