@@ -105,8 +105,8 @@ def run():
         ds[i]
 run()
 best = min((lambda t: (run(), time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(passes))
-import terratorch
-print(json.dumps({"rate": len(ds) / best, "version": getattr(terratorch, "__version__", "?")}))
+from importlib.metadata import version
+print(json.dumps({"rate": len(ds) / best, "version": version("terratorch")}))
 """
 
 
@@ -146,7 +146,7 @@ def main() -> int:
             items, _ = ours(img_dir, lbl_dir)
             bare_rates, our_rates = [], []
             for _ in range(args.passes):
-                bare_rates.append(best_rate(lambda: bare_read(pairs), args.files, 1))
+                bare_rates.append(best_rate(lambda p=pairs: bare_read(p), args.files, 1))
                 our_rates.append(best_rate(items, args.files, 1))
             row["bare_rasterio"] = max(bare_rates)
             row["geo_dataset"] = max(our_rates)
@@ -173,7 +173,7 @@ def main() -> int:
     for name, row in results["runs"].items():
         tt = row.get("terratorch")
         lines.append(f"| {name} | {row['bare_rasterio']:.0f} | {row['geo_dataset']:.0f} | "
-                     f"{row['geo_vs_bare']:.0%} | {'%.0f' % tt if tt else 'n/a'} | "
+                     f"{row['geo_vs_bare']:.0%} | {f'{tt:.0f}' if tt else 'n/a'} | "
                      + " | ".join(f"{row[f'geo_dataloader_workers{w}']:.0f}" for w in args.workers) + " |")
     if "terratorch" in results:
         lines += ["", f"TerraTorch: {results['terratorch']}"]

@@ -34,7 +34,8 @@ class CNN3(Model):
     def __init__(self):
         super().__init__()
         torch.manual_seed(0)
-        self.encoder = nn.Sequential(nn.Conv2d(6, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU())
+        self.encoder = nn.Sequential(nn.Conv2d(6, 32, 3, padding=1), nn.ReLU(),
+                                     nn.Conv2d(32, 32, 3, padding=1), nn.ReLU())
         self.decoder = nn.Conv2d(32, 2, 3, padding=1)
         self.num_classes = 2
     def forward(self, x, **kw):

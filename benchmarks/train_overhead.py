@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 import warnings
@@ -62,7 +61,6 @@ def hand_loop(data: list[dict[str, torch.Tensor]]) -> list[float]:
 
 def task_loop(data: list[dict[str, torch.Tensor]]) -> list[float]:
     import lightning.pytorch as pl
-
     from geo_core import Model, ModelOutput
     from geo_core.tasks import SemanticSegmentationTask
 

@@ -1,10 +1,9 @@
 from pathlib import Path
 
+import geo_core
 import numpy as np
 import pytest
 import torch
-
-import geo_core
 from geo_core import ConfigError, InputDataError
 from geo_core.testing import write_geotiff
 
@@ -48,7 +47,7 @@ def test_csv_catalog(tmp_path: Path) -> None:
     assert dm.class_names == ["clear", "cloud"]
     assert sorted(batch["label"].tolist()) == [0, 1, 1]
     (tmp_path / "bad.csv").write_text("filename,label\nimg/missing.tif,cloud\n")
-    with pytest.raises(InputDataError, match="missing.tif"):
+    with pytest.raises(InputDataError, match=r"missing.tif"):
         geo_core.DATAMODULES.build("GenericNonGeoClassificationDataModule", batch_size=1,
                                    train_data_root=tmp_path / "bad.csv").setup("fit")
 
@@ -93,7 +92,7 @@ def test_multimodal(tmp_path: Path) -> None:
               image_grep={"S1": "*_s1.tif", "S2": "*_s2.tif"}, label_grep="*.tif",
               means={"S1": [0, 0], "S2": [0.5] * 3}, stds={"S1": [1, 1], "S2": [1] * 3},
               output_bands={"S2": [0, 1, 2]})
-    with pytest.raises(InputDataError, match="c lacks \\['S1'\\]"):
+    with pytest.raises(InputDataError, match=r"c lacks \['S1'\]"):
         geo_core.DATAMODULES.build("GenericMultiModalDataModule", **kw).setup("fit")
     dm = geo_core.DATAMODULES.build("GenericMultiModalDataModule", allow_missing_modalities=True,
                                     train_transform=["hflip"], **kw)

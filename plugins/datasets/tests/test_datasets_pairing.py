@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from geo_core import InputDataError
 from geo_plugin_datasets._pairing import apply_split, find_files, grep_key, pair_by_key
 

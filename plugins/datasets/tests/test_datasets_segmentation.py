@@ -1,11 +1,10 @@
 from pathlib import Path
 from typing import Any
 
+import geo_core
 import numpy as np
 import pytest
 import torch
-
-import geo_core
 from geo_core import ConfigError, InputDataError
 from geo_core.testing import make_segmentation_folder, write_geotiff
 
@@ -158,17 +157,17 @@ def test_shape_check_fails_loudly(tmp_path: Path) -> None:
         write_geotiff(tmp_path / "i" / f"t{i}.tif", bands=2, height=size, width=size)
         write_geotiff(tmp_path / "l" / f"t{i}.tif", np.zeros((size, size), np.uint8))
     kw = dict(train_data_root=tmp_path / "i", train_label_data_root=tmp_path / "l")
-    with pytest.raises(InputDataError, match="differ in shape.*chip_size"):
+    with pytest.raises(InputDataError, match=r"differ in shape.*chip_size"):
         geo_core.DATAMODULES.build("GenericNonGeoSegmentationDataModule", batch_size=2, **kw).setup("fit")
     write_geotiff(tmp_path / "l" / "t2.tif", np.zeros((8, 8), np.uint8))
-    with pytest.raises(InputDataError, match="t2.tif.*image and label must cover the same pixels"):
+    with pytest.raises(InputDataError, match=r"t2.tif.*image and label must cover the same pixels"):
         geo_core.DATAMODULES.build("GenericNonGeoSegmentationDataModule", batch_size=1, **kw).setup("fit")
 
 
 def test_collate_error_names_files(tmp_path: Path) -> None:
     from geo_plugin_datasets._base import collate
 
-    with pytest.raises(InputDataError, match="a.tif.*b.tif"):
+    with pytest.raises(InputDataError, match=r"a.tif.*b.tif"):
         collate([{"image": torch.zeros(1, 2, 2), "filename": "a.tif"},
                  {"image": torch.zeros(1, 3, 3), "filename": "b.tif"}])
 
@@ -178,7 +177,7 @@ def test_corrupt_file_is_named(folder: Path) -> None:
     bad.write_bytes(b"II*\x00garbage")
     dm = _dm(folder, shape_check_samples=1)
     dm.setup("fit")
-    with pytest.raises(InputDataError, match="tile002_img.tif"):
+    with pytest.raises(InputDataError, match=r"tile002_img.tif"):
         for i in range(len(dm.datasets["train"])):
             dm.datasets["train"][i]
 

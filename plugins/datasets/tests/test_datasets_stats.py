@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 import typer
 import yaml
-from typer.testing import CliRunner
-
 from geo_core.testing import make_segmentation_folder, write_geotiff
 from geo_plugin_datasets._stats import compute_stats
+from typer.testing import CliRunner
 
 # rasterio's from_origin uses `Affine * Affine`, flagged by affine>=3.1 (third-party code).
 pytestmark = pytest.mark.filterwarnings(

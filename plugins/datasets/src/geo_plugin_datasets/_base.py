@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import lightning.pytorch as pl
-
 from geo_core import ConfigError, InputDataError
+
 from geo_plugin_datasets._bands import BandSpec, resolve_bands, resolve_norm
 from geo_plugin_datasets._datasets import ImageReader, Item
 from geo_plugin_datasets._io import raster_info
@@ -177,7 +177,7 @@ class GenericDataModule(pl.LightningDataModule):
             except ConfigError:
                 continue
             if items:
-                return items[0].image
+                return Path(items[0].image)
         return None
 
     def _reference_band_count(self) -> int | None:
@@ -241,8 +241,8 @@ class GenericDataModule(pl.LightningDataModule):
                         f"{linfo.height}x{linfo.width}; image and label must cover the same pixels",
                         it.image,
                     )
-            seen.setdefault((info.count, *hw), []).append(it.image.name)  # type: ignore[arg-type]
-        if len(seen) > 1 and (self.check_stackability and self.batch_size > 1 or len({k[0] for k in seen}) > 1):
+            seen.setdefault((info.count, *hw), []).append(it.image.name)
+        if len(seen) > 1 and ((self.check_stackability and self.batch_size > 1) or len({k[0] for k in seen}) > 1):
             listing = "; ".join(f"{c} bands {h}x{w}: {', '.join(v[:3])}" for (c, h, w), v in seen.items())
             raise InputDataError(
                 f"{stage} samples differ in shape ({listing}). Cut equal chips with chip_size=..., "

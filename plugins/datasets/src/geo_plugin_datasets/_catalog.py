@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from geo_core import ConfigError, InputDataError
+
 from geo_plugin_datasets._base import GenericDataModule
 from geo_plugin_datasets._datasets import ImageLevelDataset, ImageReader, Item
 from geo_plugin_datasets._pairing import apply_split, find_files

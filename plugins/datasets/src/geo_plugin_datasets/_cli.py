@@ -6,7 +6,7 @@ Importing this module imports typer only; the work imports numpy/rasterio lazily
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -14,9 +14,8 @@ __all__ = ["stats_cmd"]
 
 
 def _datamodule_from_config(config: Path) -> Any:
-    import yaml
-
     import geo_core
+    import yaml
     from geo_core import ConfigError
 
     try:
@@ -33,21 +32,29 @@ def _datamodule_from_config(config: Path) -> Any:
 
 
 def stats_cmd(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="A training config; its data section is used.")] = None,
-    data_root: Annotated[Path | None, typer.Option("--data-root", help="Folder of images (instead of --config).")] = None,
-    label_root: Annotated[Path | None, typer.Option("--label-root", help="Folder of label rasters (default: --data-root).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c",
+        help="A training config; its data section is used.")] = None,
+    data_root: Annotated[Path | None, typer.Option("--data-root",
+        help="Folder of images (instead of --config).")] = None,
+    label_root: Annotated[Path | None, typer.Option("--label-root",
+        help="Folder of label rasters (default: --data-root).")] = None,
     img_grep: Annotated[str, typer.Option("--img-grep", help="Glob selecting the images.")] = "*",
-    label_grep: Annotated[str | None, typer.Option("--label-grep", help="Glob selecting the labels (paired by stem).")] = None,
+    label_grep: Annotated[str | None, typer.Option("--label-grep",
+        help="Glob selecting the labels (paired by stem).")] = None,
     bands: Annotated[str | None, typer.Option("--bands", help="Comma list of 0-based band indices to read.")] = None,
-    band_names: Annotated[str | None, typer.Option("--band-names", help="Comma list of names to record for the bands.")] = None,
+    band_names: Annotated[str | None, typer.Option("--band-names",
+        help="Comma list of names to record for the bands.")] = None,
     constant_scale: Annotated[float, typer.Option("--constant-scale", help="Multiply values first.")] = 1.0,
-    task: Annotated[str, typer.Option("--task", help="Label statistics: segmentation (class counts), regression, none.")] = "segmentation",
+    task: Annotated[str, typer.Option("--task",
+        help="Label statistics: segmentation (class counts), regression, none.")] = "segmentation",
     split: Annotated[str, typer.Option("--split", help="With --config: which split (train, val, test).")] = "train",
-    output: Annotated[Path, typer.Option("--output", "-o", help="Stats file to write (.yaml or .json).")] = Path("stats.yaml"),
+    output: Annotated[Path, typer.Option("--output", "-o",
+        help="Stats file to write (.yaml or .json).")] = Path("stats.yaml"),
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide the progress bar.")] = False,
 ) -> None:
     """Compute per-band mean/std/min/max and label class counts (or mean/std); write a stats file."""
     from geo_core import ConfigError, GeoError
+
     from geo_plugin_datasets._stats import compute_stats, write_stats
 
     try:
@@ -63,9 +70,9 @@ def stats_cmd(
             names = dm.output_bands or dm.dataset_bands
             image_level = getattr(dm, "label_kind", None)
             if image_level is not None:
-                pairs = [(it.image, None) for it in items]
+                pairs: list[tuple[Path, Path | None]] = [(it.image, None) for it in items]
                 label_values = [it.label for it in items] if image_level in ("class", "scalar") else None
-                kind = "classes" if image_level == "class" else "regression"
+                kind: Literal["classes", "regression", "none"] = "classes" if image_level == "class" else "regression"
             else:
                 pairs = [(it.image, it.label) for it in dict((str(it.image), it) for it in items).values()]
                 kind = "classes" if dm.task == "segmentation" else "regression"
@@ -88,9 +95,9 @@ def stats_cmd(
                 pairs = [(p, None) for _, p in sorted(images.items())]
             idx = [int(b) for b in bands.split(",")] if bands else None
             names = band_names.split(",") if band_names else None
-            kind = {"segmentation": "classes", "regression": "regression"}.get(task, "none")
+            kind = "classes" if task == "segmentation" else "regression" if task == "regression" else "none"
             result = compute_stats(pairs, bands=idx, band_names=names, constant_scale=constant_scale,
-                                   label_kind=kind, progress=not no_progress)  # type: ignore[arg-type]
+                                   label_kind=kind, progress=not no_progress)
         path = write_stats(result, output)
     except GeoError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from geo_core import ConfigError
+
 from geo_plugin_datasets._base import GenericDataModule
 from geo_plugin_datasets._catalog import (
     GenericNonGeoClassificationDataModule,

@@ -33,7 +33,7 @@ class Item:
     ``("random", H, W, h, w)`` for a random window inside an ``H x W`` scene.
     """
 
-    image: Path
+    image: Any  # a Path; {modality: Path | None} for multimodal samples
     label: Any = None
     window: Any = None
 
@@ -150,14 +150,14 @@ class PixelwiseDataset:
                 out[zero] = -1 if self.no_label_replace is None else int(self.no_label_replace)
             if bad is not None and self.no_label_replace is not None:
                 out[bad] = int(self.no_label_replace)
-            return out
+            return out  # type: ignore[no-any-return]
         out = lab.astype(np.float32)
         if self.no_label_replace is not None:
             bad = np.isnan(out)
             if nodata is not None and not np.isnan(nodata):
                 bad |= lab == nodata
             out[bad] = self.no_label_replace
-        return out
+        return out  # type: ignore[no-any-return]
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         import torch

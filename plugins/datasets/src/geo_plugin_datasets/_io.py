@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from geo_core import InputDataError
 
 __all__ = ["RasterInfo", "Window", "raster_info", "read_raster"]
@@ -48,7 +47,7 @@ class RasterInfo:
 
 def _load_npy(path: Path) -> np.ndarray:
     try:
-        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        arr: np.ndarray = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise InputDataError(f"cannot read this .npy file: {exc}", path) from exc
     if arr.ndim == 2:

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from geo_core import ConfigError, InputDataError
-from geo_plugin_datasets._base import GenericDataModule
+
 from geo_plugin_datasets._bands import resolve_bands, resolve_norm
+from geo_plugin_datasets._base import GenericDataModule
 from geo_plugin_datasets._datasets import ImageReader, Item, PixelwiseDataset
 from geo_plugin_datasets._io import raster_info
 from geo_plugin_datasets._pairing import apply_split, find_files
@@ -211,7 +212,7 @@ class GenericMultiModalDataModule(GenericDataModule):
                     lroot,
                 )
         keys = apply_split(keys, self.splits.get(stage), allow_substring=self.allow_substring)
-        return [Item({m: found[m].get(k) for m in self.modalities}, labels.get(k)) for k in keys]  # type: ignore[arg-type]
+        return [Item({m: found[m].get(k) for m in self.modalities}, labels.get(k)) for k in keys]
 
     def _mod_reader(self, m: str, reference: Path) -> tuple[ImageReader, int]:
         info = raster_info(reference)
@@ -230,7 +231,7 @@ class GenericMultiModalDataModule(GenericDataModule):
             raise InputDataError(f"the {stage} split is empty")
         readers, channels = {}, {}
         for m in self.modalities:
-            ref = next((it.image[m] for it in items if it.image.get(m) is not None), None)  # type: ignore[attr-defined]
+            ref = next((it.image[m] for it in items if it.image.get(m) is not None), None)
             if ref is None:
                 raise InputDataError(f"no {stage} sample has modality {m!r}")
             readers[m], channels[m] = self._mod_reader(m, ref)
@@ -244,14 +245,14 @@ class GenericMultiModalDataModule(GenericDataModule):
         for i in self._sample_indices(len(items)):
             it = items[i]
             sizes = {m: (raster_info(p).height, raster_info(p).width)
-                     for m, p in it.image.items() if p is not None}  # type: ignore[attr-defined]
+                     for m, p in it.image.items() if p is not None}
             if it.label is not None:
                 li = raster_info(it.label)
                 sizes["label"] = (li.height, li.width)
             if len(set(sizes.values())) > 1:
                 raise InputDataError(
                     f"{stage} sample's modalities are not co-registered on one grid: {sizes}; "
-                    "resample them to the same size", next(p for p in it.image.values() if p is not None)  # type: ignore[attr-defined]
+                    "resample them to the same size", next(p for p in it.image.values() if p is not None)
                 )
 
     def scene_preprocessing(self) -> Any:

@@ -22,7 +22,9 @@ def _starts(total: int, size: int, stride: int) -> list[int]:
     return starts
 
 
-def grid_windows(height: int, width: int, size: int | tuple[int, int], stride: int | tuple[int, int] | None = None) -> list[tuple[int, int, int, int]]:
+def grid_windows(
+    height: int, width: int, size: int | tuple[int, int], stride: int | tuple[int, int] | None = None
+) -> list[tuple[int, int, int, int]]:
     """Return ``(row, col, h, w)`` windows covering an ``height x width`` scene.
 
     Windows have the full chip size (the last row/column is shifted inwards);

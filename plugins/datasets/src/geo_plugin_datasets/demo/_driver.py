@@ -71,7 +71,14 @@ def _config_for(out: Path, repo: Path, overrides: dict[str, Any]) -> Path:
 def prepare(scenes: Any, out: Path, crop: int | None = None, chip: int = 64) -> dict[str, Any]:
     """Build the labelled Landsat dataset: full scene, label raster, train/val chips."""
     from geo_plugin_datasets.demo._landsat import (
-        EXPECTED_COUNTS, IGNORE, CLOUD, read_landsat, split_rows, write_chips, write_scene, _write,
+        CLOUD,
+        EXPECTED_COUNTS,
+        IGNORE,
+        _write,
+        read_landsat,
+        split_rows,
+        write_chips,
+        write_scene,
     )
 
     refl, labels, profile = read_landsat(scenes.landsat)
@@ -168,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     thr = tune_threshold(bright, labels, train_region)
     metrics: dict[str, Any] = {
         "evaluation": {
-            "pixels": "validation region (rows %d-%d of the scene), medium-confidence cloud excluded"
-            % (split.val[0], split.val[1] - 1),
+            "pixels": f"validation region (rows {split.val[0]}-{split.val[1] - 1} of the scene), "
+            "medium-confidence cloud excluded",
             "labels": "Landsat-8 pre-Collection BQA cloud confidence (bits 14-15): high=cloud, medium=ignored",
             "label_counts_full_scene": {"cloud": prep["counts"][0], "ignored": prep["counts"][1]},
             "chips": prep["chips"],

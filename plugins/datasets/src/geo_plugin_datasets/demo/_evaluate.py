@@ -67,7 +67,7 @@ def _overlay(rgb8: np.ndarray, cloud: np.ndarray, colour: tuple[int, int, int]) 
     grey = rgb8.mean(axis=2, keepdims=True).repeat(3, axis=2) * 0.6
     out = grey.astype(np.uint8)
     out[cloud] = colour
-    return out
+    return out  # type: ignore[no-any-return]
 
 
 def quicklook(path: Path, refl: np.ndarray, pred_cloud: np.ndarray, labels: np.ndarray | None = None,

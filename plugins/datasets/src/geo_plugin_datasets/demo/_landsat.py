@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from geo_core import InputDataError
 
 __all__ = [
@@ -128,7 +127,7 @@ class Split:
 
 def split_rows(height: int, train_fraction: float = 0.5, gap: int = 32) -> Split:
     """Top part for training, bottom part for validation, ``gap`` rows apart (no overlap)."""
-    cut = int(round(height * train_fraction))
+    cut = round(height * train_fraction)
     return Split(train=(0, cut - gap // 2), val=(cut + gap // 2, height))
 
 
