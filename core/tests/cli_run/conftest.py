@@ -77,9 +77,8 @@ def write_config(tmp_path, custom_module):
 
 
 def run_cli(args: list[str]):
-    from typer.testing import CliRunner
-
     from geo_core.cli._app import app
+    from typer.testing import CliRunner
 
     return CliRunner().invoke(app, args, catch_exceptions=False)
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from geo_core import ConfigError
 from geo_core.cli._config import compose
 
@@ -41,7 +40,7 @@ def test_print_config_shows_defaults_and_overrides(write_config, marker, tmp_pat
     assert cfg["model"]["init_args"]["lr"] == 0.5
     assert cfg["model"]["class_path"] == "geo_core.tasks._segmentation.SemanticSegmentationTask"
     assert cfg["seed_everything"] == 0
-    ckpt = [c for c in cfg["trainer"]["callbacks"] if c["class_path"].endswith("ModelCheckpoint")][0]["init_args"]
+    ckpt = next(c for c in cfg["trainer"]["callbacks"] if c["class_path"].endswith("ModelCheckpoint"))["init_args"]
     assert ckpt["monitor"] == "val/loss" and ckpt["save_last"] is True
     assert cfg["trainer"]["logger"][0]["class_path"].endswith("CSVLogger")
     assert cfg["trainer"]["plugins"][0]["class_path"].endswith("AtomicCheckpointIO")
@@ -69,3 +68,18 @@ def test_model_needs_a_class_path(tmp_path, custom_module):
     cfg["model"] = {"init_args": {}}
     with pytest.raises(ConfigError, match="class_path"):
         compose(cfg)
+
+
+def test_plugin_datamodule_registry_name_as_class_path(tmp_path, custom_module):
+    pytest.importorskip("geo_plugin_datasets")
+    from geo_core.cli._config import check
+
+    cfg = base_config(tmp_path, custom_module)
+    cfg["data"] = {"class_path": "GenericNonGeoSegmentationDataModule",
+                   "init_args": {"batch_size": 2, "num_classes": 2, "train_data_root": str(tmp_path)}}
+    run = compose(cfg)
+    check(run)
+    assert run.config["data"]["class_path"].startswith("geo_plugin_datasets.")
+    cfg["data"]["init_args"]["batchsize"] = 2
+    with pytest.raises(ConfigError, match="did you mean 'data.init_args.batch_size'"):
+        check(compose(cfg))

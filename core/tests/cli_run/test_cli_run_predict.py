@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import rasterio
 import torch
-
 from geo_core import InputDataError
 from geo_core import tasks as api
 from geo_core.data import ScenePreprocessing
@@ -66,10 +65,10 @@ def test_corrupt_input_names_the_file_and_leaves_no_output(tmp_path):
     bad.write_bytes(good.read_bytes()[:600])  # truncated
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    with pytest.raises(InputDataError, match="broken.tif"):
+    with pytest.raises(InputDataError, match=r"broken\.tif"):
         predict_scene(_task(), bad, out_dir / "x.tif", None, PredictOptions(crop=32, stride=32))
     assert list(out_dir.iterdir()) == []
-    with pytest.raises(InputDataError, match="missing.tif"):
+    with pytest.raises(InputDataError, match=r"missing\.tif"):
         predict_scene(_task(), tmp_path / "missing.tif", out_dir / "y.tif")
     with pytest.raises(InputDataError, match="band 9"):
         predict_scene(_task(), good, out_dir / "z.tif", ScenePreprocessing(bands=[1, 9]))

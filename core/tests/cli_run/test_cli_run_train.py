@@ -6,7 +6,6 @@ import subprocess
 import pytest
 import torch
 import yaml
-
 from geo_core import CheckpointError
 from geo_core import tasks as api
 
@@ -64,7 +63,8 @@ def test_atomic_checkpoint_io_never_leaves_a_partial_file(tmp_path, monkeypatch)
 def test_killed_run_resumes_from_last_with_optimizer_state(tmp_path, custom_module):
     cfg = base_config(tmp_path, custom_module)
     cfg["trainer"].update(max_epochs=3, limit_train_batches=2)
-    cfg["trainer"]["callbacks"] = [{"class_path": "geo_custom_modules.geo_test_components.KillAt", "init_args": {"epoch": 2}}]
+    killer = {"class_path": "geo_custom_modules.geo_test_components.KillAt", "init_args": {"epoch": 2}}
+    cfg["trainer"]["callbacks"] = [killer]
     cfg["model"]["init_args"].update(scheduler="StepLR", scheduler_hparams={"step_size": 1, "gamma": 0.5})
     path = tmp_path / "seg.yaml"
     path.write_text(yaml.safe_dump(cfg))

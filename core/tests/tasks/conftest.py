@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
-
 from geo_core import Model, ModelOutput
+from torch import nn
 
 
 class TinyPixelModel(Model):

@@ -4,7 +4,6 @@ import json
 
 import pytest
 import torch
-
 from geo_core import ConfigError
 from geo_core.tasks import (
     ClassificationTask,

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from geo_core import ConfigError
 from geo_core.losses import LossHandler, WeightedSumLoss, build_loss
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 import torch
-
 from geo_core import ConfigError
 from geo_core.tasks import SemanticSegmentationTask
 
@@ -65,7 +66,7 @@ def test_optimizer_and_scheduler_by_name():
 
 
 class _RecordLR(torch.optim.SGD):
-    seen: list[float] = []
+    seen: ClassVar[list[float]] = []
 
     def step(self, closure=None):
         _RecordLR.seen.append(self.param_groups[0]["lr"])

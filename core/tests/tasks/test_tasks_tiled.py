@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import torch
-
 from geo_core.tasks import tiled_forward
 from geo_core.tasks._tiled import blend_weights, starts
 

@@ -227,9 +227,9 @@ def compose(
         if isinstance(node, str):
             cfg[slot] = node = {"class_path": node}
         if node is not None and not (isinstance(node, dict) and "class_path" in node):
-            raise ConfigError(f"{slot} needs a class_path (e.g. {slot}: {{class_path: "
-                              f"{'SemanticSegmentationTask' if slot == 'model' else 'GenericNonGeoSegmentationDataModule'}"
-                              f", init_args: {{...}}}})", key=f"{slot}.class_path")
+            example = "SemanticSegmentationTask" if slot == "model" else "GenericNonGeoSegmentationDataModule"
+            raise ConfigError(f"{slot} needs a class_path (e.g. {slot}: {{class_path: {example}, "
+                              "init_args: {...}})", key=f"{slot}.class_path")
     _resolve(cfg, "")
     return RunConfig(cfg, name, base)
 
@@ -245,7 +245,7 @@ def _unknown_key(key: str, where: str, valid: Sequence[str]) -> ConfigError:
 
 def _params(obj: Any) -> tuple[list[str], bool]:
     """Accepted keyword names; follows ``**kwargs`` up the MRO (the usual ``super().__init__(**kwargs)``)."""
-    targets = [c.__init__ for c in obj.__mro__ if "__init__" in vars(c)] if isinstance(obj, type) else [obj]
+    targets = [vars(c)["__init__"] for c in obj.__mro__ if "__init__" in vars(c)] if isinstance(obj, type) else [obj]
     names: list[str] = []
     for target in targets:
         if target is object.__init__:
@@ -273,7 +273,8 @@ def _check_component_names(args: Mapping[str, Any], where: str) -> None:
     for n in ([loss] if isinstance(loss, str) else list(loss) if isinstance(loss, Mapping) else []):
         need(LOSSES, n, "loss")
     margs = args.get("model_args")
-    if isinstance(margs, Mapping) and args.get("model_factory") in ("EncoderDecoderFactory", "core:EncoderDecoderFactory"):
+    if isinstance(margs, Mapping) and args.get("model_factory") in ("EncoderDecoderFactory",
+                                                                    "core:EncoderDecoderFactory"):
         need(BACKBONES, margs.get("backbone"), "model_args.backbone")
         need(DECODERS, margs.get("decoder"), "model_args.decoder")
 

@@ -45,12 +45,15 @@ def _print_config(config: list[Path], overrides: list[str], need_model: bool = T
 def train_cmd(
     ctx: typer.Context,
     config: ConfigOpt,
-    resume: Annotated[str | None, typer.Option("--resume", help="'last' (this run's last checkpoint) or a path.")] = None,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="'last' (this run's last checkpoint) or a path.")
+    ] = None,
     print_config: PrintOpt = False,
 ) -> None:
     """Fit a task (checkpoints best+last on the task's monitor, CSV logs in the run directory)."""
     if print_config:
-        return _guard(lambda: _print_config(config, ctx.args))
+        _guard(lambda: _print_config(config, ctx.args))
+        return
     from geo_core.tasks._api import train
 
     _guard(lambda: train(config, ctx.args, resume=resume))
@@ -64,7 +67,8 @@ def _eval(stage: str) -> Callable[..., None]:
         print_config: PrintOpt = False,
     ) -> None:
         if print_config:
-            return _guard(lambda: _print_config(config, ctx.args))
+            _guard(lambda: _print_config(config, ctx.args))
+        return
         from geo_core.tasks import _api
 
         _guard(lambda: getattr(_api, stage)(config, ctx.args, ckpt=ckpt))
@@ -88,7 +92,8 @@ def predict_cmd(
 ) -> None:
     """Stream-predict large scenes to GeoTIFFs (source CRS, transform and nodata)."""
     if print_config:
-        return _guard(lambda: _print_config(config, ctx.args))
+        _guard(lambda: _print_config(config, ctx.args))
+        return
     from geo_core.tasks._api import predict
 
     paths = _guard(lambda: predict(config, ckpt=ckpt, input=input, output=output, overrides=ctx.args,

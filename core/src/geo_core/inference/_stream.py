@@ -136,7 +136,6 @@ def predict_scene(
         InputDataError: The input cannot be opened or read (names the file).
     """
     import rasterio
-    from rasterio.windows import Window
 
     pre = preprocessing or ScenePreprocessing()
     opt = options or PredictOptions()

@@ -31,6 +31,7 @@ class BCELoss(nn.Module):
     def __init__(self, ignore_index: float | None = None, class_weights: Sequence[float] | None = None) -> None:
         super().__init__()
         self.ignore_index = ignore_index
+        self.pos_weight: Tensor | None
         self.register_buffer("pos_weight", as_weight(class_weights), persistent=False)
 
     def _align(self, logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:

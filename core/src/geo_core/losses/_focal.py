@@ -25,6 +25,7 @@ class FocalLoss(nn.Module):
         super().__init__()
         self.gamma = gamma
         self.ignore_index = ignore_index
+        self.alpha: Tensor | None
         self.register_buffer("alpha", as_weight(class_weights), persistent=False)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:

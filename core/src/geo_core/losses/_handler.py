@@ -40,6 +40,7 @@ def _call_builder(name: str, **common: Any) -> nn.Module:
         builder = LOSSES.get(name)
     except UnknownComponentError as exc:
         raise ConfigError(f"unknown loss {name!r}: {exc}", key="loss") from exc
+    params: Mapping[str, inspect.Parameter]
     try:
         params = inspect.signature(builder).parameters
     except (TypeError, ValueError):  # pragma: no cover - builtins

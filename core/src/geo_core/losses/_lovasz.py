@@ -28,6 +28,7 @@ class LovaszSoftmaxLoss(nn.Module):
     def __init__(self, ignore_index: int | None = None, class_weights: Sequence[float] | None = None) -> None:
         super().__init__()
         self.ignore_index = ignore_index
+        self.weight: Tensor | None
         self.register_buffer("weight", as_weight(class_weights), persistent=False)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:

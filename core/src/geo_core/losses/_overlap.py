@@ -32,6 +32,7 @@ class OverlapLoss(nn.Module):
         self.mode = mode
         self.ignore_index = ignore_index
         self.smooth = smooth
+        self.weight: Tensor | None
         self.register_buffer("weight", as_weight(class_weights), persistent=False)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:

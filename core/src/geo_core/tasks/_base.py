@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import lightning.pytorch as pl
-import torch
 from torch import Tensor, nn
 
 from geo_core._contracts import ModelOutput
@@ -108,10 +107,11 @@ class BaseTask(pl.LightningModule):
                               key="output_on_inference")
         self.output_kinds: list[str] = kinds
         self.model = self._build_model(model, model_factory, model_args, aux_heads)
+        model_any: Any = self.model
         if freeze_backbone or training_mode == "head_only":
-            self.model.freeze_encoder()
+            model_any.freeze_encoder()
         if freeze_decoder:
-            self.model.freeze_decoder()
+            model_any.freeze_decoder()
         self.loss_handler = LossHandler(
             build_loss(loss if loss is not None else self.default_loss, ignore_index=ignore_index,
                        class_weights=class_weights),
@@ -276,13 +276,13 @@ class BaseTask(pl.LightningModule):
         logger = self.logger
         experiment = getattr(logger, "experiment", None) if logger is not None else None
         dm = getattr(self.trainer, "datamodule", None)
-        if experiment is None or not hasattr(experiment, "add_figure") or not hasattr(dm, "plot"):
+        if experiment is None or not hasattr(experiment, "add_figure") or dm is None or not hasattr(dm, "plot"):
             return
         sample = {k: (v[0].detach().cpu() if isinstance(v, Tensor) else v[0]) for k, v in batch.items()}
         sample["prediction"] = self.convert(output[:1], "prediction")[0].detach().cpu()
         fig = dm.plot(sample)
         if fig is not None:
-            experiment.add_figure(f"val/sample", fig, global_step=self.global_step)
+            experiment.add_figure("val/sample", fig, global_step=self.global_step)
 
     # -- optimisation --------------------------------------------------------
     def configure_optimizers(self) -> Any:

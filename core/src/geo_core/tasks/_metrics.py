@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -15,11 +16,11 @@ __all__ = ["segmentation_metrics", "regression_metrics", "classification_metrics
 def segmentation_metrics(
     num_classes: int, ignore_index: int | None, class_names: Sequence[str] | None = None
 ) -> MetricCollection:
-    """mIoU (macro and micro), F1, accuracy and per-class IoU named by ``class_names``."""
+    """MIoU (macro and micro), F1, accuracy and per-class IoU named by ``class_names``."""
     from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score, MulticlassJaccardIndex
     from torchmetrics.wrappers import ClasswiseWrapper
 
-    kw = {"num_classes": num_classes, "ignore_index": ignore_index, "validate_args": False}
+    kw: dict[str, Any] = {"num_classes": num_classes, "ignore_index": ignore_index, "validate_args": False}
     names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
     if len(names) != num_classes:
         from geo_core._errors import ConfigError
@@ -42,6 +43,11 @@ class MaskedRegressionMetrics(Metric):
     """
 
     full_state_update = False
+    n: Tensor
+    se: Tensor
+    ae: Tensor
+    sy: Tensor
+    syy: Tensor
 
     def __init__(self, ignore_index: float | None = None) -> None:
         super().__init__()
@@ -90,7 +96,7 @@ def classification_metrics(num_classes: int, class_names: Sequence[str] | None =
         MulticlassRecall,
     )
 
-    kw = {"num_classes": num_classes, "validate_args": False}
+    kw: dict[str, Any] = {"num_classes": num_classes, "validate_args": False}
     return MetricCollection({
         "accuracy": MulticlassAccuracy(average="micro", **kw),
         "F1": MulticlassF1Score(average="macro", **kw),
@@ -103,7 +109,7 @@ def multilabel_metrics(num_labels: int) -> MetricCollection:
     """AUROC, average precision and F1 (macro)."""
     from torchmetrics.classification import MultilabelAUROC, MultilabelAveragePrecision, MultilabelF1Score
 
-    kw = {"num_labels": num_labels, "validate_args": False}
+    kw: dict[str, Any] = {"num_labels": num_labels, "validate_args": False}
     return MetricCollection({
         "AUROC": MultilabelAUROC(**kw),
         "AP": MultilabelAveragePrecision(**kw),
