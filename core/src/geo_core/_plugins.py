@@ -163,10 +163,17 @@ def _requirement_problem(req: str) -> str | None:
     return None
 
 
+_SERIAL = 0
+
+
 class PluginIndex:
     """The discovered plugins and statically declared components (built once per process)."""
 
     def __init__(self) -> None:
+        global _SERIAL
+        _SERIAL += 1
+        #: distinguishes successive discoveries (registries key their caches on it)
+        self.serial = _SERIAL
         self.plugins: dict[str, PluginRecord] = {}
         self.entries: dict[str, list[EntryRecord]] = {k: [] for k in KINDS}
         self.pm = pluggy.PluginManager("geo")

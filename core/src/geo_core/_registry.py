@@ -68,6 +68,8 @@ class Registry:
         self.group = GROUPS[kind]
         self._local: dict[str, _Candidate] = {}
         self._priority: list[str] | None = None
+        self._version = 0  # bumped by every in-process (un)registration
+        self._cache: tuple[tuple[int, int], dict[str, _Candidate]] | None = None
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r})"
@@ -116,6 +118,7 @@ class Registry:
                 old = self._local[qid].target
                 raise DuplicateComponentError(self.kind, qid, _describe(old), _describe(fn))
             self._local[qid] = _Candidate(qid, n, source, fn, metadata=dict(metadata or {}))
+            self._version += 1
             return fn
 
         if obj is not None:
@@ -126,6 +129,7 @@ class Registry:
         """Remove an in-process registration (by qualified id or plain local name)."""
         qid = name if SEPARATOR in name else f"local{SEPARATOR}{name}"
         self._local.pop(qid, None)
+        self._version += 1
 
     def set_priority(self, order: list[str] | None) -> None:
         """Override the source order for this registry (None: the global default)."""
@@ -157,6 +161,9 @@ class Registry:
                     yield src, rec
 
     def _candidates(self) -> dict[str, _Candidate]:
+        key = (plugin_index().serial, self._version)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
         out: dict[str, _Candidate] = {}
         for c in self._static():
             prev = out.get(c.id)
@@ -170,6 +177,7 @@ class Registry:
                     raise DuplicateComponentError(self.kind, qid, str(out[qid].distribution), str(rec.distribution))
                 out[qid] = _Candidate(qid, n, src.source, src.builder, rec.distribution, rec.version, dynamic=src)
         out.update(self._local)
+        self._cache = (key, out)
         return out
 
     def names(self, source: str | None = None) -> list[str]:
