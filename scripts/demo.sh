@@ -6,5 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 bash scripts/setup_env.sh
+# One torch thread per process: the demo model is tiny, and competing OpenMP threads spin on a busy machine
+# (a 2-core box shared with other work). Set OMP_NUM_THREADS yourself to override.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 .venv/bin/python -m geo_plugin_datasets.demo --output demo_output "$@"
 echo "[demo] finished in $(( $(date +%s) - start )) s"
