@@ -142,6 +142,7 @@ class EncoderDecoderFactory:
         if not isinstance(widths, (list, tuple)) or not widths:
             raise ConfigError(f"the backbone {type(encoder).__name__} has no out_channels list; backbones must "
                               "declare the width of each returned feature", key="backbone")
+        necks = _with_time_dim(necks, getattr(encoder, "effective_time_dim", None))
         chain, channels = build_necks(necks, [int(c) for c in widths])
         dec, head = self._decoder_and_head(task, decoder, channels, parts["decoder"], parts["head"], n_out, "")
         aux = {}
@@ -233,3 +234,20 @@ class EncoderDecoderFactory:
         if task == "regression":
             return dec, RegressionHead(c, n_out, **hkw)
         return dec, ClassificationHead(c, n_out, **hkw)
+
+
+def _with_time_dim(necks: Any, t_eff: Any) -> Any:
+    """Give ``ReshapeTokensToImage`` the backbone's ``effective_time_dim`` when the config leaves it out.
+
+    Multi-frame token backbones (Prithvi with T > 1) declare how many token frames they
+    return; without this, every multi-temporal config would have to repeat it.
+    """
+    if not isinstance(t_eff, int) or isinstance(t_eff, bool) or not necks:
+        return necks
+    out = []
+    for n in necks:
+        if (isinstance(n, Mapping) and n.get("name") in ("ReshapeTokensToImage", "core:ReshapeTokensToImage")
+                and "effective_time_dim" not in n):
+            n = {**n, "effective_time_dim": t_eff}
+        out.append(n)
+    return out
