@@ -68,7 +68,7 @@ def _eval(stage: str) -> Callable[..., None]:
     ) -> None:
         if print_config:
             _guard(lambda: _print_config(config, ctx.args))
-        return
+            return
         from geo_core.tasks import _api
 
         _guard(lambda: getattr(_api, stage)(config, ctx.args, ckpt=ckpt))
