@@ -95,6 +95,7 @@ def main() -> None:
     ap.add_argument("--baseline-max", type=int, default=4096, help="skip the in-memory baseline above this size")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--name", default="predict_stream", help="results file stem (predict_*)")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(dir=os.environ.get("GEO_BENCH_TMP")) as tmp:
@@ -124,7 +125,7 @@ def main() -> None:
               "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "predict_stream.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = ["# Streaming prediction vs whole-scene in-memory tiled baseline", "",
              f"{result['machine']}; {result['model']}; crops 224 / stride 192; batch 8; float32 6-band GeoTIFF in, "
              "uint8 class GeoTIFF out. Each case in its own process.", "",
@@ -134,7 +135,7 @@ def main() -> None:
                      f"{r['peak_rss_mib']} |")
     if growth is not None:
         lines += ["", f"Streaming peak RSS grows {growth:.1%} from the smallest to the largest scene."]
-    (out / "predict_stream.md").write_text("\n".join(lines) + "\n")
+    (out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

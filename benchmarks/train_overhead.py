@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 import warnings
@@ -106,14 +107,18 @@ def main() -> None:
     data = batches(args.steps + args.warmup)
     hand: list[float] = []
     task: list[float] = []
+    per_round = []
     for _ in range(args.rounds):  # interleave so machine drift hits both sides alike
-        hand += hand_loop(data)[args.warmup:]
-        task += task_loop(data)[args.warmup:]
+        h_r, t_r = hand_loop(data)[args.warmup:], task_loop(data)[args.warmup:]
+        hand += h_r
+        task += t_r
+        per_round.append({"hand": round(statistics.median(h_r), 4), "task": round(statistics.median(t_r), 4)})
     h, t = statistics.median(hand), statistics.median(task)
     result = {"model": make_net()[1], "batch": "8 x 6 x 128 x 128", "optimizer": "AdamW",
               "threads": args.threads, "steps_measured_per_side": len(hand),
               "hand_loop_median_s": round(h, 4), "task_median_s": round(t, 4),
-              "overhead": round(t / h - 1, 4),
+              "overhead": round(t / h - 1, 4), "per_round_medians": per_round,
+              "load_average_1min": round(os.getloadavg()[0], 2),
               "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     print(json.dumps(result, indent=2))
     out = HERE / "results"
