@@ -107,3 +107,37 @@ def test_model_factory_or_model_is_required():
         SemanticSegmentationTask(model_factory="EncoderDecoderFactroy", model_args={"num_classes": 2})
     with pytest.raises(ConfigError, match="output_on_inference"):
         SemanticSegmentationTask(model=TinyPixelModel(), output_on_inference="probs")
+
+
+def test_plot_on_val_logs_datamodule_figures():
+    from lightning.pytorch.loggers.logger import Logger
+
+    class FigLogger(Logger):
+        name, version = "fig", 0
+
+        def __init__(self):
+            super().__init__()
+            self.figs: list[tuple[str, dict]] = []
+
+        @property
+        def experiment(self):
+            return self
+
+        def add_figure(self, tag, fig, global_step=None):
+            self.figs.append((tag, fig))
+
+        def log_metrics(self, metrics, step=None):
+            pass
+
+        def log_hyperparams(self, params, *args, **kwargs):
+            pass
+
+    class PlottingDM(TinyGeoDataModule):
+        def plot(self, sample):
+            return {"keys": sorted(sample)}
+
+    logger = FigLogger()
+    task = SemanticSegmentationTask(model=TinyPixelModel(), plot_on_val=2)
+    quiet_trainer(max_epochs=3, logger=logger, log_every_n_steps=1).fit(task, PlottingDM(num_samples=4, size=16))
+    assert [t for t, _ in logger.figs] == ["val/sample", "val/sample"]  # epochs 0 and 2
+    assert "prediction" in logger.figs[0][1]["keys"]
