@@ -39,6 +39,12 @@ def load_custom_modules(path: str | Path) -> list[str]:
     if not files:
         raise ConfigError(f"custom_modules_path {str(path)!r} contains no Python module", key="custom_modules_path")
     names = []
+    if "geo_custom_modules" not in sys.modules:  # a parent package, so dotted class paths into them work
+        import types
+
+        parent = types.ModuleType("geo_custom_modules")
+        parent.__path__ = []
+        sys.modules["geo_custom_modules"] = parent
     for f in files:
         key = str(f)
         if key in _LOADED:
@@ -59,5 +65,6 @@ def load_custom_modules(path: str | Path) -> list[str]:
             sys.modules.pop(mod_name, None)
             raise
         _LOADED[key] = mod_name
+        setattr(sys.modules["geo_custom_modules"], mod_name.rpartition(".")[2], module)
         names.append(mod_name)
     return names
