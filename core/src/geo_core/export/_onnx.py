@@ -46,6 +46,9 @@ def _why(exc: BaseException) -> str:
     while root.__cause__ is not None and root.__cause__ is not root:
         root = root.__cause__
     text = _ANSI.sub("", str(root)).strip()
+    if "Status Message:" in text:  # onnxruntime: keep its message, not the kernel's source location
+        text = "onnxruntime: " + re.sub(r"^\S+\.(?:h|cc|cpp):\d+ ", "", text.split("Status Message:")[-1].strip())
+        return text[:300]
     if "## Exception summary" in text:  # torch.onnx's own report: keep the summary line
         text = text.split("## Exception summary", 1)[1].strip()
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
@@ -55,9 +58,20 @@ def _why(exc: BaseException) -> str:
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Silence the exporter's own warnings (users see the report, not tracer internals)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
+    import logging
+
+    loggers = [logging.getLogger(n) for n in ("torch.utils._sympy.interp", "torch.fx.experimental.symbolic_shapes",
+                                               "torch.export", "torch._dynamo", "onnxscript")]
+    levels = [lg.level for lg in loggers]
+    try:
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def _check_shape(shape: Sequence[int]) -> tuple[int, ...]:
@@ -111,7 +125,9 @@ def _capture(wrapper: nn.Module, sample: Any, dynamic: bool) -> Any:
     # As torch.onnx's own capture does: reason about sizes 0/1 like any size, so a batch of one
     # does not specialise the batch axis (a private flag; without it only fewer axes stay dynamic).
     config = getattr(getattr(torch.fx, "experimental", None), "_config", None)
-    patch = config.patch(backed_size_oblivious=True) if hasattr(config, "patch") else contextlib.nullcontext()
+    patch: Any = contextlib.nullcontext()
+    if config is not None and hasattr(config, "patch"):
+        patch = config.patch(backed_size_oblivious=True)
     with patch:
         return torch.export.export(wrapper, (sample,), dynamic_shapes=shapes, strict=False)
 
@@ -173,7 +189,7 @@ def _run_check(path: Path, model: nn.Module, name: str, shapes: list[tuple[int, 
     import torch
 
     opts = ort.SessionOptions()
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4  # errors reach the caller as exceptions, not as log lines
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     gen = torch.Generator().manual_seed(seed)
     results = []

@@ -62,8 +62,8 @@ def size_multiple(model: nn.Module) -> tuple[int, bool]:
     div = getattr(model, "divisor", None)  # smp models
     if isinstance(div, int) and div > 1:
         return div, False
-    mult = getattr(model, "pad_multiple", None)
-    return (mult, False) if isinstance(mult, int) and mult > 1 else (1, False)
+    declared = getattr(model, "pad_multiple", None)
+    return (declared, False) if isinstance(declared, int) and declared > 1 else (1, False)
 
 
 class OutputOnly(nn.Module):
