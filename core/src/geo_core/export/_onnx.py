@@ -329,8 +329,9 @@ def _export_checked(wrapper: nn.Module, model: nn.Module, name: str, sample: Any
         else:
             axes = _name_axes(program, len(shape))
             program.save(staged, external_data=external)
+            no_axes = None if axes else "the exporter kept no axis dynamic (the model fixes them)"
             if not check:
-                return _fields(shape, axes, None, [], program, multiple, None)
+                return _fields(shape, axes, None, [], program, multiple, no_axes)
             shapes = [shape] + ([_second_shape(shape, multiple)] if axes else [])
             try:
                 results = _run_check(staged, model, name, shapes, seed)
@@ -339,7 +340,7 @@ def _export_checked(wrapper: nn.Module, model: nn.Module, name: str, sample: Any
             else:
                 bad = [r for r in results if r[1] > _allowed(tolerance, r[2])]
                 if not bad:
-                    return _fields(shape, axes, max(r[1] for r in results), shapes, program, multiple, None)
+                    return _fields(shape, axes, max(r[1] for r in results), shapes, program, multiple, no_axes)
                 reason = (f"the dynamic graph differs from PyTorch by {bad[0][1]:.3g} at input "
                           f"{list(bad[0][0])}")
             for f in staged.parent.iterdir():
