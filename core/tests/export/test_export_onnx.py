@@ -88,3 +88,14 @@ def test_prithvi_exports_at_a_size_other_than_its_img_size(tmp_path):
                   necks=PRITHVI_NECKS, decoder="UNetDecoder", num_classes=2)  # position embedding for 224x224
     report = export_onnx(model, tmp_path / "prithvi.onnx", (1, 6, 32, 32))
     assert report.dynamic_axes == {} and report.max_abs_diff is not None and report.max_abs_diff < 1e-4
+
+
+def test_large_models_keep_weights_in_a_data_file_beside_the_graph(tmp_path, monkeypatch):
+    import geo_core.export._onnx as onnx_mod
+
+    monkeypatch.setattr(onnx_mod, "_EXTERNAL_DATA_BYTES", 0)  # treat the tiny model as one above 2 GiB
+    model = build("EncoderDecoderFactory", backbone="tiny_cnn", decoder="UNetDecoder", num_classes=2)
+    report = export_onnx(model, tmp_path / "big.onnx", (1, 6, 32, 32), dynamic=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.onnx", "big.onnx.data"]
+    x = np.random.default_rng(4).standard_normal((1, 6, 32, 32), dtype=np.float32)
+    assert np.abs(run_onnx(report.path, x) - _torch(model, x)).max() < 1e-4
