@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from geo_core.export import ExportError, ExportReport, export_onnx
+from geo_core.export import ExportReport, export_onnx
 
 from .conftest import build, run_onnx
 
@@ -78,10 +78,6 @@ def test_static_export_of_a_task_keeps_its_training_mode(tmp_path):
     assert np.abs(run_onnx(report.path, x) - _torch(task.model.eval(), x)).max() < 1e-4
 
 
-@pytest.mark.xfail(raises=ExportError, strict=False,
-                   reason="geo_plugin_prithvi caches position embeddings by the token grid; under torch.export the "
-                          "grid holds SymInts, which cannot be dict keys. Fixed by int()-ing the grid in "
-                          "PrithviViT.position_embedding (requested from the plugin's owner).")
 def test_prithvi_exports_at_a_size_other_than_its_img_size(tmp_path):
     pytest.importorskip("geo_plugin_prithvi")
     model = build("EncoderDecoderFactory", backbone="prithvi:prithvi_eo_tiny", backbone_depth=2,

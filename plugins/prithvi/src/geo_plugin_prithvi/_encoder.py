@@ -151,6 +151,7 @@ class PrithviViT(nn.Module):
 
     def position_embedding(self, grid: tuple[int, int, int]) -> Tensor:
         """The ``(1, 1 + t*h*w, D)`` position embedding (cls slot first) for a token grid."""
+        grid = (int(grid[0]), int(grid[1]), int(grid[2]))  # plain ints: a usable cache key under torch.export
         stored = self.pos_embed
         if tuple(grid) == tuple(self.grid_size):
             return stored
