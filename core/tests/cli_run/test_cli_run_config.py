@@ -81,5 +81,5 @@ def test_plugin_datamodule_registry_name_as_class_path(tmp_path, custom_module):
     check(run)
     assert run.config["data"]["class_path"].startswith("geo_plugin_datasets.")
     cfg["data"]["init_args"]["batchsize"] = 2
-    with pytest.raises(ConfigError, match="did you mean 'data.init_args.batch_size'"):
+    with pytest.raises(ConfigError, match=r"did you mean 'data\.init_args\.batch_size'"):
         check(compose(cfg))

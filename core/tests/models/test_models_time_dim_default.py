@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import geo_core
 import torch
 from torch import nn
-
-import geo_core
 
 
 class FrameTokens(nn.Module):
