@@ -163,7 +163,8 @@ def test_state_dict_lightning_checkpoint_and_errors(tmp_path: Path) -> None:
     torch.save({"state_dict": model.state_dict(), "obj": _Custom()}, unsafe)
     with pytest.raises(geo_core.CheckpointError, match="weights_only=False"):
         load_state_dict(model, unsafe)
-    load_state_dict(model, unsafe, weights_only=False)
+    with pytest.warns(UserWarning, match="only for a file you trust"):  # the explicit opt-in is warned
+        load_state_dict(model, unsafe, weights_only=False)
 
 
 class _Custom:

@@ -258,6 +258,26 @@ def _params(obj: Any) -> tuple[list[str], bool]:
     return names, True
 
 
+def _check_nulls(cls: Any, args: Mapping[str, Any], where: str) -> None:
+    """``key: null`` for a parameter whose annotation does not allow None (jsonargparse lets it through)."""
+    targets = [vars(c)["__init__"] for c in cls.__mro__ if "__init__" in vars(c)] if isinstance(cls, type) else [cls]
+    for target in targets:
+        try:
+            params = inspect.signature(target).parameters
+        except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+            return
+        for k, v in args.items():
+            p = params.get(k)
+            if v is not None or p is None or p.annotation is inspect.Parameter.empty or p.default is None:
+                continue
+            ann = p.annotation if isinstance(p.annotation, str) else repr(p.annotation)
+            if not any(t in ann for t in ("None", "Optional", "Any", "object")):
+                raise ConfigError(f"{where}.{k} cannot be null (expects {ann}); give a value or remove the key",
+                                  key=f"{where}.{k}")
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            return
+
+
 def _check_component_names(args: Mapping[str, Any], where: str) -> None:
     from geo_core import BACKBONES, DECODERS, LOSSES, MODEL_FACTORIES
 
@@ -298,6 +318,7 @@ def _check_node(node: Any, where: str) -> None:
         for k in args:
             if k not in valid:
                 raise _unknown_key(k, f"{where}.init_args", valid)
+    _check_nulls(cls, args, f"{where}.init_args")
     _check_component_names(args, f"{where}.init_args")
     for k, v in args.items():
         _check_node(v, f"{where}.init_args.{k}")
@@ -448,5 +469,25 @@ def build(run: RunConfig, need_model: bool = True) -> Built:
     if seed is not False and seed is not None:
         seed_everything(int(seed), workers=True, verbose=False)
     instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes  # renamed in 4.49
-    init = instantiate(ns)
+    try:
+        init = instantiate(ns)
+    except (ValueError, TypeError) as exc:  # jsonargparse wraps a constructor's own error: surface geo's
+        cause = _geo_cause(exc)
+        if cause is None:
+            raise
+        raise cause from exc
     return Built(init.trainer, init.get("model"), init.get("data"), run.config)
+
+
+def _geo_cause(exc: BaseException) -> Exception | None:
+    """The first geo error in an exception's chain (what a constructor raised), if any."""
+    from geo_core._errors import GeoError
+
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        if isinstance(node, GeoError):
+            return node
+        seen.add(id(node))
+        node = node.__cause__ or node.__context__
+    return None

@@ -33,6 +33,8 @@ def _guard(fn: Callable[[], Any]) -> Any:
         return fn()
     except GeoError as exc:
         _fail(exc)
+    except OSError as exc:  # disk full, permissions, quota: one line naming the file, not a traceback
+        _fail(exc)
 
 
 def _print_config(config: list[Path], overrides: list[str], need_model: bool = True) -> None:

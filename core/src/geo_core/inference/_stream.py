@@ -74,8 +74,9 @@ def expand_inputs(spec: str | Path) -> list[Path]:
 
 
 def _preprocess(x: np.ndarray, pre: ScenePreprocessing, nodata: float | None) -> np.ndarray:
-    if nodata is not None and pre.no_data_replace is not None:
-        x = np.where(x == nodata, np.float32(pre.no_data_replace), x)
+    if pre.no_data_replace is not None:  # as the datamodules do: NaN and the file's nodata
+        bad = np.isnan(x) if nodata is None else (np.isnan(x) | (x == nodata))
+        x = np.where(bad, np.float32(pre.no_data_replace), x)
     if pre.constant_scale != 1.0:
         x = x * np.float32(pre.constant_scale)
     if pre.means is not None:
@@ -167,6 +168,10 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
         bands = list(pre.bands) if pre.bands is not None else list(range(1, src.count + 1))
         if max(bands) > src.count:
             raise InputDataError(f"asks for band {max(bands)} but the raster has {src.count}", path=source)
+        for name, stats in (("means", pre.means), ("stds", pre.stds)):
+            if stats is not None and len(stats) != len(bands):
+                raise InputDataError(f"has {len(bands)} band(s) to read but the preprocessing has {len(stats)} "
+                                     f"{name}; the scene must have the training data's bands", path=source)
         nodata = src.nodata
         crop, stride = opt.crop, opt.stride
         hp, wp = max(height, crop), max(width, crop)
@@ -186,13 +191,21 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
                     if nodata is not None:
                         valid = ~np.all(strip == nodata, axis=0)
                     x = _preprocess(strip, pre, nodata)
+                    if not np.isfinite(x).all():
+                        raise InputDataError(
+                            f"rows {y}..{y + h} hold NaN/Inf pixel values; set the datamodule's no_data_replace "
+                            "(fills NaN and nodata) or declare the file's nodata value", path=source)
                     if x.shape[1:] != (crop, wp):
                         x = np.pad(x, ((0, 0), (0, crop - h), (0, wp - width)))
                     xt = torch.from_numpy(x).to(device)
                     for k in range(0, len(xs), opt.batch_size):
                         cols = xs[k: k + opt.batch_size]
                         batch = torch.stack([xt[:, :, c: c + crop] for c in cols])
-                        out = task.convert(task(batch).output, blend_kind).float()
+                        try:
+                            out = task.convert(task(batch).output, blend_kind).float()
+                        except RuntimeError as exc:  # e.g. a band count the model was not built for
+                            raise InputDataError(f"the model cannot take this scene's {len(bands)} band(s): "
+                                                 f"{str(exc).splitlines()[0]}", path=source) from exc
                         if out.ndim == 3:
                             out = out.unsqueeze(1)
                         if acc is None:
@@ -217,7 +230,10 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
                     arr = block.cpu().numpy().astype(dtype)
                     if valid is not None and out_nd is not None:
                         arr[:, ~valid[:rows]] = out_nd
-                    dst.write(arr, window=Window(0, y, width, rows))
+                    try:
+                        dst.write(arr, window=Window(0, y, width, rows))
+                    except OSError as exc:  # disk full, quota: name the output, drop the partial file
+                        raise OSError(exc.errno, f"cannot write {output}: {exc.strerror or exc}") from exc
                     acc = torch.roll(acc, -n, dims=1)
                     acc[:, crop - n:] = 0
                     wacc = torch.roll(wacc, -n, dims=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,9 @@ def load_state_dict(
     p = Path(path)
     if not p.is_file():
         raise CheckpointError("no such checkpoint file", path=p)
+    if not weights_only:
+        warnings.warn(f"loading {p} with weights_only=False: unpickling can run code from the file; "
+                      "do this only for a file you trust", UserWarning, stacklevel=2)
     try:
         obj = torch.load(p, map_location=map_location, weights_only=weights_only)
         state = _unwrap(obj)

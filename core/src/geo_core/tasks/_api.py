@@ -30,10 +30,27 @@ def load_config(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any]
     return with_defaults(run)
 
 
+def _need_data(run: RunConfig, command: str, hook: str) -> None:
+    """A missing ``data:`` section is a config error unless the task brings its own dataloader ``hook``."""
+    model = run.config.get("model")
+    if run.config.get("data") is not None or not isinstance(model, dict) or "class_path" not in model:
+        return
+    from lightning.pytorch import LightningModule
+
+    from geo_core._errors import ConfigError
+    from geo_core.cli._config import _class_of
+
+    _, cls = _class_of(model["class_path"], "model")
+    if getattr(cls, hook, None) is getattr(LightningModule, hook):
+        raise ConfigError(f"{command} needs data: add a data section (e.g. data: {{class_path: "
+                          "GenericNonGeoSegmentationDataModule, init_args: {...}})", key="data")
+
+
 def train(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
           resume: str | None = None) -> Any:
     """Fit the configured task; ``resume`` is ``last`` or a checkpoint path. Returns the Trainer."""
     run = load_config(config, overrides)
+    _need_data(run, "train", "train_dataloader")
     ckpt = str(find_checkpoint(run.config, resume)) if resume else run.config.get("ckpt_path")
     built = build(run)
     with warnings.catch_warnings():
@@ -45,6 +62,7 @@ def train(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | Non
 
 def _evaluate(stage: str, config: ConfigLike, overrides: Any, ckpt: str | None) -> list[dict[str, float]]:
     run = load_config(config, overrides)
+    _need_data(run, stage, "val_dataloader" if stage == "validate" else "test_dataloader")
     which = ckpt or run.config.get("ckpt_path")
     path = str(find_checkpoint(run.config, which)) if which else None
     built = build(run)

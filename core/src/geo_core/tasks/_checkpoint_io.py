@@ -1,7 +1,12 @@
-"""Checkpoints written atomically: a kill mid-write never leaves a corrupt ``last.ckpt``."""
+"""Checkpoints written atomically: a kill mid-write never leaves a corrupt ``last.ckpt``.
+
+Loading refuses pickled objects (``torch.load(weights_only=True)``) and turns an unreadable
+file into a :class:`~geo_core.CheckpointError` naming it.
+"""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +14,7 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from geo_core._atomic import atomic_path
+from geo_core._errors import CheckpointError
 
 __all__ = ["AtomicCheckpointIO"]
 
@@ -18,5 +24,23 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         """Save ``checkpoint`` to ``path`` atomically."""
-        with atomic_path(Path(path)) as tmp:
-            torch.save(checkpoint, tmp)
+        try:
+            with atomic_path(Path(path)) as tmp:
+                torch.save(checkpoint, tmp)
+        except OSError as exc:  # disk full, quota, permissions: say which checkpoint
+            raise OSError(exc.errno, f"cannot write checkpoint {path}: {exc.strerror or exc}") from exc
+
+    def load_checkpoint(self, path: Any, map_location: Any | None = None,
+                        weights_only: bool | None = None) -> dict[str, Any]:
+        """Load a checkpoint with ``weights_only=True`` unless the caller explicitly passes False."""
+        try:
+            return super().load_checkpoint(path, map_location=map_location,  # type: ignore[no-any-return]
+                                           weights_only=True if weights_only is None else weights_only)
+        except pickle.UnpicklingError as exc:
+            raise CheckpointError(
+                "refused: the checkpoint holds pickled objects beyond plain weights, and unpickling runs code "
+                "from the file. Load it with torch.load(..., weights_only=False) yourself only if you trust "
+                "its source", path=Path(path)) from exc
+        except (RuntimeError, EOFError) as exc:
+            raise CheckpointError(f"cannot read the checkpoint (truncated or corrupt): {str(exc).splitlines()[0]}",
+                                  path=Path(path)) from exc

@@ -241,6 +241,11 @@ class GenericDataModule(pl.LightningDataModule):
                         f"{linfo.height}x{linfo.width}; image and label must cover the same pixels",
                         it.image,
                     )
+                if info.crs and linfo.crs and info.crs != linfo.crs:
+                    raise InputDataError(
+                        f"and its label {it.label.name} are in different CRS; reproject the label onto the image",
+                        it.image,
+                    )
             seen.setdefault((info.count, *hw), []).append(it.image.name)
         if len(seen) > 1 and ((self.check_stackability and self.batch_size > 1) or len({k[0] for k in seen}) > 1):
             listing = "; ".join(f"{c} bands {h}x{w}: {', '.join(v[:3])}" for (c, h, w), v in seen.items())

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from geo_core import InputDataError
 
 from geo_plugin_datasets._io import Window, read_raster
 
@@ -76,6 +77,11 @@ class ImageReader:
             if nodata is not None and not np.isnan(nodata):
                 bad |= data == nodata
             img[bad] = self.no_data_replace
+        if not np.isfinite(img).all():
+            n = int(img.size - np.isfinite(img).sum())
+            hint = ("Inf is never replaced: fix the file" if self.no_data_replace is not None
+                    else "set no_data_replace to fill NaN, or declare the file's nodata value")
+            raise InputDataError(f"has {n} NaN/Inf pixel value(s) in the bands read; {hint}", path)
         if self.constant_scale != 1.0:
             img *= self.constant_scale
         if self.time_steps is not None:
@@ -168,6 +174,10 @@ class PixelwiseDataset:
         mask = None
         if item.label is not None:
             mask = torch.from_numpy(self.read_mask(item.label, window))
+            if tuple(mask.shape) != tuple(image.shape[-2:]):
+                raise InputDataError(
+                    f"is {tuple(image.shape[-2:])} but its label {Path(item.label).name} is {tuple(mask.shape)}; "
+                    "image and label must cover the same pixels", item.image)
         if self.transform is not None:
             image, mask = self.transform(image, mask)
         out: dict[str, Any] = {"image": image, "filename": str(item.image)}

@@ -35,6 +35,7 @@ class RasterInfo:
         dtype: Numpy dtype name of the first band.
         nodata: The nodata value the file declares, or None.
         descriptions: Band descriptions (names) or None per band.
+        crs: The coordinate reference system (WKT), or None when the file has none.
     """
 
     count: int
@@ -43,6 +44,7 @@ class RasterInfo:
     dtype: str
     nodata: float | None
     descriptions: tuple[str | None, ...]
+    crs: str | None = None
 
 
 def _load_npy(path: Path) -> np.ndarray:
@@ -82,7 +84,8 @@ def raster_info(path: str | Path) -> RasterInfo:
         return RasterInfo(arr.shape[0], arr.shape[1], arr.shape[2], str(arr.dtype), None, (None,) * arr.shape[0])
     with _open(path) as src:
         return RasterInfo(
-            src.count, src.height, src.width, src.dtypes[0], src.nodata, tuple(src.descriptions or ())
+            src.count, src.height, src.width, src.dtypes[0], src.nodata, tuple(src.descriptions or ()),
+            src.crs.to_wkt() if src.crs else None,
         )
 
 
