@@ -6,7 +6,7 @@ Importing this package never imports torch; the torch-based contracts
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from geo_core._custom import load_custom_modules
 from geo_core._errors import (
@@ -21,6 +21,7 @@ from geo_core._errors import (
     UnknownComponentError,
     UnusedArgumentError,
 )
+from geo_core._lazy import lazy_getattr as _lazy_getattr
 from geo_core._plugins import reset_plugins
 from geo_core._registries import (
     BACKBONES,
@@ -86,12 +87,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'geo_core' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_getattr(__name__, _LAZY)

@@ -5,8 +5,7 @@ Torch-free at import; the heavy modules load on first attribute access.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from geo_core._lazy import lazy_getattr
 
 _LAZY = {
     "ObjectDetectionModelFactory": "geo_core.detection._model",
@@ -20,10 +19,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'geo_core.detection' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -8,8 +8,7 @@ the final name.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from geo_core._lazy import lazy_getattr
 
 _LAZY: dict[str, str] = {
     "PredictOptions": "geo_core.inference._options",
@@ -28,10 +27,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'geo_core.inference' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)

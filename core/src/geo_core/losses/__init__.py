@@ -8,8 +8,7 @@ classification ``ce, bce, focal``; multi-label ``bce, balanced_bce``.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from geo_core._lazy import lazy_getattr
 
 _LAZY: dict[str, str] = {
     "LossHandler": "geo_core.losses._handler",
@@ -24,10 +23,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'geo_core.losses' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -6,8 +6,7 @@ Necks live in :mod:`geo_core.models.necks`, decoders in :mod:`geo_core.models.de
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from geo_core._lazy import lazy_getattr
 
 _LAZY: dict[str, str] = {
     "EncoderDecoderFactory": "geo_core.models._encoder_decoder",
@@ -29,10 +28,4 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'geo_core.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
