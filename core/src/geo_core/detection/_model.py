@@ -216,15 +216,7 @@ class ObjectDetectionModelFactory:
         """Build a detector; ``kwargs`` are :func:`build_detector`'s arguments."""
         if task not in ("detection", "object_detection"):
             raise ConfigError(f"ObjectDetectionModelFactory builds detection models, not {task!r}", key="task")
-        import inspect
+        from geo_core.models._routing import check_arguments
 
-        valid = set(inspect.signature(build_detector).parameters)
-        unknown = sorted(set(kwargs) - valid)
-        if unknown:
-            import difflib
-
-            from geo_core._errors import UnusedArgumentError
-
-            sugg = {u: m[0] for u in unknown if (m := difflib.get_close_matches(u, valid, n=1))}
-            raise UnusedArgumentError(unknown, "ObjectDetectionModelFactory", sugg)
+        check_arguments(build_detector, kwargs, prefix="", where="ObjectDetectionModelFactory")
         return build_detector(**kwargs)
