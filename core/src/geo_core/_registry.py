@@ -175,7 +175,7 @@ class Registry:
                 qid = f"{src.source}{SEPARATOR}{n}"
                 if qid in out and out[qid].distribution != rec.distribution:
                     raise DuplicateComponentError(self.kind, qid, str(out[qid].distribution), str(rec.distribution))
-                out[qid] = _Candidate(qid, n, src.source, src.builder, rec.distribution, rec.version, dynamic=src)
+                out[qid] = _dynamic_candidate(src, rec, n)
         out.update(self._local)
         self._cache = (key, out)
         return out
@@ -216,16 +216,13 @@ class Registry:
             source, _, plain = name.partition(SEPARATOR)
             for src, rec in self._dynamic_sources():
                 if src.source == source and src.accepts is not None and src.accepts(plain):
-                    return _Candidate(name, plain, source, src.builder, rec.distribution, rec.version, dynamic=src), []
+                    return _dynamic_candidate(src, rec, plain), []
             self._raise_unknown(name, cands, source=source)
         matches = sorted((c for c in cands.values() if c.name == name), key=lambda c: self._rank(c.source))
         if not matches:
             for src, rec in sorted(self._dynamic_sources(), key=lambda sr: self._rank(sr[0].source)):
                 if src.accepts is not None and src.accepts(name):
-                    qid = f"{src.source}{SEPARATOR}{name}"
-                    return _Candidate(
-                        qid, name, src.source, src.builder, rec.distribution, rec.version, dynamic=src
-                    ), []
+                    return _dynamic_candidate(src, rec, name), []
             self._raise_unknown(name, cands)
         chosen, others = matches[0], [m.id for m in matches[1:]]
         if others and (self.kind, name) not in _LOGGED:
@@ -311,6 +308,12 @@ class Registry:
         Exceptions raised by the builder propagate unchanged.
         """
         return self.get(name)(*args, **kwargs)
+
+
+def _dynamic_candidate(src: ComponentSource, rec: Any, name: str) -> _Candidate:
+    """The candidate for ``name`` served by the hook catalogue ``src`` of plugin record ``rec``."""
+    qid = f"{src.source}{SEPARATOR}{name}"
+    return _Candidate(qid, name, src.source, src.builder, rec.distribution, rec.version, dynamic=src)
 
 
 def _describe(obj: Any) -> str:
