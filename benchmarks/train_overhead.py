@@ -3,8 +3,10 @@
 Same model (smp resnet18 U-Net when segmentation_models_pytorch is installed, else a small
 CNN), same in-memory batches (8 x 6 x 128 x 128, 2 classes), AdamW, same thread count. The
 task runs with its default metrics on (train mIoU/F1/accuracy/per-class IoU updated every
-step) and loss logging; checkpointing and the progress bar are off on both sides. Median
-step time over the measured steps, cases interleaved. Writes
+step) and loss logging; checkpointing and the progress bar are off on both sides. A step is
+timed from the end of one step to the end of the next, so fetching the batch and everything
+the framework does between steps counts. Median step time over the measured steps, cases
+interleaved. Writes
 benchmarks/results/train_overhead.json and .md.
 
 Usage: .venv/bin/python benchmarks/train_overhead.py [--steps 20] [--warmup 3] [--rounds 2]
@@ -13,6 +15,7 @@ Usage: .venv/bin/python benchmarks/train_overhead.py [--steps 20] [--warmup 3] [
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -42,22 +45,26 @@ def batches(n: int) -> list[dict[str, torch.Tensor]]:
              generator=g)} for _ in range(n)]
 
 
+def _intervals(stamps: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(stamps)]
+
+
 def hand_loop(data: list[dict[str, torch.Tensor]]) -> list[float]:
     torch.manual_seed(0)
     net, _ = make_net()
     net.train()
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
-    times = []
-    for b in data:
-        t0 = time.perf_counter()
+    loader = torch.utils.data.DataLoader(data, batch_size=None, shuffle=False)
+    stamps = [time.perf_counter()]
+    for b in loader:
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(net(b["image"]), b["mask"])
         loss.backward()
         opt.step()
         loss.item()
-        times.append(time.perf_counter() - t0)
-    return times
+        stamps.append(time.perf_counter())
+    return _intervals(stamps)
 
 
 def task_loop(data: list[dict[str, torch.Tensor]]) -> list[float]:
@@ -74,15 +81,15 @@ def task_loop(data: list[dict[str, torch.Tensor]]) -> list[float]:
         def forward(self, x: torch.Tensor, **kw: object) -> ModelOutput:
             return ModelOutput(self.net(x))
 
-    class Timer(pl.Callback):
+    class Timer(pl.Callback):  # step end to step end: data fetch and all of Lightning's work between count
         def __init__(self) -> None:
-            self.times: list[float] = []
+            self.stamps: list[float] = []
 
-        def on_train_batch_start(self, *a: object) -> None:
-            self.t0 = time.perf_counter()
+        def on_train_epoch_start(self, *a: object) -> None:
+            self.stamps.append(time.perf_counter())
 
         def on_train_batch_end(self, *a: object) -> None:
-            self.times.append(time.perf_counter() - self.t0)
+            self.stamps.append(time.perf_counter())
 
     torch.manual_seed(0)
     task = SemanticSegmentationTask(model=Wrapped(), lr=1e-3, optimizer="AdamW")
@@ -92,7 +99,7 @@ def task_loop(data: list[dict[str, torch.Tensor]]) -> list[float]:
                          limit_val_batches=0, callbacks=[timer])
     loader = torch.utils.data.DataLoader(data, batch_size=None, shuffle=False)
     trainer.fit(task, train_dataloaders=loader)
-    return timer.times
+    return _intervals(timer.stamps)
 
 
 def main() -> None:

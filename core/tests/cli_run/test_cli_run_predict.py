@@ -105,3 +105,52 @@ def test_regression_scene_is_float32_single_band(tmp_path):
     out = predict_scene(task, src, tmp_path / "r_pred.tif", None, PredictOptions(crop=32, stride=16))
     with rasterio.open(out) as o:
         assert o.count == 1 and o.dtypes[0] == "float32" and np.isfinite(o.read()).all()
+
+
+class _NCHWOnly(torch.nn.Module):
+    """A model whose forward assumes contiguous NCHW feature maps (``.view`` fails on channels-last)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(6, 3, 3, padding=1)
+        self.num_classes = 3
+
+    def forward(self, x, **kw):
+        y = self.conv(x)
+        b, c, h, w = y.shape
+        return y.view(b, c * h * w).view(b, c, h, w)
+
+
+def test_channels_last_matches_default_layout_and_leaves_the_model_as_it_was(tmp_path):
+    src = write_geotiff(tmp_path / "s.tif", bands=6, height=70, width=90, seed=5)
+    task = _task().eval()
+    outs = {}
+    for cl in (True, False):
+        opts = PredictOptions(crop=32, stride=24, output_kind="logits", channels_last=cl, compress="none")
+        with rasterio.open(predict_scene(task, src, tmp_path / f"{cl}.tif", None, opts)) as o:
+            outs[cl] = o.read()
+        assert all(p.is_contiguous() for p in task.parameters())  # layout restored after the run
+    assert np.abs(outs[True]).max() > 0
+    np.testing.assert_allclose(outs[True], outs[False], atol=1e-4, rtol=1e-4)
+
+
+def test_model_that_cannot_run_channels_last_falls_back(tmp_path, caplog):
+    src = write_geotiff(tmp_path / "s.tif", bands=6, height=40, width=50, seed=1)
+    with pytest.raises(RuntimeError, match="view"):  # the premise: this model breaks on channels-last input
+        _NCHWOnly().to(memory_format=torch.channels_last)(
+            torch.zeros(1, 6, 8, 8).contiguous(memory_format=torch.channels_last))
+    task = SemanticSegmentationTask(model=_NCHWOnly()).eval()
+    with caplog.at_level("INFO", logger="geo_core.inference"):
+        out = predict_scene(task, src, tmp_path / "p.tif", None,
+                            PredictOptions(crop=32, stride=16, output_kind="probabilities", batch_size=3))
+    assert "does not run channels-last" in caplog.text
+    with rasterio.open(out) as o:
+        probs = o.read()
+    np.testing.assert_allclose(probs.sum(0), 1.0, atol=1e-5)
+    assert all(p.is_contiguous() for p in task.parameters())
+
+
+def test_default_batch_size_is_small_on_cpu_and_validated():
+    assert PredictOptions().batch_size is None
+    with pytest.raises(Exception, match="batch_size must be positive"):
+        PredictOptions(batch_size=0)

@@ -16,25 +16,30 @@ class PredictOptions:
         crop: Window size in pixels.
         stride: Step between windows (``crop - stride`` pixels overlap and are blended).
         batch_size: Windows per forward pass; bounds memory together with the scene width.
+            ``None``: 1 on CPU (small batches stay in cache; a 3-layer CNN runs about twice as
+            fast as with 8) and 16 on an accelerator.
         output_kind: ``prediction`` (class map, uint8/int16; float32 for regression),
             ``probabilities`` (float32, one band per class) or ``logits`` (float32).
         quicklook: Also write ``<output>.png``, a downsampled colour preview.
         compress: GeoTIFF compression of the output (``deflate``, ``lzw``, ``none``).
+        channels_last: Run the model in channels-last layout (about twice as fast for CNNs on
+            CPU); a model that cannot take it falls back to the default layout on its own.
     """
 
     crop: int = 224
     stride: int = 192
-    batch_size: int = 16
+    batch_size: int | None = None
     output_kind: Literal["prediction", "probabilities", "logits"] = "prediction"
     quicklook: bool = False
     compress: str = "deflate"
+    channels_last: bool = True
 
     def __post_init__(self) -> None:
         from geo_core._errors import ConfigError
 
         if self.crop <= 0 or self.stride <= 0 or self.stride > self.crop:
             raise ConfigError(f"need 0 < stride <= crop, got crop={self.crop} stride={self.stride}", key="predict")
-        if self.batch_size <= 0:
+        if self.batch_size is not None and self.batch_size <= 0:
             raise ConfigError("predict.batch_size must be positive", key="predict.batch_size")
         if self.output_kind not in ("prediction", "probabilities", "logits"):
             raise ConfigError(f"predict.output_kind {self.output_kind!r} is not prediction, probabilities or "

@@ -21,7 +21,8 @@ from geo_core._atomic import atomic_path
 from geo_core._errors import CheckpointError, ConfigError, InputDataError
 from geo_core.data import ScenePreprocessing
 from geo_core.inference._options import PredictOptions
-from geo_core.tasks._tiled import blend_weights, starts
+from geo_core.inference._runner import WindowRunner
+from geo_core.tasks._tiled import blend_weights, coverage, starts
 
 __all__ = ["predict_scene", "predict_paths", "expand_inputs", "load_task_checkpoint"]
 
@@ -174,22 +175,22 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
                                      f"{name}; the scene must have the training data's bands", path=source)
         nodata = src.nodata
         crop, stride = opt.crop, opt.stride
-        hp, wp = max(height, crop), max(width, crop)
-        ys, xs = starts(hp, crop, stride), starts(wp, crop, stride)
+        wp = max(width, crop)
+        ys, xs = starts(max(height, crop), crop, stride), starts(wp, crop, stride)
         weight = blend_weights(crop, crop - stride, device)
-        acc: torch.Tensor | None = None
-        wacc = torch.zeros((crop, wp), device=device)
+        # weights are separable: the weight sum of pixel (r, c) is norm_y[r] * norm_x[c]
+        norm_y, norm_x = coverage(height, crop, stride, device), coverage(width, crop, stride, device)
+        class_map = opt.output_kind == "prediction" and task_kind == "segmentation"
         blend_kind = "logits" if opt.output_kind == "logits" else (
             "prediction" if task_kind == "regression" else "probabilities")
-        with atomic_path(output, suffix=".tif") as tmp:
-            dst = None
+        batch_size = opt.batch_size or (1 if device.type == "cpu" else 16)
+        acc: torch.Tensor | None = None
+        dst = None
+        with WindowRunner(task, blend_kind, opt.channels_last) as run, atomic_path(output, suffix=".tif") as tmp:
             try:
                 for i, strip in enumerate(_read_strips(src, bands, ys, crop, height, width)):
-                    y = ys[i]
-                    h = strip.shape[1]
-                    valid = None
-                    if nodata is not None:
-                        valid = ~np.all(strip == nodata, axis=0)
+                    y, h = ys[i], strip.shape[1]
+                    valid = None if nodata is None else ~np.all(strip == nodata, axis=0)
                     x = _preprocess(strip, pre, nodata)
                     if not np.isfinite(x).all():
                         raise InputDataError(
@@ -198,35 +199,28 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
                     if x.shape[1:] != (crop, wp):
                         x = np.pad(x, ((0, 0), (0, crop - h), (0, wp - width)))
                     xt = torch.from_numpy(x).to(device)
-                    for k in range(0, len(xs), opt.batch_size):
-                        cols = xs[k: k + opt.batch_size]
-                        batch = torch.stack([xt[:, :, c: c + crop] for c in cols])
+                    for k in range(0, len(xs), batch_size):
+                        cols = xs[k: k + batch_size]
                         try:
-                            out = task.convert(task(batch).output, blend_kind).float()
+                            out = run(torch.stack([xt[:, :, c: c + crop] for c in cols]))
                         except RuntimeError as exc:  # e.g. a band count the model was not built for
                             raise InputDataError(f"the model cannot take this scene's {len(bands)} band(s): "
                                                  f"{str(exc).splitlines()[0]}", path=source) from exc
-                        if out.ndim == 3:
-                            out = out.unsqueeze(1)
+                        out = (out.unsqueeze(1) if out.ndim == 3 else out) * weight
                         if acc is None:
                             acc = torch.zeros((out.shape[1], crop, wp), device=device)
                         for c, o in zip(cols, out, strict=True):
-                            acc[:, :, c: c + crop] += o * weight
-                            wacc[:, c: c + crop] += weight
+                            acc[:, :, c: c + crop] += o
                     assert acc is not None
                     n = (ys[i + 1] - y) if i + 1 < len(ys) else crop
                     rows = min(n, height - y)
-                    block = acc[:, :rows, :width] / wacc[:rows, :width]
-                    if opt.output_kind == "prediction" and task_kind == "segmentation":
-                        block = block.argmax(0, keepdim=True)
+                    if class_map:  # the weight sum is the same for every class: argmax of the sum is enough
+                        block = acc[:, :rows, :width].permute(1, 2, 0).contiguous().argmax(-1)[None]
+                    else:
+                        block = acc[:, :rows, :width] / (norm_y[y: y + rows, None] * norm_x[None, :width])
                     if dst is None:
                         dtype, out_nd = _out_spec(task_kind, opt.output_kind, acc.shape[0], nodata)
-                        profile = {"driver": "GTiff", "height": height, "width": width, "count": block.shape[0],
-                                   "dtype": dtype, "crs": src.crs, "transform": src.transform, "nodata": out_nd,
-                                   "BIGTIFF": "IF_SAFER"}
-                        if opt.compress and opt.compress != "none":
-                            profile["compress"] = opt.compress
-                        dst = rasterio.open(tmp, "w", **profile)
+                        dst = _open_output(tmp, src, block.shape[0], dtype, out_nd, opt.compress)
                     arr = block.cpu().numpy().astype(dtype)
                     if valid is not None and out_nd is not None:
                         arr[:, ~valid[:rows]] = out_nd
@@ -234,10 +228,9 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
                         dst.write(arr, window=Window(0, y, width, rows))
                     except OSError as exc:  # disk full, quota: name the output, drop the partial file
                         raise OSError(exc.errno, f"cannot write {output}: {exc.strerror or exc}") from exc
-                    acc = torch.roll(acc, -n, dims=1)
+                    if n < crop:  # the next strip starts n rows down: keep what overlaps it
+                        acc[:, : crop - n] = acc[:, n:].clone()
                     acc[:, crop - n:] = 0
-                    wacc = torch.roll(wacc, -n, dims=0)
-                    wacc[crop - n:] = 0
             finally:
                 if dst is not None:
                     dst.close()
@@ -246,6 +239,16 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
         _readable(write_quicklook(output, output.with_suffix(".png"), categorical=opt.output_kind == "prediction"
                         and task_kind == "segmentation"))
     return output
+
+
+def _open_output(tmp: Path, src: Any, count: int, dtype: str, nodata: float | None, compress: str | None) -> Any:
+    import rasterio
+
+    profile = {"driver": "GTiff", "height": src.height, "width": src.width, "count": count, "dtype": dtype,
+               "crs": src.crs, "transform": src.transform, "nodata": nodata, "BIGTIFF": "IF_SAFER"}
+    if compress and compress != "none":
+        profile["compress"] = compress
+    return rasterio.open(tmp, "w", **profile)
 
 
 def _readable(path: Path) -> Path:

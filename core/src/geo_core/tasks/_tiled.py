@@ -20,14 +20,34 @@ def starts(size: int, crop: int, stride: int) -> list[int]:
     return out
 
 
-def blend_weights(crop: int, overlap: int, device: torch.device | None = None) -> Tensor:
-    """``(crop, crop)`` weights rising linearly over ``overlap`` pixels at each edge (never zero)."""
+def blend_ramp(crop: int, overlap: int, device: torch.device | None = None) -> Tensor:
+    """``(crop,)`` weights rising linearly over ``overlap`` pixels at each edge (never zero)."""
     w = torch.ones(crop, device=device)
     if overlap > 0:
         ramp = (torch.arange(min(overlap, crop // 2), device=device, dtype=torch.float32) + 1) / (overlap + 1)
         w[: ramp.numel()] = ramp
         w[crop - ramp.numel():] = ramp.flip(0)
+    return w
+
+
+def blend_weights(crop: int, overlap: int, device: torch.device | None = None) -> Tensor:
+    """``(crop, crop)`` window weights: the outer product of :func:`blend_ramp` with itself."""
+    w = blend_ramp(crop, overlap, device)
     return w[:, None] * w[None, :]
+
+
+def coverage(size: int, crop: int, stride: int, device: torch.device | None = None) -> Tensor:
+    """``(max(size, crop),)`` sum of the shifted ramps of all windows along one axis.
+
+    The 2-D weights are separable, so the weight sum of every pixel is
+    ``coverage(height)[:, None] * coverage(width)[None, :]``.
+    """
+    padded = max(size, crop)
+    w = blend_ramp(crop, crop - stride, device)
+    out = torch.zeros(padded, device=device)
+    for s in starts(padded, crop, stride):
+        out[s: s + crop] += w
+    return out
 
 
 def tiled_forward(
