@@ -47,6 +47,29 @@ def test_print_config_shows_defaults_and_overrides(write_config, marker, tmp_pat
     assert not marker.exists()
 
 
+def test_early_stopping_without_monitor_watches_the_tasks_metric(write_config, tmp_path, custom_module):
+    cfg = base_config(tmp_path, custom_module)
+    cfg.setdefault("trainer", {})["callbacks"] = [
+        {"class_path": "lightning.pytorch.callbacks.EarlyStopping", "init_args": {"patience": 2}},
+        {"class_path": "EarlyStopping", "init_args": {"monitor": "val/mIoU", "mode": "max"}}]
+    res = run_cli(["train", "-c", str(write_config(cfg)), "--print-config"])
+    assert res.exit_code == 0, res.output
+    stops = [c["init_args"] for c in yaml.safe_load(res.stdout)["trainer"]["callbacks"]
+             if c["class_path"].endswith("EarlyStopping")]
+    assert stops[0] == {**stops[0], "monitor": "val/loss", "mode": "min", "patience": 2}
+    assert stops[1]["monitor"] == "val/mIoU" and stops[1]["mode"] == "max"  # explicit choice kept
+    cfg["trainer"]["max_epochs"] = 6  # and it stops a real run: no val/loss gain of 100 after the first epoch
+    cfg["trainer"]["callbacks"] = [{"class_path": "EarlyStopping", "init_args": {"patience": 1, "min_delta": 100}}]
+    res = run_cli(["train", "-c", str(write_config(cfg))])
+    assert res.exit_code == 0, res.output
+    metrics = next((tmp_path / "run").rglob("metrics.csv")).read_text().splitlines()
+    epochs = {int(float(r.split(",")[0])) for r in metrics[1:] if r.split(",")[0]}
+    assert max(epochs) == 1, metrics
+    cfg["trainer"]["callbacks"] = [{"class_path": "EarlyStoping"}]
+    res = run_cli(["train", "-c", str(write_config(cfg)), "--print-config"])
+    assert res.exit_code == 2 and "did you mean 'EarlyStopping'" in res.output
+
+
 def test_overrides_merge_files_and_lists(tmp_path, custom_module):
     cfg = base_config(tmp_path, custom_module)
     extra = tmp_path / "extra.yaml"

@@ -134,6 +134,24 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+#: config slots whose bare class names live in a Lightning module
+_LIGHTNING_SLOTS = {"trainer.callbacks": "lightning.pytorch.callbacks", "trainer.logger": "lightning.pytorch.loggers"}
+
+
+def _lightning_class(name: str, module: str, slot: str) -> tuple[str, Any]:
+    import difflib
+
+    mod = importlib.import_module(module)
+    obj = getattr(mod, name, None)
+    if isinstance(obj, type):
+        return f"{module}.{name}", obj
+    names = sorted(n for n in dir(mod) if isinstance(getattr(mod, n, None), type) and not n.startswith("_"))
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise ConfigError(f"{slot}.class_path: {name!r} is not in {module}; {hint}give a dotted path "
+                      "(my_package.MyCallback) for your own classes", key=f"{slot}.class_path")
+
+
 def _class_of(name: str, slot: str | None) -> tuple[str, Any]:
     """Resolve a ``class_path`` (registry name, qualified id or dotted path) to (dotted path, class)."""
     from geo_core import REGISTRIES
@@ -144,6 +162,9 @@ def _class_of(name: str, slot: str | None) -> tuple[str, Any]:
             return name, getattr(importlib.import_module(mod), attr)
         except (ImportError, AttributeError) as exc:
             raise ConfigError(f"class_path {name!r} cannot be imported: {exc}", key=slot) from exc
+    for prefix, module in _LIGHTNING_SLOTS.items():  # bare names as LightningCLI takes them: EarlyStopping
+        if slot and (slot == prefix or slot.startswith(prefix + ".")):
+            return _lightning_class(name, module, slot)
     kinds = [_SLOT_REGISTRY[slot]] if slot in _SLOT_REGISTRY else []
     kinds += [k for k in ("task", "datamodule", "model", "loss") if k not in kinds]
     first_error: UnknownComponentError | None = None
@@ -380,7 +401,10 @@ def _has_class(items: Any, suffix: str) -> bool:
 
 
 def with_defaults(run: RunConfig) -> RunConfig:
-    """Add the run directory, logging, checkpointing, atomic checkpoint IO and the seed."""
+    """Add the run directory, logging, checkpointing, atomic checkpoint IO and the seed.
+
+    An ``EarlyStopping`` callback given without ``monitor`` gets the task's monitor and mode.
+    """
     cfg = copy.deepcopy(run.config)
     cfg.setdefault("seed_everything", 0)
     tr = cfg.get("trainer")
@@ -406,6 +430,13 @@ def with_defaults(run: RunConfig) -> RunConfig:
             "dirpath": str(Path(root) / "checkpoints"), "filename": "best-epoch{epoch:03d}-step{step}",
             "auto_insert_metric_name": False, "monitor": monitor, "mode": mode, "save_top_k": 1,
             "save_last": True}})
+    for cb in callbacks:  # EarlyStopping without a monitor watches the task's metric, like the checkpoints
+        if isinstance(cb, dict) and str(cb.get("class_path", "")).endswith("EarlyStopping"):
+            args = cb.get("init_args")
+            args = cb["init_args"] = dict(args) if isinstance(args, dict) else {}
+            if "monitor" not in args:
+                args["monitor"] = monitor
+                args.setdefault("mode", mode)
     tr["callbacks"] = callbacks
     if "plugins" not in tr or tr["plugins"] is None:
         tr["plugins"] = [{"class_path": "geo_core.tasks._checkpoint_io.AtomicCheckpointIO"}]
