@@ -134,6 +134,30 @@ def test_channels_last_matches_default_layout_and_leaves_the_model_as_it_was(tmp
     np.testing.assert_allclose(outs[True], outs[False], atol=1e-4, rtol=1e-4)
 
 
+class _WithConv3d(torch.nn.Module):
+    """Conv3d weights are 5-D: ``Module.to(memory_format=channels_last)`` raises on them."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = torch.nn.Conv3d(6, 4, (1, 3, 3), padding=(0, 1, 1))
+        self.head = torch.nn.Conv2d(4, 2, 1)
+        self.num_classes = 2
+
+    def forward(self, x, **kw):
+        return self.head(self.patch(x[:, :, None])[:, :, 0])
+
+
+def test_model_with_5d_weights_falls_back_and_stays_usable(tmp_path, caplog):
+    src = write_geotiff(tmp_path / "s.tif", bands=6, height=40, width=50, seed=2)
+    task = SemanticSegmentationTask(model=_WithConv3d()).eval()
+    with caplog.at_level("INFO", logger="geo_core.inference"):
+        out = predict_scene(task, src, tmp_path / "p.tif", None, PredictOptions(crop=32, stride=16))
+    assert "does not run channels-last" in caplog.text
+    with rasterio.open(out) as o:
+        assert set(np.unique(o.read())) <= {0, 1}
+    assert all(p.is_contiguous() for p in task.parameters())
+
+
 def test_model_that_cannot_run_channels_last_falls_back(tmp_path, caplog):
     src = write_geotiff(tmp_path / "s.tif", bands=6, height=40, width=50, seed=1)
     with pytest.raises(RuntimeError, match="view"):  # the premise: this model breaks on channels-last input

@@ -3,7 +3,8 @@
 On CPU, oneDNN convolutions run about twice as fast on channels-last (NHWC) tensors; the
 results are the same up to float summation order. Models whose code assumes contiguous
 NCHW (a ``.view`` on a feature map, say) fail on the first batch; the runner then puts the
-model back and goes on in the default layout.
+model back and goes on in the default layout; so does a model holding 5-D weights (a Conv3d
+patch embedding), which cannot be converted.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ class WindowRunner:
 
     def __call__(self, batch: Tensor) -> Tensor:
         if self.channels_last is None:  # first batch: try channels-last, keep it if it works
-            self.task.to(memory_format=torch.channels_last)
-            try:
+            try:  # converting fails on 5-D weights (Conv3d patch embeddings), running on NCHW-only code
+                self.task.to(memory_format=torch.channels_last)
                 out = self._run(batch.contiguous(memory_format=torch.channels_last))
             except Exception as exc:  # any failure: fall back to the layout the model was built for
                 self.task.to(memory_format=torch.contiguous_format)
