@@ -80,6 +80,18 @@ def test_cli_refuses_pickled_and_truncated_checkpoints_with_an_explanation(run, 
     assert not (run.parent / "preds").exists()
 
 
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # the fixture copies the run to a new folder
+@pytest.mark.parametrize("command", ["train", "validate", "test", "predict"])
+def test_trust_checkpoint_opts_in_to_pickled_checkpoints_and_says_so(run, command, caplog):
+    bad = _pickled(run)
+    with caplog.at_level("WARNING", logger="geo_core.checkpoints"):
+        res = run_cli([*_cli(run, command, bad), "--trust-checkpoint"])
+    assert res.exit_code == 0, res.output
+    assert f"loading {bad}" in caplog.text and "only for files you trust" in caplog.text
+    if command == "predict":
+        assert (run.parent / "preds" / "s_pred.tif").is_file()
+
+
 def test_state_dict_loader_refuses_pickle_and_the_opt_in_warns(run):
     from geo_core.models._state import load_state_dict
     from geo_core.tasks import SemanticSegmentationTask
@@ -104,8 +116,9 @@ def test_predict_checkpoint_loader_refuses_pickle(run):
 
     task = SemanticSegmentationTask(model_factory="EncoderDecoderFactory",
                                     model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2})
-    with pytest.raises(CheckpointError, match="objects beyond plain weights"):
+    with pytest.raises(CheckpointError, match="objects beyond plain weights.*--trust-checkpoint"):
         load_task_checkpoint(task, _pickled(run))
+    load_task_checkpoint(task, _pickled(run), trust_checkpoint=True)
     with pytest.raises(CheckpointError, match="truncated"):
         load_task_checkpoint(task, _truncated(run))
     load_task_checkpoint(task, run / "run" / "checkpoints" / "last.ckpt")
@@ -140,3 +153,45 @@ def test_checkpoint_and_prediction_writes_go_through_a_temporary_name(seg_data, 
     assert res.exit_code == 0, res.output
     assert sorted(d for _, d in renames) == ["pred.png", "pred.tif"]
     assert all(s.startswith(f".{d}.tmp-") for s, d in renames)
+
+
+def test_leftovers_of_dead_writers_are_swept_and_nothing_else(tmp_path):
+    """A SIGKILLed writer leaves `.<name>.tmp-<host>-<pid>-*`; the next atomic write there removes it."""
+    import subprocess
+    import sys
+
+    import geo_core._atomic as atomic
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    dead_pid = int(dead.stdout)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        names = {
+            "stale": f".last.ckpt.tmp-{atomic._HOST}-{dead_pid}-ab12.ckpt",
+            "live": f".best.ckpt.tmp-{atomic._HOST}-{live.pid}-cd34.ckpt",
+            "other_host": f".last.ckpt.tmp-{atomic._HOST}x-{dead_pid}-ef56.ckpt",
+            "user_file": f"notes.tmp-{atomic._HOST}-{dead_pid}-x.txt",
+        }
+        for n in names.values():
+            (tmp_path / n).write_text("partial")
+        with atomic.atomic_open(tmp_path / "last.ckpt") as fh:
+            fh.write("new")
+        left = sorted(p.name for p in tmp_path.iterdir())
+        assert names["stale"] not in left
+        assert {names["live"], names["other_host"], names["user_file"], "last.ckpt"} == set(left)
+        assert (tmp_path / "last.ckpt").read_text() == "new"
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_trust_checkpoint_without_geo_checkpoint_io_is_a_config_error():
+    from geo_core import ConfigError
+    from geo_core.cli._config import RunConfig
+    from geo_core.tasks._api import _trusting
+
+    run = RunConfig({"trainer": {"plugins": []}}, "x", Path("."))
+    with pytest.raises(ConfigError, match="AtomicCheckpointIO"):
+        _trusting(run, True)
+    assert _trusting(run, False) is run

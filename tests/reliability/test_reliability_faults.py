@@ -158,6 +158,8 @@ def test_prediction_killed_mid_scene_leaves_no_output_and_a_rerun_completes(seg_
     assert res.exit_code == 0, res.output
     with rasterio.open(out) as o:
         assert o.shape == (32 * 6, 48) and set(np.unique(o.read())) <= {0, 1}
+    # the killed run's temporary file is gone: its process is dead, the rerun swept the folder
+    assert sorted(p.name for p in out.parent.iterdir()) == ["scene_pred.tif"]
 
 
 class _FullDisk:

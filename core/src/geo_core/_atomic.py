@@ -1,19 +1,60 @@
 """Atomic file writes: a temporary name in the same folder, fsync, then rename.
 
-A reader never sees a partly written file under the final name, and a crash
-leaves at most a ``.<name>.tmp-*`` file behind.
+A reader never sees a partly written file under the final name. A process killed
+mid-write (SIGKILL, power loss) leaves a ``.<name>.tmp-<host>-<pid>-*`` file; the next
+atomic write into that folder from this host removes such leftovers whose process is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_path", "atomic_open", "fsync_dir"]
+__all__ = ["atomic_path", "atomic_open", "fsync_dir", "remove_stale_temporaries"]
+
+log = logging.getLogger("geo_core.atomic")
+
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:16] or "host"
+_STALE = re.compile(r"^\..+\.tmp-(?P<host>[A-Za-z0-9]+)-(?P<pid>\d+)-")
+_swept: set[str] = set()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete ``.<name>.tmp-<host>-<pid>-*`` files in ``folder`` left by dead processes of this host.
+
+    Files of other hosts (a shared disk) and of live processes are kept. Returns what was removed.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _STALE.match(entry.name)
+        if m is None or m["host"] != _HOST or int(m["pid"]) == os.getpid() or _alive(int(m["pid"])):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+            log.info("removed %s, left by a process that died mid-write", entry.path)
+    return removed
 
 
 def fsync_dir(folder: str | Path) -> None:
@@ -47,7 +88,12 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.tmp-", suffix=suffix or final.suffix, dir=final.parent)
+    key = os.path.abspath(final.parent)
+    if key not in _swept:  # once per folder and process: scanning a big output folder per file would add up
+        _swept.add(key)
+        remove_stale_temporaries(final.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.tmp-{_HOST}-{os.getpid()}-", suffix=suffix or final.suffix,
+                                    dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -17,6 +17,8 @@ _EPILOG = ("Overrides: dotted keys after the options, e.g. trainer.max_epochs=2 
 
 ConfigOpt = Annotated[list[Path], typer.Option("--config", "-c", help="YAML config (repeat to merge).")]
 PrintOpt = Annotated[bool, typer.Option("--print-config", help="Print the complete config (with defaults) and exit.")]
+TrustOpt = Annotated[bool, typer.Option(
+    "--trust-checkpoint", help="Allow pickled objects in the checkpoint (runs code from the file: trusted files only).")]
 
 
 def _fail(exc: BaseException) -> None:
@@ -50,6 +52,7 @@ def train_cmd(
     resume: Annotated[
         str | None, typer.Option("--resume", help="'last' (this run's last checkpoint) or a path.")
     ] = None,
+    trust_checkpoint: TrustOpt = False,
     print_config: PrintOpt = False,
 ) -> None:
     """Fit a task (checkpoints best+last on the task's monitor, CSV logs in the run directory)."""
@@ -58,7 +61,7 @@ def train_cmd(
         return
     from geo_core.tasks._api import train
 
-    _guard(lambda: train(config, ctx.args, resume=resume))
+    _guard(lambda: train(config, ctx.args, resume=resume, trust_checkpoint=trust_checkpoint))
 
 
 def _eval(stage: str) -> Callable[..., None]:
@@ -66,6 +69,7 @@ def _eval(stage: str) -> Callable[..., None]:
         ctx: typer.Context,
         config: ConfigOpt,
         ckpt: Annotated[str | None, typer.Option("--ckpt", help="'best', 'last' or a checkpoint path.")] = None,
+        trust_checkpoint: TrustOpt = False,
         print_config: PrintOpt = False,
     ) -> None:
         if print_config:
@@ -73,7 +77,7 @@ def _eval(stage: str) -> Callable[..., None]:
             return
         from geo_core.tasks import _api
 
-        _guard(lambda: getattr(_api, stage)(config, ctx.args, ckpt=ckpt))
+        _guard(lambda: getattr(_api, stage)(config, ctx.args, ckpt=ckpt, trust_checkpoint=trust_checkpoint))
 
     cmd.__doc__ = f"{stage.capitalize()} a task on the datamodule's {stage} data."
     return cmd
@@ -90,6 +94,7 @@ def predict_cmd(
     stride: Annotated[int | None, typer.Option(help="Window step (overlaps are blended).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Windows per forward pass.")] = None,
     quicklook: Annotated[bool, typer.Option("--quicklook", help="Also write a PNG preview.")] = False,
+    trust_checkpoint: TrustOpt = False,
     print_config: PrintOpt = False,
 ) -> None:
     """Stream-predict large scenes to GeoTIFFs (source CRS, transform and nodata)."""
@@ -100,7 +105,7 @@ def predict_cmd(
 
     paths = _guard(lambda: predict(config, ckpt=ckpt, input=input, output=output, overrides=ctx.args,
                                    output_kind=output_kind, crop=crop, stride=stride, batch_size=batch_size,
-                                   quicklook=quicklook or None))
+                                   quicklook=quicklook or None, trust_checkpoint=trust_checkpoint))
     for p in paths or []:
         typer.echo(str(p))
 

@@ -34,20 +34,34 @@ _PALETTE = np.array([
     [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207]], dtype=np.uint8)
 
 
-def load_task_checkpoint(task: Any, ckpt: str | Path) -> Any:
+def load_task_checkpoint(task: Any, ckpt: str | Path, trust_checkpoint: bool = False) -> Any:
     """Load a Lightning checkpoint's ``state_dict`` into ``task`` (strict); returns the task.
 
+    Args:
+        task: The task the weights are for.
+        ckpt: Checkpoint file.
+        trust_checkpoint: Allow pickled objects in the file (runs code from it; only for trusted files).
+
     Raises:
-        CheckpointError: The file is missing, truncated/corrupt, or does not fit the task.
+        CheckpointError: The file is missing, truncated/corrupt, holds pickled objects (unless trusted),
+            or does not fit the task.
     """
+    import pickle
+
+    from geo_core.tasks._checkpoint_io import REFUSED_PICKLE, warn_trusted
+
     path = Path(ckpt)
     if not path.is_file():
         raise CheckpointError("checkpoint file does not exist", path=path)
+    if trust_checkpoint:
+        warn_trusted(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=not trust_checkpoint)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(REFUSED_PICKLE, path=path) from exc
     except Exception as exc:
-        raise CheckpointError(f"cannot read checkpoint ({type(exc).__name__}: {exc}); the file is truncated, "
-                              "corrupt or holds objects beyond plain weights", path=path) from exc
+        raise CheckpointError(f"cannot read checkpoint ({type(exc).__name__}: {exc}); the file is truncated "
+                              "or corrupt", path=path) from exc
     sd = state.get("state_dict", state) if isinstance(state, dict) else None
     if not isinstance(sd, dict):
         raise CheckpointError("no state_dict in checkpoint", path=path)

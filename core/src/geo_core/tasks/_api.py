@@ -30,6 +30,24 @@ def load_config(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any]
     return with_defaults(run)
 
 
+def _trusting(run: RunConfig, trust_checkpoint: bool) -> RunConfig:
+    """Let the run's :class:`AtomicCheckpointIO` unpickle checkpoints (``--trust-checkpoint``)."""
+    if not trust_checkpoint:
+        return run
+    plugins = run.config["trainer"].get("plugins") or []
+    ios = [p for p in (plugins if isinstance(plugins, list) else [plugins])
+           if isinstance(p, dict) and str(p.get("class_path", "")).endswith("AtomicCheckpointIO")]
+    if not ios:
+        from geo_core._errors import ConfigError
+
+        raise ConfigError("--trust-checkpoint works through geo's checkpoint IO; trainer.plugins replaces it: add "
+                          "{class_path: geo_core.tasks._checkpoint_io.AtomicCheckpointIO} to trainer.plugins",
+                          key="trainer.plugins")
+    for p in ios:
+        p["init_args"] = {**(p.get("init_args") or {}), "trust_checkpoint": True}
+    return run
+
+
 def _need_data(run: RunConfig, command: str, hook: str) -> None:
     """A missing ``data:`` section is a config error unless the task brings its own dataloader ``hook``."""
     model = run.config.get("model")
@@ -47,9 +65,12 @@ def _need_data(run: RunConfig, command: str, hook: str) -> None:
 
 
 def train(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
-          resume: str | None = None) -> Any:
-    """Fit the configured task; ``resume`` is ``last`` or a checkpoint path. Returns the Trainer."""
-    run = load_config(config, overrides)
+          resume: str | None = None, trust_checkpoint: bool = False) -> Any:
+    """Fit the configured task; ``resume`` is ``last`` or a checkpoint path. Returns the Trainer.
+
+    ``trust_checkpoint`` lets the resumed checkpoint hold pickled objects (runs code from the file).
+    """
+    run = _trusting(load_config(config, overrides), trust_checkpoint)
     _need_data(run, "train", "train_dataloader")
     ckpt = str(find_checkpoint(run.config, resume)) if resume else run.config.get("ckpt_path")
     built = build(run)
@@ -60,8 +81,9 @@ def train(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | Non
     return built.trainer
 
 
-def _evaluate(stage: str, config: ConfigLike, overrides: Any, ckpt: str | None) -> list[dict[str, float]]:
-    run = load_config(config, overrides)
+def _evaluate(stage: str, config: ConfigLike, overrides: Any, ckpt: str | None,
+              trust_checkpoint: bool) -> list[dict[str, float]]:
+    run = _trusting(load_config(config, overrides), trust_checkpoint)
     _need_data(run, stage, "val_dataloader" if stage == "validate" else "test_dataloader")
     which = ckpt or run.config.get("ckpt_path")
     path = str(find_checkpoint(run.config, which)) if which else None
@@ -71,23 +93,25 @@ def _evaluate(stage: str, config: ConfigLike, overrides: Any, ckpt: str | None) 
 
 
 def validate(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
-             ckpt: str | None = None) -> list[dict[str, float]]:
+             ckpt: str | None = None, trust_checkpoint: bool = False) -> list[dict[str, float]]:
     """Validate the task (weights from ``ckpt``: ``best``, ``last`` or a path)."""
-    return _evaluate("validate", config, overrides, ckpt)
+    return _evaluate("validate", config, overrides, ckpt, trust_checkpoint)
 
 
 def test(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
-         ckpt: str | None = None) -> list[dict[str, float]]:
+         ckpt: str | None = None, trust_checkpoint: bool = False) -> list[dict[str, float]]:
     """Test the task on every test dataloader (weights from ``ckpt``)."""
-    return _evaluate("test", config, overrides, ckpt)
+    return _evaluate("test", config, overrides, ckpt, trust_checkpoint)
 
 
 def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[str | Path], output: str | Path,
-            overrides: Sequence[str] | Mapping[str, Any] | None = None, **options: Any) -> list[Path]:
+            overrides: Sequence[str] | Mapping[str, Any] | None = None, trust_checkpoint: bool = False,
+            **options: Any) -> list[Path]:
     """Stream-predict scenes to GeoTIFFs with the configured task and the datamodule's preprocessing.
 
     ``options`` override the config's ``predict:`` section (``crop``, ``stride``, ``batch_size``,
-    ``output_kind``, ``quicklook``, ``compress``).
+    ``output_kind``, ``quicklook``, ``compress``, ``channels_last``). ``trust_checkpoint`` allows
+    pickled objects in ``ckpt``.
     """
     from geo_core.data import scene_preprocessing_of
     from geo_core.inference._options import PredictOptions
@@ -106,6 +130,6 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
     built = build(run)
     which = ckpt or run.config.get("ckpt_path")
     if which:
-        load_task_checkpoint(built.model, find_checkpoint(run.config, which))
+        load_task_checkpoint(built.model, find_checkpoint(run.config, which), trust_checkpoint)
     pre = scene_preprocessing_of(built.data)
     return predict_paths(built.model, input, output, pre, opts)

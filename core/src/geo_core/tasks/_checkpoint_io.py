@@ -1,11 +1,13 @@
 """Checkpoints written atomically: a kill mid-write never leaves a corrupt ``last.ckpt``.
 
-Loading refuses pickled objects (``torch.load(weights_only=True)``) and turns an unreadable
-file into a :class:`~geo_core.CheckpointError` naming it.
+Loading refuses pickled objects (``torch.load(weights_only=True)``) unless the run opts in
+(``--trust-checkpoint``), and turns an unreadable file into a :class:`~geo_core.CheckpointError`
+naming it.
 """
 
 from __future__ import annotations
 
+import logging
 import pickle
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,31 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from geo_core._atomic import atomic_path
 from geo_core._errors import CheckpointError
 
-__all__ = ["AtomicCheckpointIO"]
+__all__ = ["AtomicCheckpointIO", "REFUSED_PICKLE", "warn_trusted"]
+
+log = logging.getLogger("geo_core.checkpoints")
+
+#: why a checkpoint with pickled objects is refused, and the two ways to opt in
+REFUSED_PICKLE = ("refused: the checkpoint holds pickled objects beyond plain weights, and unpickling runs code "
+                  "from the file. If you trust its source, pass --trust-checkpoint (trust_checkpoint=True in "
+                  "Python) or load it with torch.load(..., weights_only=False) yourself")
+
+
+def warn_trusted(path: Any) -> None:
+    """Say, once per load, that a checkpoint is unpickled on the user's word."""
+    log.warning("loading %s with pickled objects allowed (--trust-checkpoint): only for files you trust", path)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """``torch.save`` to a temporary file in the same folder, fsync, then rename onto the final name."""
+    """``torch.save`` to a temporary file in the same folder, fsync, then rename onto the final name.
+
+    Args:
+        trust_checkpoint: Allow pickled objects when loading (runs code from the file).
+    """
+
+    def __init__(self, trust_checkpoint: bool = False) -> None:
+        super().__init__()
+        self.trust_checkpoint = trust_checkpoint
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         """Save ``checkpoint`` to ``path`` atomically."""
@@ -32,15 +54,15 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def load_checkpoint(self, path: Any, map_location: Any | None = None,
                         weights_only: bool | None = None) -> dict[str, Any]:
-        """Load a checkpoint with ``weights_only=True`` unless the caller explicitly passes False."""
+        """Load with ``weights_only=True`` unless the run trusts checkpoints or the caller passes False."""
+        if self.trust_checkpoint:
+            warn_trusted(path)
+            weights_only = False
         try:
             return super().load_checkpoint(path, map_location=map_location,  # type: ignore[no-any-return]
                                            weights_only=True if weights_only is None else weights_only)
         except pickle.UnpicklingError as exc:
-            raise CheckpointError(
-                "refused: the checkpoint holds pickled objects beyond plain weights, and unpickling runs code "
-                "from the file. Load it with torch.load(..., weights_only=False) yourself only if you trust "
-                "its source", path=Path(path)) from exc
+            raise CheckpointError(REFUSED_PICKLE, path=Path(path)) from exc
         except (RuntimeError, EOFError) as exc:
             raise CheckpointError(f"cannot read the checkpoint (truncated or corrupt): {str(exc).splitlines()[0]}",
                                   path=Path(path)) from exc
