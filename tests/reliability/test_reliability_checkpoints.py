@@ -116,7 +116,7 @@ def test_predict_checkpoint_loader_refuses_pickle(run):
 
     task = SemanticSegmentationTask(model_factory="EncoderDecoderFactory",
                                     model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2})
-    with pytest.raises(CheckpointError, match="objects beyond plain weights.*--trust-checkpoint"):
+    with pytest.raises(CheckpointError, match=r"(?s)objects beyond plain weights.*--trust-checkpoint"):
         load_task_checkpoint(task, _pickled(run))
     load_task_checkpoint(task, _pickled(run), trust_checkpoint=True)
     with pytest.raises(CheckpointError, match="truncated"):

@@ -18,7 +18,7 @@ _EPILOG = ("Overrides: dotted keys after the options, e.g. trainer.max_epochs=2 
 ConfigOpt = Annotated[list[Path], typer.Option("--config", "-c", help="YAML config (repeat to merge).")]
 PrintOpt = Annotated[bool, typer.Option("--print-config", help="Print the complete config (with defaults) and exit.")]
 TrustOpt = Annotated[bool, typer.Option(
-    "--trust-checkpoint", help="Allow pickled objects in the checkpoint (runs code from the file: trusted files only).")]
+    "--trust-checkpoint", help="Allow pickled objects in the checkpoint (runs code from it: trusted files only).")]
 
 
 def _fail(exc: BaseException) -> None:
