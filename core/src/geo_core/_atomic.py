@@ -41,7 +41,7 @@ def remove_stale_temporaries(folder: str | Path) -> list[Path]:
 
     Files of other hosts (a shared disk) and of live processes are kept. Returns what was removed.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:
