@@ -83,8 +83,10 @@ def ours(img_dir: Path, lbl_dir: Path, workers: int = 0, batch_size: int = 1) ->
         for i in range(len(ds)):
             ds[i]
 
+    dl = dm.train_dataloader()  # one loader for every pass: persistent workers start once, in the warm-up
+
     def loader() -> None:
-        for _ in dm.train_dataloader():
+        for _ in dl:
             pass
 
     return items, loader
