@@ -178,3 +178,29 @@ def test_default_batch_size_is_small_on_cpu_and_validated():
     assert PredictOptions().batch_size is None
     with pytest.raises(Exception, match="batch_size must be positive"):
         PredictOptions(batch_size=0)
+
+
+@pytest.mark.parametrize(("h", "w", "crop", "stride", "batch"), [
+    (20, 90, 32, 24, 2),    # shorter than a window: one padded strip
+    (90, 20, 32, 24, None),  # narrower than a window
+    (64, 64, 32, 32, 3),    # no overlap, exact fit
+    (77, 53, 32, 8, 4),     # heavy overlap, ragged edges
+    (33, 100, 32, 31, 1),   # last strip advances one row
+])
+def test_stream_matches_in_memory_for_every_kind_on_odd_geometries(tmp_path, h, w, crop, stride, batch):
+    src = write_geotiff(tmp_path / "s.tif", bands=6, height=h, width=w, seed=h * w)
+    task = _task().eval()
+    with rasterio.open(src) as s:
+        x = torch.from_numpy(s.read().astype("float32"))[None]
+    with torch.no_grad():
+        probs = tiled_forward(lambda t: task(t).output.softmax(1), x, crop=crop, stride=stride)[0].numpy()
+        logits = tiled_forward(lambda t: task(t).output, x, crop=crop, stride=stride)[0].numpy()
+    got = {}
+    for kind in ("probabilities", "logits", "prediction"):
+        opts = PredictOptions(crop=crop, stride=stride, batch_size=batch, output_kind=kind, compress="none")
+        with rasterio.open(predict_scene(task, src, tmp_path / f"{kind}.tif", None, opts)) as o:
+            got[kind] = o.read()
+    np.testing.assert_allclose(got["probabilities"], probs, atol=1e-5)
+    np.testing.assert_allclose(got["logits"], logits, atol=1e-4)
+    ambiguous = np.sort(probs, 0)[-1] - np.sort(probs, 0)[-2] < 1e-5  # near-ties may go either way
+    assert (got["prediction"][0] == probs.argmax(0))[~ambiguous].all()
