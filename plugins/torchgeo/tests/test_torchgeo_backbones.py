@@ -86,3 +86,40 @@ def test_dofa_takes_wavelengths_as_kwargs() -> None:
         assert bb(torch.randn(1, 2, 64, 64), wavelengths=waves[:2])[0].shape == (1, 768, 4, 4)
         with pytest.raises(ConfigError, match="one wavelength"):
             bb(torch.randn(1, 3, 64, 64))
+
+
+def test_band_subset_selects_input_channels_and_stats(tmp_path) -> None:
+    name = "ResNet50_Weights.SENTINEL2_ALL_SOFTCON"  # 13 bands B1..B12 + B8a, per-band mean/std
+    state = _save_in_enum_layout(tmp_path, name)
+    meta = geo_core.BACKBONES.info(f"torchgeo:{name}").metadata
+    full = geo_core.BACKBONES.build(f"torchgeo:{name}", weights_dir=tmp_path).eval()
+    # TerraTorch/HLS names and zero-padded names, in the dataset's own order
+    wanted = ["NIR_NARROW", "B02", "GREEN", "red", "SWIR_1", "b12"]
+    bb = geo_core.BACKBONES.build(f"torchgeo:{name}", weights_dir=tmp_path, bands=wanted).eval()
+    idx = [8, 1, 2, 3, 11, 12]
+    assert bb.bands == [meta["bands"][i] for i in idx] == ["B8a", "B2", "B3", "B4", "B11", "B12"]
+    assert bb.mean == [meta["mean"][i] for i in idx] and bb.std == [meta["std"][i] for i in idx]
+    assert torch.equal(bb.body.conv1.weight, state["conv1.weight"][:, idx])
+    x = torch.randn(1, 13, 64, 64)
+    x[:, [i for i in range(13) if i not in idx]] = 0  # the dropped bands contribute nothing
+    with torch.no_grad():
+        a, b = full(x), bb(x[:, idx])
+    assert all(torch.allclose(u, v, atol=1e-5) for u, v in zip(a, b, strict=True))
+    check_backbone(bb, in_channels=6, image_size=(64, 64))
+
+
+def test_band_selection_errors_name_the_band_and_the_choices(tmp_path) -> None:
+    name = "ResNet18_Weights.SENTINEL2_RGB_SECO"  # bands B4, B3, B2
+    _save_in_enum_layout(tmp_path, name)
+    with pytest.raises(ConfigError, match=r"(?s)'NIR_NARROW' is not one of them.*'BLUE'"):
+        geo_core.BACKBONES.build(f"torchgeo:{name}", weights_dir=tmp_path, bands=["RED", "NIR_NARROW"])
+    with pytest.raises(ConfigError, match="given twice"):
+        geo_core.BACKBONES.build(f"torchgeo:{name}", weights_dir=tmp_path, bands=["RED", "B04"])
+    with pytest.raises(ConfigError, match=r"bands=\[\.\.\.\]"):
+        geo_core.BACKBONES.build(f"torchgeo:{name}", weights_dir=tmp_path, in_chans=6)
+    rgb = geo_core.BACKBONES.build(f"torchgeo:{name}", weights_dir=tmp_path, bands=["BLUE", "GREEN", "RED"])
+    assert rgb.bands == ["B2", "B3", "B4"]
+    random = geo_core.BACKBONES.build(f"torchgeo:{name}", pretrained=False, bands=["A", "B", "C", "D"])
+    assert random.bands == ["A", "B", "C", "D"]
+    with torch.no_grad():
+        assert random.eval()(torch.randn(1, 4, 32, 32))[0].shape[0] == 1

@@ -18,6 +18,7 @@ import torch
 from geo_core import ConfigError
 from torch import Tensor, nn
 
+from geo_plugin_torchgeo._bands import band_indices, select_input_channels, slice_stats
 from geo_plugin_torchgeo._index import load_index
 from geo_plugin_torchgeo._weights import find_weights_file, load_weights
 
@@ -152,6 +153,7 @@ def build_backbone(
     ckpt_path: str | Path | None = None,
     weights_dir: str | Path | None = None,
     in_chans: int | None = None,
+    bands: Sequence[str] | None = None,
     out_indices: Sequence[int] | None = None,
     wavelengths: Sequence[float] | None = None,
     **kwargs: Any,
@@ -163,7 +165,10 @@ def build_backbone(
         pretrained: Load the weights (default); False gives random weights of the same layout.
         ckpt_path: The weight file, or a folder holding it under torchgeo's file name.
         weights_dir: Folder to look in instead of ``$GEO_TORCHGEO_WEIGHTS`` and torch's hub cache.
-        in_chans: Input bands; must equal the weight's ``in_chans`` when pretrained.
+        in_chans: Input bands; must equal the weight's ``in_chans`` when pretrained (or ``len(bands)``).
+        bands: The dataset's band names, in input order: a subset of the weight's bands (in any
+            order; HLS names such as ``BLUE``/``NIR_NARROW`` work for Sentinel-2 and Landsat
+            weights). The first convolution keeps those input channels, ``mean``/``std`` too.
         out_indices: Feature levels (stages for ResNet/Swin, blocks for ViT/DOFA).
         wavelengths: DOFA only: wavelength (µm) of each input band.
         **kwargs: Passed to the architecture's constructor.
@@ -174,11 +179,25 @@ def build_backbone(
     """
     entry = _entry(name)
     meta_chans = entry.get("in_chans")
+    selected: list[int] | None = None
+    if bands is not None and entry["family"] != "dofa":  # DOFA takes any bands through wavelengths
+        if in_chans is not None and in_chans != len(bands):
+            raise ConfigError(f"in_chans={in_chans} but {len(bands)} bands {list(bands)}; drop in_chans",
+                              key="in_chans")
+        if pretrained and meta_chans is not None:
+            if not entry.get("bands"):
+                raise ConfigError(f"torchgeo:{name} records no band names to select from; give in_chans="
+                                  f"{meta_chans} with its bands in order", key="bands")
+            selected = band_indices(name, entry["bands"], bands)
+            if selected == list(range(meta_chans)):
+                selected = None  # all bands, in the weight's order
+        in_chans = meta_chans if selected is not None else len(bands)
     if in_chans is None:
         in_chans = int(meta_chans or (len(wavelengths) if wavelengths else 3))
     if pretrained and meta_chans is not None and in_chans != meta_chans:
         raise ConfigError(f"torchgeo:{name} weights take {meta_chans} bands {entry.get('bands') or ''}, "
-                          f"not in_chans={in_chans}; select those bands or use pretrained=False", key="in_chans")
+                          f"not in_chans={in_chans}; name the dataset's bands with bands=[...] (a subset of "
+                          "those) or use pretrained=False", key="in_chans")
     family = entry["family"]
     kw = dict(kwargs)
     positions: list[int] = []
@@ -195,5 +214,10 @@ def build_backbone(
         raise ConfigError(f"no geo adapter for torchgeo family {family!r}")
     if pretrained:
         load_weights(target, find_weights_file(name, entry, ckpt_path, weights_dir), allow_missing=allow_missing)
+    if selected is not None:
+        select_input_channels(body, in_chans, selected)
+        entry.update({k: slice_stats(entry.get(k), selected) for k in ("bands", "mean", "std")})
+    elif bands is not None and not (pretrained and meta_chans is not None):
+        entry["bands"] = list(bands)
     return TorchGeoBackbone(body, channels, name=name, entry=entry, channels_last=family == "torchvision_swin",
                             stage_positions=positions, wavelengths=wavelengths)
