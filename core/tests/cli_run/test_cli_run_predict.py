@@ -204,3 +204,16 @@ def test_stream_matches_in_memory_for_every_kind_on_odd_geometries(tmp_path, h, 
     np.testing.assert_allclose(got["logits"], logits, atol=1e-4)
     ambiguous = np.sort(probs, 0)[-1] - np.sort(probs, 0)[-2] < 1e-5  # near-ties may go either way
     assert (got["prediction"][0] == probs.argmax(0))[~ambiguous].all()
+
+
+def test_progress_reports_every_strip_up_to_the_full_height(tmp_path, capsys):
+    from geo_core.inference import predict_paths
+
+    src = write_geotiff(tmp_path / "s.tif", bands=6, height=70, width=40)
+    seen = []
+    predict_scene(_task().eval(), src, tmp_path / "p.tif", None, PredictOptions(crop=32, stride=24),
+                  on_rows=lambda done, total: seen.append((done, total)))
+    assert seen == sorted(seen) and seen[-1] == (70, 70) and len(seen) == 3
+    predict_paths(_task().eval(), src, tmp_path / "q.tif", None, PredictOptions(crop=32, stride=24), progress=True)
+    err = capsys.readouterr().err
+    assert "s.tif" in err and "70/70 rows" in err

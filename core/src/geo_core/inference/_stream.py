@@ -6,11 +6,12 @@ window batch), so it grows with the scene width, never with its area.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,7 @@ def predict_scene(
     output: str | Path,
     preprocessing: ScenePreprocessing | None = None,
     options: PredictOptions | None = None,
+    on_rows: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Predict one scene into a GeoTIFF with the source's CRS, transform and nodata.
 
@@ -144,6 +146,7 @@ def predict_scene(
         output: Output GeoTIFF; written to a temporary name beside it and renamed at the end.
         preprocessing: Band selection and normalisation (identity when None).
         options: Window size, stride, batch size, output kind, quicklook, compression.
+        on_rows: Called as ``on_rows(rows_written, height)`` after each strip (progress bars).
 
     Returns:
         The output path.
@@ -160,7 +163,7 @@ def predict_scene(
         raise ConfigError(f"scene prediction needs a pixel-wise task, not {type(task).__name__}", key="model")
     source, output = Path(source), Path(output)
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
-        return _predict_scene(task, source, output, pre, opt, task_kind)
+        return _predict_scene(task, source, output, pre, opt, task_kind, on_rows)
 
 
 #: GDAL block cache during prediction (MiB); GDAL's default (5% of RAM) would grow with the scene.
@@ -168,7 +171,7 @@ GDAL_CACHE_MB = 256
 
 
 def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessing, opt: PredictOptions,
-                   task_kind: str) -> Path:
+                   task_kind: str, on_rows: Callable[[int, int], None] | None = None) -> Path:
     import rasterio
     from rasterio.windows import Window
 
@@ -242,6 +245,8 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
                         dst.write(arr, window=Window(0, y, width, rows))
                     except OSError as exc:  # disk full, quota: name the output, drop the partial file
                         raise OSError(exc.errno, f"cannot write {output}: {exc.strerror or exc}") from exc
+                    if on_rows is not None:
+                        on_rows(y + rows, height)
                     if n < crop:  # the next strip starts n rows down: keep what overlaps it
                         acc[:, : crop - n] = acc[:, n:].clone()
                     acc[:, crop - n:] = 0
@@ -307,16 +312,43 @@ def predict_paths(
     output: str | Path,
     preprocessing: ScenePreprocessing | None = None,
     options: PredictOptions | None = None,
+    progress: bool = False,
 ) -> list[Path]:
-    """Predict a file, folder or glob: one output file for one input, ``<output>/<stem>_pred.tif`` for several."""
+    """Predict a file, folder or glob: one output file for one input, ``<output>/<stem>_pred.tif`` for several.
+
+    ``progress`` shows a bar per scene on stderr (rows written, throughput, time left).
+    """
     files: list[Path] = []
     for spec in inputs if isinstance(inputs, list) else [inputs]:
         files += expand_inputs(spec)
     out = Path(output)
     single = len(files) == 1 and not out.is_dir() and out.suffix.lower() in (".tif", ".tiff")
     results = []
-    for f in files:
-        target = out if single else out / f"{f.stem}_pred.tif"
-        log.info("predicting %s -> %s", f, target)
-        results.append(predict_scene(task, f, target, preprocessing, options))
+    with _progress_bar(progress) as bar:
+        for n, f in enumerate(files, 1):
+            target = out if single else out / f"{f.stem}_pred.tif"
+            log.info("predicting %s -> %s", f, target)
+            on_rows = None
+            if bar is not None:
+                label = f"[{n}/{len(files)}] {f.name}" if len(files) > 1 else f.name
+                job = bar.add_task(label, total=None)
+
+                def on_rows(done: int, total: int, job: Any = job) -> None:
+                    bar.update(job, completed=done, total=total)
+
+            results.append(predict_scene(task, f, target, preprocessing, options, on_rows=on_rows))
     return results
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} rows"),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+        yield bar

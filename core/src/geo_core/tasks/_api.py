@@ -106,12 +106,12 @@ def test(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None
 
 def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[str | Path], output: str | Path,
             overrides: Sequence[str] | Mapping[str, Any] | None = None, trust_checkpoint: bool = False,
-            **options: Any) -> list[Path]:
+            progress: bool = False, **options: Any) -> list[Path]:
     """Stream-predict scenes to GeoTIFFs with the configured task and the datamodule's preprocessing.
 
     ``options`` override the config's ``predict:`` section (``crop``, ``stride``, ``batch_size``,
     ``output_kind``, ``quicklook``, ``compress``, ``channels_last``). ``trust_checkpoint`` allows
-    pickled objects in ``ckpt``.
+    pickled objects in ``ckpt``; ``progress`` shows a bar per scene on stderr.
     """
     from geo_core.data import scene_preprocessing_of
     from geo_core.inference._options import PredictOptions
@@ -132,4 +132,4 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
     if which:
         load_task_checkpoint(built.model, find_checkpoint(run.config, which), trust_checkpoint)
     pre = scene_preprocessing_of(built.data)
-    return predict_paths(built.model, input, output, pre, opts)
+    return predict_paths(built.model, input, output, pre, opts, progress=progress)
