@@ -217,3 +217,10 @@ def test_progress_reports_every_strip_up_to_the_full_height(tmp_path, capsys):
     predict_paths(_task().eval(), src, tmp_path / "q.tif", None, PredictOptions(crop=32, stride=24), progress=True)
     err = capsys.readouterr().err
     assert "s.tif" in err and "70/70 rows" in err
+
+
+def test_scene_with_a_band_count_the_backbone_rejects_names_the_file(tmp_path):
+    src = write_geotiff(tmp_path / "four_bands.tif", bands=4, height=40, width=40)
+    with pytest.raises(InputDataError, match=r"four_bands\.tif.*expects 6 input bands"):
+        predict_scene(_task(), src, tmp_path / "p.tif", None, PredictOptions(crop=32, stride=16))
+    assert not (tmp_path / "p.tif").exists()

@@ -87,7 +87,8 @@ def predict_cmd(
     ctx: typer.Context,
     config: ConfigOpt,
     input: Annotated[str, typer.Option("--input", "-i", help="A GeoTIFF, a folder of them, or a glob.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output GeoTIFF (one input) or folder.")],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Output GeoTIFF (one input), folder, or .csv (image-level tasks).")],
     ckpt: Annotated[str | None, typer.Option("--ckpt", help="'best', 'last' or a checkpoint path.")] = None,
     output_kind: Annotated[str | None, typer.Option(help="prediction | probabilities | logits")] = None,
     crop: Annotated[int | None, typer.Option(help="Window size in pixels.")] = None,
@@ -98,7 +99,7 @@ def predict_cmd(
     trust_checkpoint: TrustOpt = False,
     print_config: PrintOpt = False,
 ) -> None:
-    """Stream-predict large scenes to GeoTIFFs (source CRS, transform and nodata)."""
+    """Stream-predict large scenes to GeoTIFFs (source CRS, transform, nodata); image-level tasks write a CSV."""
     if print_config:
         _guard(lambda: _print_config(config, ctx.args))
         return

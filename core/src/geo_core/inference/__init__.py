@@ -3,7 +3,8 @@
 Windows are read from the source raster, batched through the task, blended where they
 overlap and written window by window to a temporary file renamed onto the output at the
 end, so memory stays bounded by the window batch and a partial output never carries
-the final name.
+the final name. Image-level tasks (classification, multi-label, scalar regression) get one
+CSV row per input file instead (:func:`predict_images`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ _LAZY: dict[str, str] = {
     "PredictOptions": "geo_core.inference._options",
     "predict_scene": "geo_core.inference._stream",
     "predict_paths": "geo_core.inference._stream",
+    "predict_images": "geo_core.inference._images",
     "expand_inputs": "geo_core.inference._stream",
     "load_task_checkpoint": "geo_core.inference._stream",
 }
@@ -22,6 +24,7 @@ __all__ = [
     "PredictOptions",
     "predict_scene",
     "predict_paths",
+    "predict_images",
     "expand_inputs",
     "load_task_checkpoint",
 ]

@@ -220,7 +220,9 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
                         cols = xs[k: k + batch_size]
                         try:
                             out = run(torch.stack([xt[:, :, c: c + crop] for c in cols]))
-                        except RuntimeError as exc:  # e.g. a band count the model was not built for
+                        except (RuntimeError, InputDataError) as exc:  # a band count the model was not built for
+                            if isinstance(exc, InputDataError) and exc.path is not None:
+                                raise
                             raise InputDataError(f"the model cannot take this scene's {len(bands)} band(s): "
                                                  f"{str(exc).splitlines()[0]}", path=source) from exc
                         out = (out.unsqueeze(1) if out.ndim == 3 else out) * weight

@@ -109,11 +109,15 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
             progress: bool = False, **options: Any) -> list[Path]:
     """Stream-predict scenes to GeoTIFFs with the configured task and the datamodule's preprocessing.
 
+    Image-level tasks (classification, multi-label, scalar regression) write one CSV table
+    instead, a row per input file (see :func:`geo_core.inference.predict_images`).
+
     ``options`` override the config's ``predict:`` section (``crop``, ``stride``, ``batch_size``,
     ``output_kind``, ``quicklook``, ``compress``, ``channels_last``). ``trust_checkpoint`` allows
     pickled objects in ``ckpt``; ``progress`` shows a bar per scene on stderr.
     """
     from geo_core.data import scene_preprocessing_of
+    from geo_core.inference._images import IMAGE_KINDS, predict_images
     from geo_core.inference._options import PredictOptions
     from geo_core.inference._stream import load_task_checkpoint, predict_paths
 
@@ -132,4 +136,6 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
     if which:
         load_task_checkpoint(built.model, find_checkpoint(run.config, which), trust_checkpoint)
     pre = scene_preprocessing_of(built.data)
+    if getattr(built.model, "task_kind", "") in IMAGE_KINDS:  # one table row per file, not a raster per file
+        return [predict_images(built.model, input, output, pre, opts, progress=progress)]
     return predict_paths(built.model, input, output, pre, opts, progress=progress)
