@@ -64,16 +64,15 @@ def tiled_forward(
     ys, xs = starts(ph, crop, stride), starts(pw, crop, stride)
     weight = blend_weights(crop, crop - stride, image.device)
     acc: Tensor | None = None
-    wsum = torch.zeros((1, 1, ph, pw), device=image.device)
     boxes = [(i, y, x) for i in range(b) for y in ys for x in xs]
     for k in range(0, len(boxes), batch_size):
         chunk = boxes[k: k + batch_size]
-        out = fn(torch.stack([image[i, :, y: y + crop, x: x + crop] for i, y, x in chunk]))
+        out = fn(torch.stack([image[i, :, y: y + crop, x: x + crop] for i, y, x in chunk])) * weight
         if acc is None:
             acc = torch.zeros((b, out.shape[1], ph, pw), device=image.device, dtype=out.dtype)
         for (i, y, x), o in zip(chunk, out, strict=True):
-            acc[i, :, y: y + crop, x: x + crop] += o * weight
-            if i == 0:
-                wsum[0, 0, y: y + crop, x: x + crop] += weight
+            acc[i, :, y: y + crop, x: x + crop] += o
     assert acc is not None
+    # separable weights: the weight sum of pixel (r, c) is coverage_y[r] * coverage_x[c]
+    wsum = coverage(ph, crop, stride, image.device)[:, None] * coverage(pw, crop, stride, image.device)[None, :]
     return (acc / wsum)[:, :, :h, :w]
