@@ -32,7 +32,7 @@ from geo_core._errors import ConfigError, InputDataError
 from geo_core.data import ScenePreprocessing
 from geo_core.inference._options import PredictOptions
 from geo_core.inference._runner import WindowRunner
-from geo_core.inference._stream import _preprocess, _progress_bar, expand_inputs
+from geo_core.inference._stream import _preprocess, _progress_bar, bands_to_read, expand_all
 
 __all__ = ["IMAGE_KINDS", "predict_images"]
 
@@ -46,19 +46,12 @@ def _read(path: Path, pre: ScenePreprocessing) -> np.ndarray:
 
     try:
         with rasterio.open(path) as src:
-            bands = list(pre.bands) if pre.bands is not None else list(range(1, src.count + 1))
-            if max(bands) > src.count:
-                raise InputDataError(f"asks for band {max(bands)} but the raster has {src.count}", path=path)
-            raw = src.read(bands, out_dtype="float32")
+            raw = src.read(bands_to_read(src, pre, path), out_dtype="float32")
             nodata = src.nodata
     except InputDataError:
         raise
     except Exception as exc:
         raise InputDataError(f"cannot read raster ({type(exc).__name__}: {exc})", path=path) from exc
-    for name, stats in (("means", pre.means), ("stds", pre.stds)):
-        if stats is not None and len(stats) != len(bands):
-            raise InputDataError(f"has {len(bands)} band(s) to read but the preprocessing has {len(stats)} {name}; "
-                                 "the file must have the training data's bands", path=path)
     x = _preprocess(raw, pre, nodata)
     if not np.isfinite(x).all():
         raise InputDataError("holds NaN/Inf pixel values; set the datamodule's no_data_replace or declare the "
@@ -132,9 +125,7 @@ def predict_images(
     if out.suffix.lower() != ".csv":
         raise ConfigError(f"image-level predictions are written as a CSV table; got --output {out} (use a .csv "
                           "file or a folder)", key="output")
-    files: list[Path] = []
-    for spec in inputs if isinstance(inputs, list) else [inputs]:
-        files += expand_inputs(spec)
+    files = expand_all(inputs)
     task.eval()
     batch_size = opt.batch_size or 16
     header: list[str] | None = None

@@ -89,6 +89,26 @@ def expand_inputs(spec: str | Path) -> list[Path]:
     return files
 
 
+def expand_all(inputs: str | Path | list[str | Path]) -> list[Path]:
+    """:func:`expand_inputs` over one spec or a list of them, in order."""
+    files: list[Path] = []
+    for spec in inputs if isinstance(inputs, list) else [inputs]:
+        files += expand_inputs(spec)
+    return files
+
+
+def bands_to_read(src: Any, pre: ScenePreprocessing, path: Path) -> list[int]:
+    """The 1-based bands ``pre`` selects from the open raster ``src``, checked against its statistics."""
+    bands = list(pre.bands) if pre.bands is not None else list(range(1, src.count + 1))
+    if max(bands) > src.count:
+        raise InputDataError(f"asks for band {max(bands)} but the raster has {src.count}", path=path)
+    for name, stats in (("means", pre.means), ("stds", pre.stds)):
+        if stats is not None and len(stats) != len(bands):
+            raise InputDataError(f"has {len(bands)} band(s) to read but the preprocessing has {len(stats)} "
+                                 f"{name}; the file must have the training data's bands", path=path)
+    return bands
+
+
 def _preprocess(x: np.ndarray, pre: ScenePreprocessing, nodata: float | None) -> np.ndarray:
     if pre.no_data_replace is not None:  # as the datamodules do: NaN and the file's nodata
         bad = np.isnan(x) if nodata is None else (np.isnan(x) | (x == nodata))
@@ -183,13 +203,7 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
     device = next(iter(task.parameters())).device
     with src:
         height, width = src.height, src.width
-        bands = list(pre.bands) if pre.bands is not None else list(range(1, src.count + 1))
-        if max(bands) > src.count:
-            raise InputDataError(f"asks for band {max(bands)} but the raster has {src.count}", path=source)
-        for name, stats in (("means", pre.means), ("stds", pre.stds)):
-            if stats is not None and len(stats) != len(bands):
-                raise InputDataError(f"has {len(bands)} band(s) to read but the preprocessing has {len(stats)} "
-                                     f"{name}; the scene must have the training data's bands", path=source)
+        bands = bands_to_read(src, pre, source)
         nodata = src.nodata
         crop, stride = opt.crop, opt.stride
         wp = max(width, crop)
@@ -320,9 +334,7 @@ def predict_paths(
 
     ``progress`` shows a bar per scene on stderr (rows written, throughput, time left).
     """
-    files: list[Path] = []
-    for spec in inputs if isinstance(inputs, list) else [inputs]:
-        files += expand_inputs(spec)
+    files = expand_all(inputs)
     out = Path(output)
     single = len(files) == 1 and not out.is_dir() and out.suffix.lower() in (".tif", ".tiff")
     results = []
