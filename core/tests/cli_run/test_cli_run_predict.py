@@ -224,3 +224,19 @@ def test_scene_with_a_band_count_the_backbone_rejects_names_the_file(tmp_path):
     with pytest.raises(InputDataError, match=r"four_bands\.tif.*expects 6 input bands"):
         predict_scene(_task(), src, tmp_path / "p.tif", None, PredictOptions(crop=32, stride=16))
     assert not (tmp_path / "p.tif").exists()
+
+
+@pytest.mark.parametrize("kind", ["prediction", "probabilities"])
+def test_overviews_make_a_tiled_output_with_pyramids(tmp_path, kind):
+    src = write_geotiff(tmp_path / "s.tif", bands=6, height=300, width=520, seed=4)
+    task = _task().eval()
+    opts = PredictOptions(crop=64, stride=48, output_kind=kind, overviews=True)
+    with rasterio.open(predict_scene(task, src, tmp_path / "o.tif", None, opts)) as o:
+        assert o.overviews(1) == [2, 4] and o.block_shapes[0] == (256, 256)
+        assert o.tags(ns="rio_overview")["resampling"] == ("nearest" if kind == "prediction" else "average")
+        full, small = o.read(1), o.read(1, out_shape=(75, 130))
+    if kind == "prediction":
+        assert set(np.unique(small)) <= set(np.unique(full)) <= {0, 1, 2}
+    plain = PredictOptions(crop=64, stride=48, output_kind=kind)
+    with rasterio.open(predict_scene(task, src, tmp_path / "p.tif", None, plain)) as p:
+        assert p.overviews(1) == [] and np.array_equal(p.read(1), full)  # same pixels, only the layout differs

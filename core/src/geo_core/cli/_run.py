@@ -95,6 +95,7 @@ def predict_cmd(
     stride: Annotated[int | None, typer.Option(help="Window step (overlaps are blended).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Windows per forward pass.")] = None,
     quicklook: Annotated[bool, typer.Option("--quicklook", help="Also write a PNG preview.")] = False,
+    overviews: Annotated[bool, typer.Option("--overviews", help="Tiled output with internal overviews.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide the per-scene progress bar.")] = False,
     trust_checkpoint: TrustOpt = False,
     print_config: PrintOpt = False,
@@ -107,7 +108,8 @@ def predict_cmd(
 
     paths = _guard(lambda: predict(config, ckpt=ckpt, input=input, output=output, overrides=ctx.args,
                                    output_kind=output_kind, crop=crop, stride=stride, batch_size=batch_size,
-                                   quicklook=quicklook or None, trust_checkpoint=trust_checkpoint,
+                                   quicklook=quicklook or None, overviews=overviews or None,
+                                   trust_checkpoint=trust_checkpoint,
                                    progress=not no_progress))
     for p in paths or []:
         typer.echo(str(p))

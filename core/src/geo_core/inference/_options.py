@@ -22,6 +22,8 @@ class PredictOptions:
             ``probabilities`` (float32, one band per class) or ``logits`` (float32).
         quicklook: Also write ``<output>.png``, a downsampled colour preview.
         compress: GeoTIFF compression of the output (``deflate``, ``lzw``, ``none``).
+        overviews: Write the output tiled (256 px) with internal overviews down to 128-256 px
+            (nearest for class maps, average otherwise), so GIS viewers open large outputs fast.
         channels_last: Run the model in channels-last layout (about twice as fast for CNNs on
             CPU); a model that cannot take it falls back to the default layout on its own.
     """
@@ -32,6 +34,7 @@ class PredictOptions:
     output_kind: Literal["prediction", "probabilities", "logits"] = "prediction"
     quicklook: bool = False
     compress: str = "deflate"
+    overviews: bool = False
     channels_last: bool = True
 
     def __post_init__(self) -> None:

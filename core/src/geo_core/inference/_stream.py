@@ -253,7 +253,7 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
                         block = acc[:, :rows, :width] / (norm_y[y: y + rows, None] * norm_x[None, :width])
                     if dst is None:
                         dtype, out_nd = _out_spec(task_kind, opt.output_kind, acc.shape[0], nodata)
-                        dst = _open_output(tmp, src, block.shape[0], dtype, out_nd, opt.compress)
+                        dst = _open_output(tmp, src, block.shape[0], dtype, out_nd, opt.compress, opt.overviews)
                     arr = block.cpu().numpy().astype(dtype)
                     if valid is not None and out_nd is not None:
                         arr[:, ~valid[:rows]] = out_nd
@@ -266,6 +266,8 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
                     if n < crop:  # the next strip starts n rows down: keep what overlaps it
                         acc[:, : crop - n] = acc[:, n:].clone()
                     acc[:, crop - n:] = 0
+                if dst is not None and opt.overviews:
+                    _build_overviews(dst, categorical=class_map)
             finally:
                 if dst is not None:
                     dst.close()
@@ -276,14 +278,32 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
     return output
 
 
-def _open_output(tmp: Path, src: Any, count: int, dtype: str, nodata: float | None, compress: str | None) -> Any:
+def _open_output(tmp: Path, src: Any, count: int, dtype: str, nodata: float | None, compress: str | None,
+                 tiled: bool = False) -> Any:
     import rasterio
 
     profile = {"driver": "GTiff", "height": src.height, "width": src.width, "count": count, "dtype": dtype,
                "crs": src.crs, "transform": src.transform, "nodata": nodata, "BIGTIFF": "IF_SAFER"}
     if compress and compress != "none":
         profile["compress"] = compress
+    if tiled:  # 256-px tiles: what viewers and COG readers page through
+        profile.update(tiled=True, blockxsize=256, blockysize=256)
     return rasterio.open(tmp, "w", **profile)
+
+
+def _build_overviews(dst: Any, categorical: bool) -> None:
+    """Internal overviews halving until the longer side is 128-256 px (nearest for class maps, else average)."""
+    from rasterio.enums import Resampling
+
+    factors = []
+    f = 2
+    while max(dst.height, dst.width) / f >= 128:
+        factors.append(f)
+        f *= 2
+    if factors:
+        method = Resampling.nearest if categorical else Resampling.average
+        dst.build_overviews(factors, method)
+        dst.update_tags(ns="rio_overview", resampling=method.name)
 
 
 def _readable(path: Path) -> Path:

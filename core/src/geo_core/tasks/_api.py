@@ -113,7 +113,7 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
     instead, a row per input file (see :func:`geo_core.inference.predict_images`).
 
     ``options`` override the config's ``predict:`` section (``crop``, ``stride``, ``batch_size``,
-    ``output_kind``, ``quicklook``, ``compress``, ``channels_last``). ``trust_checkpoint`` allows
+    ``output_kind``, ``quicklook``, ``compress``, ``overviews``, ``channels_last``). ``trust_checkpoint`` allows
     pickled objects in ``ckpt``; ``progress`` shows a bar per scene on stderr.
     """
     from geo_core.data import scene_preprocessing_of
