@@ -106,3 +106,12 @@ def test_plugin_datamodule_registry_name_as_class_path(tmp_path, custom_module):
     cfg["data"]["init_args"]["batchsize"] = 2
     with pytest.raises(ConfigError, match=r"did you mean 'data\.init_args\.batch_size'"):
         check(compose(cfg))
+
+
+def test_lightning_product_tips_are_dropped_but_its_info_stays(tmp_path, custom_module, caplog):
+    from geo_core.cli._config import build
+    from geo_core.tasks._api import load_config
+
+    with caplog.at_level("INFO"):
+        build(load_config(base_config(tmp_path, custom_module)))
+    assert "GPU available" in caplog.text and "Tip" not in caplog.text

@@ -500,6 +500,7 @@ def build(run: RunConfig, need_model: bool = True) -> Built:
     if seed is not False and seed is not None:
         seed_everything(int(seed), workers=True, verbose=False)
     instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes  # renamed in 4.49
+    _quiet_lightning_tips()
     try:
         init = instantiate(ns)
     except (ValueError, TypeError) as exc:  # jsonargparse wraps a constructor's own error: surface geo's
@@ -508,6 +509,19 @@ def build(run: RunConfig, need_model: bool = True) -> Built:
             raise
         raise cause from exc
     return Built(init.trainer, init.get("model"), init.get("data"), run.config)
+
+
+def _drop_tip(record: Any) -> bool:
+    return not str(record.getMessage()).startswith("💡 Tip")
+
+
+def _quiet_lightning_tips() -> None:
+    """Drop Lightning's product tips ("💡 Tip: ... litlogger") from every geo run's output; keep its real info."""
+    import logging
+
+    lg = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if _drop_tip not in lg.filters:
+        lg.addFilter(_drop_tip)
 
 
 def _geo_cause(exc: BaseException) -> Exception | None:
