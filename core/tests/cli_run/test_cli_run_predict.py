@@ -132,6 +132,10 @@ def test_channels_last_matches_default_layout_and_leaves_the_model_as_it_was(tmp
         assert all(p.is_contiguous() for p in task.parameters())  # layout restored after the run
     assert np.abs(outs[True]).max() > 0
     np.testing.assert_allclose(outs[True], outs[False], atol=1e-4, rtol=1e-4)
+    task.to(memory_format=torch.channels_last)  # a model the user keeps channels-last stays so
+    predict_scene(task, src, tmp_path / "again.tif", None, PredictOptions(crop=32, stride=24))
+    conv = next(p for p in task.parameters() if p.dim() == 4 and p.shape[-1] > 1)
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
 
 
 class _WithConv3d(torch.nn.Module):

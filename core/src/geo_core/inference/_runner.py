@@ -35,10 +35,14 @@ class WindowRunner:
         self.channels_last: bool | None = None if channels_last else False
 
     def __enter__(self) -> WindowRunner:
+        # the layout to give back: a model the user already keeps channels-last stays so
+        four_d = [p for p in self.task.parameters() if p.dim() == 4]
+        self._was_channels_last = all(p.is_contiguous(memory_format=torch.channels_last) for p in four_d) and any(
+            not p.is_contiguous() for p in four_d)  # 1x1 kernels are contiguous in both layouts
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.channels_last:
+        if self.channels_last and not self._was_channels_last:
             self.task.to(memory_format=torch.contiguous_format)
 
     def _run(self, batch: Tensor) -> Tensor:
@@ -52,6 +56,7 @@ class WindowRunner:
                 out = self._run(batch.contiguous(memory_format=torch.channels_last))
             except Exception as exc:  # any failure: fall back to the layout the model was built for
                 self.task.to(memory_format=torch.contiguous_format)
+                self._was_channels_last = False
                 self.channels_last = False
                 log.info("model does not run channels-last (%s: %s); using the default layout",
                          type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
