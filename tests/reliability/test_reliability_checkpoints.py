@@ -58,6 +58,12 @@ def _truncated(run: Path) -> Path:
     return bad
 
 
+def _garbage(run: Path) -> Path:
+    bad = run / "garbage.ckpt"
+    bad.write_bytes(b"this is not a checkpoint at all\n" * 8)
+    return bad
+
+
 def _cli(run: Path, command: str, ckpt: Path) -> list[str]:
     args = [command, "-c", str(run / "seg.yaml")]
     if command == "predict":
@@ -70,7 +76,8 @@ def _cli(run: Path, command: str, ckpt: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("command", ["train", "validate", "test", "predict"])
-@pytest.mark.parametrize(("make", "needle"), [(_pickled, "weights_only"), (_truncated, "truncated")])
+@pytest.mark.parametrize(("make", "needle"), [(_pickled, "weights_only"), (_truncated, "truncated"),
+                                              (_garbage, "truncated or corrupt")])
 def test_cli_refuses_pickled_and_truncated_checkpoints_with_an_explanation(run, command, make, needle):
     bad = make(run)
     res = run_cli(_cli(run, command, bad))
@@ -78,6 +85,8 @@ def test_cli_refuses_pickled_and_truncated_checkpoints_with_an_explanation(run, 
     assert "Traceback" not in res.output and bad.name in res.output and needle in res.output, res.output
     assert len(res.output.strip().splitlines()) < 25, res.output
     assert not (run.parent / "preds").exists()
+    if make is _garbage:  # a damaged file is not offered --trust-checkpoint
+        assert "refused" not in res.output and "trust" not in res.output, res.output
 
 
 @pytest.mark.filterwarnings("ignore:The dirpath has changed")  # the fixture copies the run to a new folder
@@ -108,6 +117,8 @@ def test_state_dict_loader_refuses_pickle_and_the_opt_in_warns(run):
         load_state_dict(task(), bad, weights_only=False)
     with pytest.raises(CheckpointError, match="truncated"):
         load_state_dict(task(), _truncated(run))
+    with pytest.raises(CheckpointError, match=r"garbage\.ckpt: cannot read the checkpoint \(truncated or"):
+        load_state_dict(task(), _garbage(run))
 
 
 def test_predict_checkpoint_loader_refuses_pickle(run):
@@ -121,6 +132,8 @@ def test_predict_checkpoint_loader_refuses_pickle(run):
     load_task_checkpoint(task, _pickled(run), trust_checkpoint=True)
     with pytest.raises(CheckpointError, match="truncated"):
         load_task_checkpoint(task, _truncated(run))
+    with pytest.raises(CheckpointError, match=r"garbage\.ckpt: cannot read the checkpoint \(truncated or corrupt\)"):
+        load_task_checkpoint(task, _garbage(run))
     load_task_checkpoint(task, run / "run" / "checkpoints" / "last.ckpt")
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "refuses_pickled_objects",
+    "torch_load_reason",
     "GeoError",
     "UnknownComponentError",
     "AmbiguousComponentError",
@@ -141,3 +143,19 @@ class CheckpointError(GeoError, ValueError):
     def __init__(self, message: str, path: object | None = None) -> None:
         self.path = path
         super().__init__(f"{path}: {message}" if path is not None else message)
+
+
+def refuses_pickled_objects(exc: BaseException) -> bool:
+    """Whether ``torch.load(weights_only=True)`` failed on pickled objects (a GLOBAL) rather than a damaged file.
+
+    torch words both as "Weights only load failed"; only the first is worth ``--trust-checkpoint``.
+    """
+    text = str(exc)
+    return "GLOBAL" in text or "Unsupported global" in text
+
+
+def torch_load_reason(exc: BaseException) -> str:
+    """The informative line of a failed ``torch.load`` (torch wraps the cause in advice about weights_only)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    picked = [ln for ln in lines if ln.startswith(("Unsupported operand", "invalid load key", "WeightsUnpickler"))]
+    return (picked[-1] if picked else lines[0] if lines else type(exc).__name__)[:200]

@@ -47,9 +47,7 @@ def load_task_checkpoint(task: Any, ckpt: str | Path, trust_checkpoint: bool = F
         CheckpointError: The file is missing, truncated/corrupt, holds pickled objects (unless trusted),
             or does not fit the task.
     """
-    import pickle
-
-    from geo_core.tasks._checkpoint_io import REFUSED_PICKLE, warn_trusted
+    from geo_core.tasks._checkpoint_io import load_error, warn_trusted
 
     path = Path(ckpt)
     if not path.is_file():
@@ -58,11 +56,8 @@ def load_task_checkpoint(task: Any, ckpt: str | Path, trust_checkpoint: bool = F
         warn_trusted(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=not trust_checkpoint)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(REFUSED_PICKLE, path=path) from exc
     except Exception as exc:
-        raise CheckpointError(f"cannot read checkpoint ({type(exc).__name__}: {exc}); the file is truncated "
-                              "or corrupt", path=path) from exc
+        raise load_error(exc, path) from exc
     sd = state.get("state_dict", state) if isinstance(state, dict) else None
     if not isinstance(sd, dict):
         raise CheckpointError("no state_dict in checkpoint", path=path)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from geo_core._atomic import atomic_path
-from geo_core._errors import CheckpointError
+from geo_core._errors import CheckpointError, refuses_pickled_objects, torch_load_reason
 
 __all__ = ["save_state_dict", "load_state_dict"]
 
@@ -68,11 +68,14 @@ def load_state_dict(
         obj = torch.load(p, map_location=map_location, weights_only=weights_only)
         state = _unwrap(obj)
     except pickle.UnpicklingError as exc:
+        if not refuses_pickled_objects(exc):  # a damaged file, not one holding objects
+            raise CheckpointError(f"cannot read the checkpoint (truncated or corrupt): {torch_load_reason(exc)}",
+                                  path=p) from exc
         raise CheckpointError(
             f"refused to load objects other than tensors ({exc}); pass weights_only=False only for a trusted file",
             path=p,
         ) from exc
-    except (RuntimeError, EOFError, TypeError, OSError) as exc:
+    except Exception as exc:  # damaged bytes fail the unpickler with any type (IndexError, KeyError, ...)
         raise CheckpointError(f"cannot read the checkpoint (truncated or not a state dict): {exc}", path=p) from exc
     own = model.state_dict()
     if state and not any(k in own for k in state) and all(k.startswith("model.") for k in state):

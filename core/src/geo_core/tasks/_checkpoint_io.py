@@ -16,9 +16,9 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from geo_core._atomic import atomic_path
-from geo_core._errors import CheckpointError
+from geo_core._errors import CheckpointError, refuses_pickled_objects, torch_load_reason
 
-__all__ = ["AtomicCheckpointIO", "REFUSED_PICKLE", "warn_trusted"]
+__all__ = ["AtomicCheckpointIO", "REFUSED_PICKLE", "warn_trusted", "load_error"]
 
 log = logging.getLogger("geo_core.checkpoints")
 
@@ -26,6 +26,13 @@ log = logging.getLogger("geo_core.checkpoints")
 REFUSED_PICKLE = ("refused: the checkpoint holds pickled objects beyond plain weights, and unpickling runs code "
                   "from the file. If you trust its source, pass --trust-checkpoint (trust_checkpoint=True in "
                   "Python) or load it with torch.load(..., weights_only=False) yourself")
+
+
+def load_error(exc: BaseException, path: Path) -> CheckpointError:
+    """The CheckpointError for a failed ``torch.load``: refused pickled objects, or a damaged file."""
+    if isinstance(exc, pickle.UnpicklingError) and refuses_pickled_objects(exc):
+        return CheckpointError(REFUSED_PICKLE, path=path)
+    return CheckpointError(f"cannot read the checkpoint (truncated or corrupt): {torch_load_reason(exc)}", path=path)
 
 
 def warn_trusted(path: Any) -> None:
@@ -61,8 +68,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         try:
             return super().load_checkpoint(path, map_location=map_location,  # type: ignore[no-any-return]
                                            weights_only=True if weights_only is None else weights_only)
-        except pickle.UnpicklingError as exc:
-            raise CheckpointError(REFUSED_PICKLE, path=Path(path)) from exc
-        except (RuntimeError, EOFError) as exc:
-            raise CheckpointError(f"cannot read the checkpoint (truncated or corrupt): {str(exc).splitlines()[0]}",
-                                  path=Path(path)) from exc
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # the unpickler fails on damaged bytes with any type (IndexError, KeyError, ...)
+            raise load_error(exc, Path(path)) from exc
