@@ -85,3 +85,24 @@ class DoctorCheck:
     name: str
     ok: bool
     detail: str = ""
+
+    @classmethod
+    def index_matches(cls, package: str, indexed: str, install: str, regenerate: str) -> DoctorCheck:
+        """Whether a name index shipped with a plugin was generated for the installed ``package``.
+
+        Args:
+            package: Distribution the index lists (``timm``).
+            indexed: Its version recorded in the index.
+            install: What to run when it is not installed at all.
+            regenerate: The command that rebuilds the index for the installed version.
+        """
+        import importlib.metadata as md
+
+        try:
+            installed = md.version(package)
+        except md.PackageNotFoundError:
+            return cls(f"{package} installed", ok=False, detail=install)
+        detail = f"index built for {package} {indexed}, installed {installed}"
+        if installed != indexed:
+            detail += f"; regenerate with: {regenerate}"
+        return cls(f"{package} index matches installed {package}", ok=installed == indexed, detail=detail)

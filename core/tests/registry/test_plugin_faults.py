@@ -146,3 +146,18 @@ def test_unmet_requirement_lists_install_line(sandbox):
     assert "pip install geo-plugin-faultyreq geo-lib-that-is-absent==1.0" in rec.reason
     with pytest.raises(PluginLoadError, match="geo-lib-that-is-absent is not installed"):
         geo_core.DECODERS.get("faultyreq:Head")
+
+
+def test_doctor_index_check_names_versions_and_the_fix():
+    import importlib.metadata as md
+
+    from geo_core import DoctorCheck
+
+    have = md.version("pluggy")
+    ok = DoctorCheck.index_matches("pluggy", have, "pip install pluggy", "regen")
+    assert ok.ok and ok.detail == f"index built for pluggy {have}, installed {have}"
+    stale = DoctorCheck.index_matches("pluggy", "0.0.1", "pip install pluggy", "python -m regen")
+    assert not stale.ok and stale.detail.endswith(f"installed {have}; regenerate with: python -m regen")
+    absent = DoctorCheck.index_matches("geo-no-such-dist", "1.0", "pip install geo-no-such-dist", "x")
+    assert (absent.name, absent.ok, absent.detail) == ("geo-no-such-dist installed", False,
+                                                       "pip install geo-no-such-dist")

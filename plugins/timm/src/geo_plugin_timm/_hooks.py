@@ -33,17 +33,7 @@ def geo_component_sources() -> list[ComponentSource]:
 @hookimpl
 def geo_doctor() -> list[DoctorCheck]:
     """Check that the shipped index was generated for the installed timm."""
-    import importlib.metadata as md
-
     from geo_plugin_timm._index import load_index
 
-    indexed = load_index()["timm_version"]
-    try:
-        installed = md.version("timm")
-    except md.PackageNotFoundError:
-        return [DoctorCheck("timm installed", ok=False, detail="pip install 'timm>=1.0.15,<1.1'")]
-    ok = installed == indexed
-    detail = f"index built for timm {indexed}, installed {installed}"
-    if not ok:
-        detail += "; regenerate with: python -m geo_plugin_timm._generate_index"
-    return [DoctorCheck("timm index matches installed timm", ok=ok, detail=detail)]
+    return [DoctorCheck.index_matches("timm", load_index()["timm_version"], "pip install 'timm>=1.0.15,<1.1'",
+                                      "python -m geo_plugin_timm._generate_index")]

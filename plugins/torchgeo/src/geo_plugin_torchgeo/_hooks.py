@@ -55,16 +55,7 @@ def geo_component_sources() -> list[ComponentSource]:
 @hookimpl
 def geo_doctor() -> list[DoctorCheck]:
     """Check that the shipped index was generated for the installed torchgeo."""
-    import importlib.metadata as md
-
     from geo_plugin_torchgeo._index import load_index
 
-    indexed = load_index()["torchgeo_version"]
-    try:
-        installed = md.version("torchgeo")
-    except md.PackageNotFoundError:
-        return [DoctorCheck("torchgeo installed", ok=False, detail="pip install torchgeo==0.8.1")]
-    detail = f"index built for torchgeo {indexed}, installed {installed}"
-    if installed != indexed:
-        detail += "; regenerate with: python -m geo_plugin_torchgeo._generate_index"
-    return [DoctorCheck("torchgeo index matches installed torchgeo", ok=installed == indexed, detail=detail)]
+    return [DoctorCheck.index_matches("torchgeo", load_index()["torchgeo_version"], "pip install torchgeo==0.8.1",
+                                      "python -m geo_plugin_torchgeo._generate_index")]
