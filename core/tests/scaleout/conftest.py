@@ -55,7 +55,11 @@ def setup(tmp_path_factory):
     torch.save({"state_dict": task.state_dict()}, root / "w.ckpt")
     for i in range(40):
         write_geotiff(root / "scenes" / f"s{i:02d}.tif", bands=6, height=64, width=64, seed=i)
-    return root
+    yield root
+    from geo_core import BACKBONES
+
+    if "kill_cnn" in BACKBONES:  # registered by the in-process runs: other tests list local components
+        BACKBONES.unregister("kill_cnn")
 
 
 def predict_args(root: Path, out: Path, *extra: str) -> list[str]:
