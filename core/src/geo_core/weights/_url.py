@@ -133,7 +133,8 @@ def _transfer(url: str, part: Path, *, name: str, label: str) -> int | None:
         hint = ("the file is not there: check the address" if exc.code in (404, 410) else
                 "access refused: the file may need a token or a licence acceptance" if exc.code in (401, 403) else
                 "the server failed; run the command again later")
-        raise WeightsError(f"{url} answered HTTP {exc.code} {exc.reason}: {hint}", name=name, source=url) from exc
+        raise WeightsError(f"{url} answered HTTP {exc.code} {exc.reason}: {hint}", name=name, source=url,
+                           status=exc.code) from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         _close_half_read(exc)
         reason = getattr(exc, "reason", exc)
