@@ -31,25 +31,24 @@ def download_cmd(
     from geo_core._errors import GeoError
     from geo_core.cli._info import kind_of
     from geo_core.weights import WeightRef, fetch_weights
-    from geo_core.weights._components import find_component, weight_ref_for
+    from geo_core.weights._components import find_component, weight_refs_for
 
     failed = 0
     for name in names:
         try:
-            ref: WeightRef | None
             if name.startswith(("http://", "https://")):
-                ref, label = WeightRef(url=name), name
+                refs, label = [WeightRef(url=name)], name
             else:
                 info = find_component(name, kind_of(kind) if kind else None)
-                ref, label = weight_ref_for(info), info.id
-            if ref is None:
+                refs, label = weight_refs_for(info), info.id
+            if not refs:
                 raise GeoError(f"{label} has no released weights to download")
-            path = fetch_weights(ref, name=label)
+            path = fetch_weights(refs, name=label)
         except (GeoError, ImportError) as exc:
             err(str(exc))
             failed += 1
             continue
-        typer.echo(f"{label}\t{ref.source}\t{path}")
+        typer.echo(f"{label}\t{path}")
     if failed:
         raise typer.Exit(1)
 

@@ -12,14 +12,14 @@ from geo_core.weights._ref import WeightRef
 if TYPE_CHECKING:
     from geo_core._sources import ComponentInfo
 
-__all__ = ["weight_ref_for", "find_component", "WEIGHT_KINDS"]
+__all__ = ["weight_refs_for", "find_component", "WEIGHT_KINDS"]
 
 #: Kinds searched, in order, when a command names a component without its kind.
 WEIGHT_KINDS = ("backbone", "model", "model_factory", "decoder", "neck")
 
 
-def weight_ref_for(info: ComponentInfo | Mapping[str, Any], name: str = "") -> WeightRef | None:
-    """The component's released weights, or ``None`` when it has none.
+def weight_refs_for(info: ComponentInfo | Mapping[str, Any], name: str = "") -> list[WeightRef]:
+    """The component's released weights (alternatives in order, for ``fetch_weights``); empty when none.
 
     A component declares them either as a ``weights`` table in its metadata (a manifest
     ``[<kind>.<name>.weights]`` sub-table) or, for dynamic catalogues whose weight sources live in the
@@ -29,13 +29,17 @@ def weight_ref_for(info: ComponentInfo | Mapping[str, Any], name: str = "") -> W
     meta = info if isinstance(info, Mapping) else info.metadata
     name = name or ("" if isinstance(info, Mapping) else info.name)
     if meta.get("weights"):
-        return WeightRef.from_mapping(meta["weights"])
+        return [WeightRef.from_mapping(meta["weights"])]
     resolver = meta.get("weights_resolver")
     if not resolver:
-        return None
+        return []
     module, _, func = str(resolver).partition(":")
     found = getattr(importlib.import_module(module), func)(name)
-    return WeightRef.from_mapping(found) if found else None
+    if not found:
+        return []
+    if isinstance(found, list | tuple):
+        return [WeightRef.from_mapping(r) for r in found]
+    return [WeightRef.from_mapping(found)]
 
 
 def find_component(name: str, kind: str | None = None) -> ComponentInfo:
