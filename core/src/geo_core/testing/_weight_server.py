@@ -83,7 +83,9 @@ class _Handler(BaseHTTPRequestHandler):
         repo = owner.repos.get(match["repo"])
         if repo is None:
             return self._error(401, "RepoNotFound")
-        commit = hashlib.sha1(f"{match['repo']}@{match['rev']}".encode()).hexdigest()
+        rev = match["rev"]
+        pinned = re.fullmatch(r"[0-9a-f]{40}", rev)  # a commit revision is its own commit hash
+        commit = rev if pinned else hashlib.sha1(f"{match['repo']}@{rev}".encode()).hexdigest()
         if repo.token is not None:
             auth = self.headers.get("Authorization", "")
             if not auth:
