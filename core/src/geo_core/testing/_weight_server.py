@@ -70,13 +70,13 @@ class _Handler(BaseHTTPRequestHandler):
             owner._stopped.wait(fault.delay)
         if fault and fault.status:
             return self._error(fault.status, "Injected")
+        data = owner.files.get(path)  # plain files first: their paths may look like Hub paths
+        if data is not None:
+            return self._send(data, body, fault, {})
         match = _RESOLVE.match(path)
         if match:
             return self._serve_hf(match, body, fault)
-        data = owner.files.get(path)
-        if data is None:
-            return self._error(404, "NotFound")
-        self._send(data, body, fault, {})
+        self._error(404, "NotFound")
 
     def _serve_hf(self, match: re.Match[str], body: bool, fault: Fault | None) -> None:
         owner = self.server.owner

@@ -118,7 +118,8 @@ def _close_half_read(exc: BaseException) -> None:
 
 
 def _transfer(url: str, part: Path, *, name: str, label: str) -> int | None:
-    """Fetch the rest of ``url`` into ``part``; return the expected total size when the server said it."""
+    """Fetch the rest of ``url`` (or its ``$GEO_WEIGHTS_MIRROR``) into ``part``; return the announced total size."""
+    url = _env.mirrored(url)
     resume = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": f"geo/{__version__}", "Accept-Encoding": "identity"}
     if resume:
