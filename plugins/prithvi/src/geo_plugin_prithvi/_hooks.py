@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from geo_core import DoctorCheck, hookimpl
-from geo_core._errors import CheckpointError
+from geo_core import CheckpointError, DoctorCheck, hookimpl
 
 from geo_plugin_prithvi._manifest import backbone_config, variant_names
 from geo_plugin_prithvi._weights import WEIGHTS_ENV, find_weights, weights_dir

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from geo_core._errors import CheckpointError
+from geo_core import CheckpointError
 
 __all__ = ["WEIGHTS_ENV", "find_weights", "load_checkpoint_file", "weights_dir"]
 
