@@ -21,6 +21,8 @@ from geo_core._errors import (
     PluginLoadError,
     UnknownComponentError,
     UnusedArgumentError,
+    WeightsError,
+    WeightsOfflineError,
 )
 from geo_core._lazy import lazy_getattr as _lazy_getattr
 from geo_core._plugins import reset_plugins
@@ -81,6 +83,8 @@ __all__ = [
     "TASKS",
     "UnknownComponentError",
     "UnusedArgumentError",
+    "WeightsError",
+    "WeightsOfflineError",
     "__version__",
     "atomic_open",
     "atomic_path",

@@ -107,7 +107,7 @@ def test(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None
 
 def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[str | Path], output: str | Path,
             overrides: Sequence[str] | Mapping[str, Any] | None = None, trust_checkpoint: bool = False,
-            progress: bool = False, **options: Any) -> list[Path]:
+            progress: bool = False, max_failures: int | None = None, **options: Any) -> list[Path]:
     """Stream-predict scenes to GeoTIFFs with the configured task and the datamodule's preprocessing.
 
     Image-level tasks (classification, multi-label, scalar regression) write one CSV table
@@ -115,7 +115,9 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
 
     ``options`` override the config's ``predict:`` section (``crop``, ``stride``, ``batch_size``,
     ``output_kind``, ``quicklook``, ``compress``, ``overviews``, ``channels_last``). ``trust_checkpoint`` allows
-    pickled objects in ``ckpt``; ``progress`` shows a bar per scene on stderr.
+    pickled objects in ``ckpt``; ``progress`` shows a bar per scene on stderr. Several scenes are
+    shared among torchrun/SLURM ranks with a ledger in the output folder; ``max_failures`` stops
+    a rank once more scenes failed (see :func:`geo_core.inference.predict_paths`).
     """
     from geo_core.data import scene_preprocessing_of
     from geo_core.inference._images import IMAGE_KINDS, predict_images
@@ -139,14 +141,19 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
     pre = scene_preprocessing_of(built.data)
     if getattr(built.model, "task_kind", "") in IMAGE_KINDS:  # one table row per file, not a raster per file
         return [predict_images(built.model, input, output, pre, opts, progress=progress)]
-    return predict_paths(built.model, input, output, pre, opts, progress=progress)
+    return predict_paths(built.model, input, output, pre, opts, progress=progress, max_failures=max_failures)
 
 
-def run_embedding(config: Any, overrides: Any = None) -> dict[str, int]:
+def run_embedding(config: Any, overrides: Any = None, input: Any = None,
+                  output: str | Path | None = None, max_failures: int | None = None,
+                  ckpt: str | None = None) -> dict[str, int]:
     """Python API of ``geo embed``: returns ``{"written": n, "skipped": m}``.
 
     The config's ``model`` must be an ``EmbeddingGenerationTask``; predictions are
     streamed to disk (``return_predictions=False``), so memory stays bounded.
+    With ``input`` (a file, folder, glob, text list or STAC document) the scenes are embedded
+    instead of the datamodule's predict set, shared among torchrun/SLURM ranks with a ledger
+    in ``output`` (default: the task's ``output_dir``); see :func:`geo_core.inference._embed_scenes.embed_scenes`.
     """
     from geo_core._errors import ConfigError
     from geo_core.tasks._embedding import EmbeddingGenerationTask
@@ -158,5 +165,15 @@ def run_embedding(config: Any, overrides: Any = None) -> dict[str, int]:
     if not isinstance(built.model, EmbeddingGenerationTask):
         raise ConfigError(f"geo embed needs model.class_path: EmbeddingGenerationTask, got "
                           f"{type(built.model).__name__}; use geo predict for other tasks", key="model.class_path")
+    if input is not None:
+        from geo_core.data import scene_preprocessing_of
+        from geo_core.inference._embed_scenes import embed_scenes
+
+        if ckpt:
+            from geo_core.inference._stream import load_task_checkpoint
+
+            load_task_checkpoint(built.model, find_checkpoint(run.config, ckpt))
+        return embed_scenes(built.model, input, output or built.model.output_dir, scene_preprocessing_of(built.data),
+                            max_failures=max_failures)
     built.trainer.predict(built.model, datamodule=built.data, return_predictions=False)
     return dict(built.model.counts)
