@@ -97,3 +97,22 @@ def test_band_errors() -> None:
         build_backbone("test_terramind_v1", modalities=["LULC"], bands={"LULC": ["A"]})
     model = build_backbone("test_terramind_v1", modalities=["s1grd"], bands={"S1GRD": ["VH"]})
     assert model.encoder_embeddings["untok_sen1grd@224"].proj.in_features == 256
+
+
+def test_pretrained_fetches_the_released_file_through_the_weights_layer(
+    write_checkpoint: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from geo_core.testing import WeightServer
+
+    path, src = write_checkpoint("terramind_v1_tiny", depth=1)
+    truncated = path.read_bytes()[: len(path.read_bytes()) // 2]
+    with WeightServer() as server:
+        server.use(monkeypatch, tmp_path / "cache")
+        server.add_hf_file("ibm-esa-geospatial/TerraMind-1.0-tiny", "TerraMind_v1_tiny.pt", path.read_bytes())
+        ours = build_backbone("terramind_v1_tiny", modalities=MODS, depth=1, pretrained=True).eval()
+        assert torch.equal(ours.encoder[0].attn.qkv.weight, src.encoder[0].attn.qkv.weight)
+        with pytest.raises(CheckpointError, match=r"missing keys \['encoder\.1\.attn\.proj\.bias'"):
+            build_backbone("terramind_v1_tiny", modalities=MODS, depth=2, pretrained=True)
+        server.add_hf_file("ibm-esa-geospatial/TerraMind-1.0-small", "TerraMind_v1_small.pt", truncated)
+        with pytest.raises(CheckpointError, match="truncated or corrupt"):
+            build_backbone("terramind_v1_small", depth=1, pretrained=True)
