@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from geo_core._errors import ConfigError
+from geo_core import ConfigError
 
 from geo_plugin_prithvi._bands import Band, normalize_bands
 from geo_plugin_prithvi._checkpoint import filter_encoder_state_dict, filter_mae_state_dict, load_filtered

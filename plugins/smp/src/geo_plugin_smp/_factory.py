@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from geo_core import ConfigError
-from geo_core._contracts import Model, ModelOutput
+from geo_core import ConfigError, Model, ModelOutput
 from torch import Tensor, nn
 
 from geo_plugin_smp import _smp_compat as compat
