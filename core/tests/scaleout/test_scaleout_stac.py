@@ -170,7 +170,7 @@ def test_a_band_the_item_lacks_fails_that_scene_naming_the_closest(stac, tmp_pat
 
 def test_embeddings_of_stac_items_carry_the_item_id(stac, tmp_path):
     import pyarrow.parquet as pq
-    from geo_core.embeddings._scenes import embed_scenes
+    from geo_core.inference._embed_scenes import embed_scenes
     from geo_core.tasks import EmbeddingGenerationTask
 
     root, _, _ = stac
