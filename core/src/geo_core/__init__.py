@@ -20,6 +20,8 @@ from geo_core._errors import (
     PluginLoadError,
     UnknownComponentError,
     UnusedArgumentError,
+    WeightsError,
+    WeightsOfflineError,
 )
 from geo_core._lazy import lazy_getattr as _lazy_getattr
 from geo_core._plugins import reset_plugins
@@ -79,6 +81,8 @@ __all__ = [
     "TASKS",
     "UnknownComponentError",
     "UnusedArgumentError",
+    "WeightsError",
+    "WeightsOfflineError",
     "__version__",
     "hookimpl",
     "load_custom_modules",

@@ -86,7 +86,8 @@ def _eval(stage: str) -> Callable[..., None]:
 def predict_cmd(
     ctx: typer.Context,
     config: ConfigOpt,
-    input: Annotated[str, typer.Option("--input", "-i", help="A GeoTIFF, a folder of them, or a glob.")],
+    input: Annotated[str, typer.Option("--input", "-i", help=(
+        "A GeoTIFF, a folder of them, a glob, a .txt list of paths/URLs, or a STAC ItemCollection/catalogue."))],
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="Output GeoTIFF (one input), folder, or .csv (image-level tasks).")],
     ckpt: Annotated[str | None, typer.Option("--ckpt", help="'best', 'last' or a checkpoint path.")] = None,
@@ -97,6 +98,8 @@ def predict_cmd(
     quicklook: Annotated[bool, typer.Option("--quicklook", help="Also write a PNG preview.")] = False,
     overviews: Annotated[bool, typer.Option("--overviews", help="Tiled output with internal overviews.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide the per-scene progress bar.")] = False,
+    max_failures: Annotated[int | None, typer.Option(
+        "--max-failures", help="Several scenes: stop a rank after more than N failed scenes (default: never).")] = None,
     trust_checkpoint: TrustOpt = False,
     print_config: PrintOpt = False,
 ) -> None:
@@ -110,7 +113,7 @@ def predict_cmd(
                                    output_kind=output_kind, crop=crop, stride=stride, batch_size=batch_size,
                                    quicklook=quicklook or None, overviews=overviews or None,
                                    trust_checkpoint=trust_checkpoint,
-                                   progress=not no_progress))
+                                   progress=not no_progress, max_failures=max_failures))
     for p in paths or []:
         typer.echo(str(p))
 

@@ -106,7 +106,7 @@ def test(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None
 
 def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[str | Path], output: str | Path,
             overrides: Sequence[str] | Mapping[str, Any] | None = None, trust_checkpoint: bool = False,
-            progress: bool = False, **options: Any) -> list[Path]:
+            progress: bool = False, max_failures: int | None = None, **options: Any) -> list[Path]:
     """Stream-predict scenes to GeoTIFFs with the configured task and the datamodule's preprocessing.
 
     Image-level tasks (classification, multi-label, scalar regression) write one CSV table
@@ -114,7 +114,9 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
 
     ``options`` override the config's ``predict:`` section (``crop``, ``stride``, ``batch_size``,
     ``output_kind``, ``quicklook``, ``compress``, ``overviews``, ``channels_last``). ``trust_checkpoint`` allows
-    pickled objects in ``ckpt``; ``progress`` shows a bar per scene on stderr.
+    pickled objects in ``ckpt``; ``progress`` shows a bar per scene on stderr. Several scenes are
+    shared among torchrun/SLURM ranks with a ledger in the output folder; ``max_failures`` stops
+    a rank once more scenes failed (see :func:`geo_core.inference.predict_paths`).
     """
     from geo_core.data import scene_preprocessing_of
     from geo_core.inference._images import IMAGE_KINDS, predict_images
@@ -138,4 +140,4 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
     pre = scene_preprocessing_of(built.data)
     if getattr(built.model, "task_kind", "") in IMAGE_KINDS:  # one table row per file, not a raster per file
         return [predict_images(built.model, input, output, pre, opts, progress=progress)]
-    return predict_paths(built.model, input, output, pre, opts, progress=progress)
+    return predict_paths(built.model, input, output, pre, opts, progress=progress, max_failures=max_failures)
