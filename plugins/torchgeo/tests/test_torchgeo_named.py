@@ -197,3 +197,27 @@ def test_manifest_lists_without_torch() -> None:
             "print(json.dumps([len(n), 'torch' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out.strip().splitlines()[-1]) == [22 + 42, False]
+
+
+def test_released_weights_come_through_the_weights_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from geo_core import WeightsError
+    from geo_core.testing import WeightServer
+
+    name = "ssl4eol_resnet18_landsat_tm_toa_moco"
+    path, state = _released(tmp_path, name)
+    meta = geo_core.BACKBONES.info(name).metadata
+    table = meta["weights"]
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no torchgeo download cache to find
+    monkeypatch.delenv("GEO_TORCHGEO_WEIGHTS", raising=False)
+    with WeightServer() as server:
+        server.use(monkeypatch, tmp_path / "cache")
+        # TerraTorch's hf.co address in ckpt_data goes to the (fake) Hugging Face endpoint
+        server.add_hf_file("org/ssl4eo", "w.pth", path.read_bytes())
+        bb = geo_core.BACKBONES.build(name, model_bands=meta["bands"],
+                                      ckpt_data="https://hf.co/org/ssl4eo/resolve/main/w.pth")
+        assert torch.equal(bb.body.conv1.weight, state["conv1.weight"])
+        # pretrained=True fetches the manifest's file; these random weights fail its SHA-256 prefix
+        server.add_hf_file(table["hf_repo"], table["filename"], path.read_bytes(), revision=table["revision"])
+        with pytest.raises(WeightsError, match="SHA-256"):
+            geo_core.BACKBONES.build(name, model_bands=meta["bands"], pretrained=True)
+        assert server.count("GET", f"/{table['hf_repo']}/resolve/{table['revision']}/{table['filename']}") == 1

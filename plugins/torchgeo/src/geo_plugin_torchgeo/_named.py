@@ -30,7 +30,7 @@ from geo_plugin_torchgeo._backbone import TorchGeoBackbone, build_backbone
 from geo_plugin_torchgeo._index import load_index
 from geo_plugin_torchgeo._weights import find_weights_file
 
-__all__ = ["Layout", "build_named", "check_keys", "layer_indices", "resolve_checkpoint", "variant"]
+__all__ = ["Layout", "build_named", "check_keys", "layer_indices", "released_file", "resolve_checkpoint", "variant"]
 
 Layout = Literal["swin", "resnet", "vit"]
 
@@ -82,6 +82,26 @@ def resolve_checkpoint(ckpt: str | Path, name: str) -> Path:
     return Path(fetch_weights(WeightRef(url=text), name=name))
 
 
+def released_file(name: str, weights: str, weights_dir: str | Path | None = None) -> Path:
+    """The local file of the released weights of ``name``.
+
+    Looks in ``weights_dir`` only when it is given; otherwise in ``$GEO_TORCHGEO_WEIGHTS`` and torch's
+    hub cache (where torchgeo keeps its downloads), then fetches the manifest's ``weights`` table
+    through :func:`geo_core.weights.fetch_weights` (cached, SHA-256 prefix checked, ``GEO_OFFLINE``).
+    """
+    entry = dict(load_index()["weights"][weights])
+    try:
+        return find_weights_file(weights, entry, None, weights_dir)
+    except CheckpointError:
+        if weights_dir is not None:
+            raise
+    import geo_core
+    from geo_core.weights import WeightRef, fetch_weights
+
+    table = geo_core.BACKBONES.info(f"torchgeo:{name}").metadata["weights"]
+    return Path(fetch_weights(WeightRef.from_mapping(table), name=f"torchgeo:{name}"))
+
+
 def _band_names(bands: Sequence[Any] | None) -> list[str] | None:
     if bands is None:
         return None
@@ -110,8 +130,8 @@ def build_named(
         layout: How ``out_indices`` count (see the module docstring).
         model_bands: The dataset's band names, in input order (TerraTorch's argument).
         bands: Same as ``model_bands`` (geo's spelling); give one of them.
-        pretrained: Load the released weights (from ``weights_dir``, ``$GEO_TORCHGEO_WEIGHTS`` or
-            torch's hub cache; see ``geo info``).
+        pretrained: Load the released weights (see :func:`released_file`; ``geo info`` shows where
+            they come from).
         ckpt_data: TerraTorch's checkpoint argument: a path, URL or hf.co address; implies pretrained.
         ckpt_path: Same as ``ckpt_data``.
         weights_dir: Folder holding the weight file under torchgeo's file name.
@@ -131,7 +151,7 @@ def build_named(
     ckpt = ckpt_path if ckpt_path is not None else ckpt_data
     local = resolve_checkpoint(ckpt, name) if ckpt is not None else None
     if local is None and pretrained:
-        local = find_weights_file(weights, dict(load_index()["weights"][weights]), None, weights_dir)
+        local = released_file(name, weights, weights_dir)
     if local is not None:
         check_keys(local, weights, layout, name)
     chosen = _band_names(model_bands if model_bands is not None else bands)
