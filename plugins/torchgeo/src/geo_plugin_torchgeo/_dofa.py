@@ -25,7 +25,8 @@ from geo_core import CheckpointError, ConfigError
 from torch import Tensor
 from torchgeo.models.dofa import DOFA
 
-from geo_plugin_torchgeo._vit_checkpoint import encoder_state, load_strict, read_state, resolve_checkpoint
+from geo_plugin_torchgeo._named import resolve_checkpoint
+from geo_plugin_torchgeo._vit_checkpoint import encoder_state, load_strict, read_state
 
 __all__ = ["DOFA_WAVELENGTHS", "DOFAEncoder", "build_dofa"]
 

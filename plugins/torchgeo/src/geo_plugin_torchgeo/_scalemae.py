@@ -23,7 +23,8 @@ from geo_core import CheckpointError, ConfigError
 from torch import Tensor, nn
 from torchgeo.models.scale_mae import ScaleMAE
 
-from geo_plugin_torchgeo._vit_checkpoint import encoder_state, load_strict, read_state, resolve_checkpoint
+from geo_plugin_torchgeo._named import resolve_checkpoint
+from geo_plugin_torchgeo._vit_checkpoint import encoder_state, load_strict, read_state
 
 __all__ = ["PRETRAINED_BANDS", "ScaleMAEEncoder", "build_scalemae", "gsd_pos_embed"]
 

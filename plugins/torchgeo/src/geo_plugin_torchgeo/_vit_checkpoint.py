@@ -17,27 +17,9 @@ from typing import Any
 from geo_core import CheckpointError
 from torch import Tensor, nn
 
-__all__ = ["encoder_state", "load_strict", "read_state", "resolve_checkpoint"]
+__all__ = ["encoder_state", "load_strict", "read_state"]
 
 log = logging.getLogger("geo_plugin_torchgeo")
-
-
-def resolve_checkpoint(ckpt: str | os.PathLike[str], name: str) -> Path:
-    """A local file for ``ckpt``: a path, a URL, or an ``https://hf.co/<repo>/resolve/<revision>/<file>`` address.
-
-    Remote files go through :func:`geo_core.weights.fetch_weights` (cached and verified).
-    """
-    text = str(ckpt)
-    if not text.startswith(("http://", "https://")):
-        return Path(text).expanduser()
-    from geo_core.weights import WeightRef, fetch_weights
-
-    for host in ("https://hf.co/", "https://huggingface.co/"):
-        if text.startswith(host) and "/resolve/" in text:
-            repo, _, rest = text[len(host):].partition("/resolve/")
-            revision, _, filename = rest.partition("/")
-            return Path(fetch_weights(WeightRef(hf_repo=repo, filename=filename, revision=revision), name=name))
-    return Path(fetch_weights(WeightRef(url=text), name=name))
 
 
 def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
