@@ -40,8 +40,8 @@ def _guard(fn: Callable[[], Any]) -> Any:
 
 
 def _print_config(config: list[Path], overrides: list[str], need_model: bool = True) -> None:
-    from geo_core.cli._config import dump
-    from geo_core.tasks._api import load_config
+    from geo_core.runs._api import load_config
+    from geo_core.runs._config import dump
 
     typer.echo(dump(load_config(config, overrides), need_model=need_model))
 
@@ -59,7 +59,7 @@ def train_cmd(
     if print_config:
         _guard(lambda: _print_config(config, ctx.args))
         return
-    from geo_core.tasks._api import train
+    from geo_core.runs._api import train
 
     _guard(lambda: train(config, ctx.args, resume=resume, trust_checkpoint=trust_checkpoint))
 
@@ -75,7 +75,7 @@ def _eval(stage: str) -> Callable[..., None]:
         if print_config:
             _guard(lambda: _print_config(config, ctx.args))
             return
-        from geo_core.tasks import _api
+        from geo_core.runs import _api
 
         _guard(lambda: getattr(_api, stage)(config, ctx.args, ckpt=ckpt, trust_checkpoint=trust_checkpoint))
 
@@ -107,7 +107,7 @@ def predict_cmd(
     if print_config:
         _guard(lambda: _print_config(config, ctx.args))
         return
-    from geo_core.tasks._api import predict
+    from geo_core.runs._api import predict
 
     paths = _guard(lambda: predict(config, ckpt=ckpt, input=input, output=output, overrides=ctx.args,
                                    output_kind=output_kind, crop=crop, stride=stride, batch_size=batch_size,

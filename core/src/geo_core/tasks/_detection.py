@@ -163,7 +163,7 @@ class ObjectDetectionTask(pl.LightningModule):
         return out
 
     def _write(self, folder: Path, filename: str, det: Mapping[str, Tensor]) -> Path:
-        from geo_core.detection._geojson import detections_to_geojson, write_geojson
+        from geo_core.data import detections_to_geojson, write_geojson
 
         transform = crs = None
         src = Path(filename)

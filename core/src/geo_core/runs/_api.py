@@ -1,10 +1,10 @@
 """The Python API behind ``geo train|validate|test|predict`` (the CLI calls exactly these).
 
 Example:
-    >>> from geo_core import tasks  # doctest: +SKIP
-    >>> trainer = tasks.train("examples/segmentation_tiny.yaml", {"trainer.max_epochs": 1})  # doctest: +SKIP
-    >>> tasks.test("examples/segmentation_tiny.yaml", ckpt="best")  # doctest: +SKIP
-    >>> tasks.predict("examples/segmentation_tiny.yaml", ckpt="best", input="scene.tif",
+    >>> from geo_core import runs  # doctest: +SKIP
+    >>> trainer = runs.train("examples/segmentation_tiny.yaml", {"trainer.max_epochs": 1})  # doctest: +SKIP
+    >>> runs.test("examples/segmentation_tiny.yaml", ckpt="best")  # doctest: +SKIP
+    >>> runs.predict("examples/segmentation_tiny.yaml", ckpt="best", input="scene.tif",
     ...               output="pred.tif")  # doctest: +SKIP
 """
 
@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from geo_core.cli._config import RunConfig, build, check, compose, find_checkpoint, with_defaults
+from geo_core.runs._config import RunConfig, build, check, compose, find_checkpoint, with_defaults
 
-__all__ = ["load_config", "train", "validate", "test", "predict"]
+__all__ = ["load_config", "train", "validate", "test", "predict", "run_embedding"]
 
 ConfigLike = str | Path | Mapping[str, Any] | Sequence[str | Path | Mapping[str, Any]] | RunConfig
 
@@ -34,9 +34,10 @@ def _trusting(run: RunConfig, trust_checkpoint: bool) -> RunConfig:
     """Let the run's :class:`AtomicCheckpointIO` unpickle checkpoints (``--trust-checkpoint``)."""
     if not trust_checkpoint:
         return run
-    plugins = run.config["trainer"].get("plugins") or []
-    ios = [p for p in (plugins if isinstance(plugins, list) else [plugins])
-           if isinstance(p, dict) and str(p.get("class_path", "")).endswith("AtomicCheckpointIO")]
+    from geo_core.runs._config import nodes_of_class
+    from geo_core.tasks._checkpoint_io import AtomicCheckpointIO
+
+    ios = nodes_of_class(run.config["trainer"].get("plugins") or [], AtomicCheckpointIO)
     if not ios:
         from geo_core._errors import ConfigError
 
@@ -56,7 +57,7 @@ def _need_data(run: RunConfig, command: str, hook: str) -> None:
     from lightning.pytorch import LightningModule
 
     from geo_core._errors import ConfigError
-    from geo_core.cli._config import _class_of
+    from geo_core.runs._config import _class_of
 
     _, cls = _class_of(model["class_path"], "model")
     if getattr(cls, hook, None) is getattr(LightningModule, hook):
@@ -141,3 +142,38 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
     if getattr(built.model, "task_kind", "") in IMAGE_KINDS:  # one table row per file, not a raster per file
         return [predict_images(built.model, input, output, pre, opts, progress=progress)]
     return predict_paths(built.model, input, output, pre, opts, progress=progress, max_failures=max_failures)
+
+
+def run_embedding(config: Any, overrides: Any = None, input: Any = None,
+                  output: str | Path | None = None, max_failures: int | None = None,
+                  ckpt: str | None = None) -> dict[str, int]:
+    """Python API of ``geo embed``: returns ``{"written": n, "skipped": m}``.
+
+    The config's ``model`` must be an ``EmbeddingGenerationTask``; predictions are
+    streamed to disk (``return_predictions=False``), so memory stays bounded.
+    With ``input`` (a file, folder, glob, text list or STAC document) the scenes are embedded
+    instead of the datamodule's predict set, shared among torchrun/SLURM ranks with a ledger
+    in ``output`` (default: the task's ``output_dir``); see :func:`geo_core.inference._embed_scenes.embed_scenes`.
+    """
+    from geo_core._errors import ConfigError
+    from geo_core.tasks._embedding import EmbeddingGenerationTask
+
+    extra = ["trainer.enable_checkpointing=false", "trainer.logger=false"]
+    ov = [*extra, *(overrides or [])] if not isinstance(overrides, dict) else overrides
+    run = load_config(config, ov)
+    built = build(run)
+    if not isinstance(built.model, EmbeddingGenerationTask):
+        raise ConfigError(f"geo embed needs model.class_path: EmbeddingGenerationTask, got "
+                          f"{type(built.model).__name__}; use geo predict for other tasks", key="model.class_path")
+    if input is not None:
+        from geo_core.data import scene_preprocessing_of
+        from geo_core.inference._embed_scenes import embed_scenes
+
+        if ckpt:
+            from geo_core.inference._stream import load_task_checkpoint
+
+            load_task_checkpoint(built.model, find_checkpoint(run.config, ckpt))
+        return embed_scenes(built.model, input, output or built.model.output_dir, scene_preprocessing_of(built.data),
+                            max_failures=max_failures)
+    built.trainer.predict(built.model, datamodule=built.data, return_predictions=False)
+    return dict(built.model.counts)
