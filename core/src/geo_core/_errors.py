@@ -157,11 +157,13 @@ class WeightsError(CheckpointError):
     Attributes:
         name: The component the weights are for (``""`` when unknown).
         source: Where the weights come from (``org/repo/file``, a URL or a path).
+        status: The HTTP status the server answered, when it answered one (404 for a missing file).
     """
 
-    def __init__(self, message: str, name: str = "", source: str = "") -> None:
+    def __init__(self, message: str, name: str = "", source: str = "", status: int | None = None) -> None:
         self.name = name
         self.source = source
+        self.status = status
         super().__init__(f"{name}: {message}" if name else message)
 
 

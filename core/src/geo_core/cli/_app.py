@@ -54,6 +54,9 @@ def _register_commands() -> None:
 
     app.add_typer(_plugins_cmd.plugins_app, name="plugins")
     app.add_typer(_migrate_cmd.migrate_app, name="migrate")
+    from geo_core.cli._weights_cmd import weights_app
+
+    app.add_typer(weights_app, name="weights")
     app.command("list")(_info.list_cmd)
     from geo_core.cli._embed_cmd import embed_cmd
 

@@ -94,6 +94,10 @@ def check_plugin_metadata(plugin_name: str, *, import_components: bool = True) -
             assert reg.resolve(qid) == qid, f"{qid} does not resolve to itself"
             info = reg.info(qid)
             assert info.source == plugin_name
+            if info.metadata.get("weights"):  # a [<kind>.<name>.weights] table must be a valid WeightRef
+                from geo_core.weights import WeightRef
+
+                WeightRef.from_mapping(info.metadata["weights"])
             if import_components:
                 builder = reg.get(qid)
                 assert callable(builder), f"{kind} {qid} target {info.target} is not callable"

@@ -70,20 +70,22 @@ class _Handler(BaseHTTPRequestHandler):
             owner._stopped.wait(fault.delay)
         if fault and fault.status:
             return self._error(fault.status, "Injected")
+        data = owner.files.get(path)  # plain files first: their paths may look like Hub paths
+        if data is not None:
+            return self._send(data, body, fault, {})
         match = _RESOLVE.match(path)
         if match:
             return self._serve_hf(match, body, fault)
-        data = owner.files.get(path)
-        if data is None:
-            return self._error(404, "NotFound")
-        self._send(data, body, fault, {})
+        self._error(404, "NotFound")
 
     def _serve_hf(self, match: re.Match[str], body: bool, fault: Fault | None) -> None:
         owner = self.server.owner
         repo = owner.repos.get(match["repo"])
         if repo is None:
             return self._error(401, "RepoNotFound")
-        commit = hashlib.sha1(f"{match['repo']}@{match['rev']}".encode()).hexdigest()
+        rev = match["rev"]
+        pinned = re.fullmatch(r"[0-9a-f]{40}", rev)  # a commit revision is its own commit hash
+        commit = rev if pinned else hashlib.sha1(f"{match['repo']}@{rev}".encode()).hexdigest()
         if repo.token is not None:
             auth = self.headers.get("Authorization", "")
             if not auth:

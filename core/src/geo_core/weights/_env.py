@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["weights_dir", "hf_cache_dir", "hf_endpoint", "is_offline", "offline_variable", "timeout"]
+__all__ = ["weights_dir", "hf_cache_dir", "hf_endpoint", "is_offline", "offline_variable", "timeout", "mirrored"]
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -48,3 +48,16 @@ def timeout() -> float:
         return float(os.environ.get("GEO_WEIGHTS_TIMEOUT", "30"))
     except ValueError:
         return 30.0
+
+
+def mirrored(url: str) -> str:
+    """``url`` rewritten by ``$GEO_WEIGHTS_MIRROR`` (``prefix=replacement`` pairs, comma-separated), else as is.
+
+    For an internal mirror of the release hosts; the cache keeps the original URL's layout, so a cache filled
+    through a mirror also serves machines that use none.
+    """
+    for pair in os.environ.get("GEO_WEIGHTS_MIRROR", "").split(","):
+        prefix, sep, replacement = pair.strip().partition("=")
+        if sep and prefix and url.startswith(prefix):
+            return replacement + url[len(prefix):]
+    return url

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from geo_core._errors import WeightsError
+from geo_core._errors import WeightsError, WeightsOfflineError
 from geo_core.weights._ref import WeightRef
 from geo_core.weights._verify import check_content, check_sha256
 
@@ -22,7 +22,7 @@ def _hf_verify(path: Path, ref: WeightRef, name: str) -> None:
         check_sha256(path, ref.sha256, name=name, source=ref.source, actual=known)
 
 
-def fetch_weights(ref: WeightRef | Mapping[str, Any], name: str = "") -> Path:
+def fetch_weights(ref: WeightRef | Mapping[str, Any] | Sequence[WeightRef], name: str = "") -> Path:
     """Return a local, verified copy of the weights ``ref`` points to, downloading them on first use.
 
     Hugging Face references use ``huggingface_hub`` and its cache (``HF_ENDPOINT``, ``HF_TOKEN``, ``HF_HUB_CACHE``);
@@ -30,7 +30,9 @@ def fetch_weights(ref: WeightRef | Mapping[str, Any], name: str = "") -> Path:
     local paths are returned as they are. With ``GEO_OFFLINE=1`` or ``HF_HUB_OFFLINE=1`` only cached files are used.
 
     Args:
-        ref: The reference, or a manifest ``weights`` table.
+        ref: The reference, a manifest ``weights`` table, or a list of alternatives tried in order (the next
+            one when the server has no such file, or when offline and it is not cached; e.g. a
+            ``model.safetensors`` before a ``pytorch_model.bin``).
         name: The component the weights are for; used in messages and in the suggested
             ``geo weights download`` command.
 
@@ -49,6 +51,8 @@ def fetch_weights(ref: WeightRef | Mapping[str, Any], name: str = "") -> Path:
         >>> fetch_weights(WeightRef(path=str(f))) == f
         True
     """
+    if isinstance(ref, Sequence) and not isinstance(ref, str):
+        return _first(list(ref), name)
     ref = WeightRef.from_mapping(ref)
     if ref.kind == "hf":
         from geo_core.weights._hub import fetch_hf
@@ -74,8 +78,27 @@ def fetch_weights(ref: WeightRef | Mapping[str, Any], name: str = "") -> Path:
     return path
 
 
-def cached_weights_path(ref: WeightRef | Mapping[str, Any]) -> Path | None:
-    """The local file of ``ref`` if it is already there (never downloads), else ``None``."""
+def _first(refs: list[WeightRef], name: str) -> Path:
+    if not refs:
+        raise WeightsError("no weight reference given", name=name)
+    first: WeightsError | None = None
+    for ref in refs:
+        try:
+            return fetch_weights(ref, name)
+        except WeightsOfflineError as exc:
+            first = first or exc
+        except WeightsError as exc:
+            if exc.status != 404:
+                raise
+            first = first or exc
+    assert first is not None
+    raise first
+
+
+def cached_weights_path(ref: WeightRef | Mapping[str, Any] | Sequence[WeightRef]) -> Path | None:
+    """The local file of ``ref`` (or of the first cached alternative) if already there (never downloads)."""
+    if isinstance(ref, Sequence) and not isinstance(ref, str):
+        return next((p for p in map(cached_weights_path, ref) if p is not None), None)
     ref = WeightRef.from_mapping(ref)
     if ref.kind == "hf":
         from geo_core.weights._hub import cached_hf

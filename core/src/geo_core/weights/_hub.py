@@ -67,11 +67,11 @@ def _translate(exc: Exception, ref: WeightRef, name: str) -> WeightsError:
         return WeightsError(f"revision {ref.revision!r} not found in {ref.hf_repo}", name=name, source=src)
     if isinstance(exc, errors.EntryNotFoundError):
         return WeightsError(f"file {ref.filename!r} not found in {ref.hf_repo} (HTTP 404); see the files at "
-                            f"{ref.page}/tree/{ref.revision or 'main'}", name=name, source=src)
+                            f"{ref.page}/tree/{ref.revision or 'main'}", name=name, source=src, status=404)
     status = _status(exc)
     if status is not None:
         return WeightsError(f"{endpoint} answered HTTP {status} for {src}; run the command again later",
-                            name=name, source=src)
+                            name=name, source=src, status=status)
     return WeightsError(f"download of {src} from {endpoint} failed: {type(exc).__name__}: {exc}; run the command "
                         "again to resume", name=name, source=src)
 

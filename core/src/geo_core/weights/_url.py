@@ -118,7 +118,8 @@ def _close_half_read(exc: BaseException) -> None:
 
 
 def _transfer(url: str, part: Path, *, name: str, label: str) -> int | None:
-    """Fetch the rest of ``url`` into ``part``; return the expected total size when the server said it."""
+    """Fetch the rest of ``url`` (or its ``$GEO_WEIGHTS_MIRROR``) into ``part``; return the announced total size."""
+    url = _env.mirrored(url)
     resume = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": f"geo/{__version__}", "Accept-Encoding": "identity"}
     if resume:
@@ -133,7 +134,8 @@ def _transfer(url: str, part: Path, *, name: str, label: str) -> int | None:
         hint = ("the file is not there: check the address" if exc.code in (404, 410) else
                 "access refused: the file may need a token or a licence acceptance" if exc.code in (401, 403) else
                 "the server failed; run the command again later")
-        raise WeightsError(f"{url} answered HTTP {exc.code} {exc.reason}: {hint}", name=name, source=url) from exc
+        raise WeightsError(f"{url} answered HTTP {exc.code} {exc.reason}: {hint}", name=name, source=url,
+                           status=exc.code) from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         _close_half_read(exc)
         reason = getattr(exc, "reason", exc)
