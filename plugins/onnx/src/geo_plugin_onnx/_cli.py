@@ -12,7 +12,7 @@ __all__ = ["export_cmd", "parse_shape"]
 
 def parse_shape(text: str) -> tuple[int, ...]:
     """``"1,6,224,224"`` (commas, ``x`` or spaces) -> ``(1, 6, 224, 224)``."""
-    from geo_core._errors import ConfigError
+    from geo_core import ConfigError
 
     parts = [p for p in text.replace("x", ",").replace(" ", ",").split(",") if p]
     try:
@@ -37,16 +37,16 @@ def export_cmd(
         "--tolerance", help="Allowed max abs difference, times max(1, output scale).")] = 1e-4,
 ) -> None:
     """Export a trained model's main output to ONNX (dynamic batch and size where the model allows)."""
-    from geo_core.cli._run import _guard
+    from geo_core.cli import guard
 
     def run() -> object:
-        from geo_core.export import export_from_config
+        from geo_plugin_onnx import export_from_config
 
         shape = parse_shape(input_shape) if input_shape else None
         return export_from_config(config, output, ckpt=ckpt, format=format,  # type: ignore[arg-type]
                                   input_shape=shape, overrides=ctx.args, dynamic=not static, opset=opset,
                                   check=not no_check, tolerance=tolerance)
 
-    report = _guard(run)
+    report = guard(run)
     if report is not None:
         typer.echo(report.summary())

@@ -39,7 +39,7 @@ def main_output(out: Any, name: str) -> Tensor:
     """``ModelOutput.output``, a bare tensor, or a clear error for anything else."""
     value = getattr(out, "output", out)
     if not isinstance(value, Tensor):
-        from geo_core.export._report import ExportError
+        from geo_plugin_onnx._report import ExportError
 
         raise ExportError(name, f"its forward returned {type(out).__name__}, not a ModelOutput or a tensor")
     return value

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("onnxruntime")  # the geo-core[onnx] extra; the missing-extra path is tested with stubs
+pytest.importorskip("onnxruntime")  # a dependency of geo-plugin-onnx; the missing-extra path is tested with stubs
 
 
 def run_onnx(path: Path, x: np.ndarray) -> np.ndarray:

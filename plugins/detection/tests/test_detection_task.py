@@ -7,10 +7,8 @@ import json
 import geo_core
 import numpy as np
 import pytest
-import rasterio
 import torch
 from geo_core import ConfigError
-from geo_core.data import detections_to_geojson, geometries_to_pixel_boxes
 from geo_core.testing import write_geotiff
 
 ORIGIN = (500000.0, 4200000.0)
@@ -38,34 +36,6 @@ def _scene(root, i, n_boxes=2, seed=0):
     fc = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "EPSG:32616"}}, "features": feats}
     (root / f"scene{i}.geojson").write_text(json.dumps(fc))
     return fc
-
-
-def test_geometries_to_pixel_boxes_and_back():
-    from rasterio.transform import from_origin
-
-    t = from_origin(*ORIGIN, RES, RES)
-    geom = {
-        "type": "Polygon",
-        "coordinates": [
-            [
-                [ORIGIN[0] + 300, ORIGIN[1] - 150],
-                [ORIGIN[0] + 600, ORIGIN[1] - 150],
-                [ORIGIN[0] + 600, ORIGIN[1] - 450],
-                [ORIGIN[0] + 300, ORIGIN[1] - 150],
-            ]
-        ],
-    }
-    outside = {"type": "Point", "coordinates": [ORIGIN[0] - 1000, ORIGIN[1] + 1000]}
-    boxes, kept = geometries_to_pixel_boxes([outside, geom], t, 64, 64)
-    assert kept.tolist() == [1]
-    assert boxes.tolist() == [[10.0, 5.0, 20.0, 15.0]]
-    fc = detections_to_geojson(
-        boxes, np.array([1]), np.array([0.9]), t, rasterio.crs.CRS.from_epsg(32616), ["background", "square"]
-    )
-    ring = fc["features"][0]["geometry"]["coordinates"][0]
-    assert ring[0] == [ORIGIN[0] + 300, ORIGIN[1] - 150]
-    assert fc["features"][0]["properties"]["class_name"] == "square"
-    assert fc["crs"]["properties"]["name"] == "EPSG:32616"
 
 
 def test_datamodule_reads_georeferenced_and_wgs84_annotations(tmp_path):
@@ -229,3 +199,11 @@ def test_detection_config_errors():
             model_args={"framework": "fcos", "backbone": "tiny_cnn", "in_channels": 3, "num_classes": 2},
             iou_type="segm",
         )
+
+
+def test_plugin_metadata() -> None:
+    from geo_core.testing import check_plugin_metadata
+
+    found = check_plugin_metadata("detection")
+    assert found["task"] == ["detection:ObjectDetectionTask"]
+    assert found["model_factory"] == ["detection:ObjectDetectionModelFactory"]

@@ -8,9 +8,8 @@ from typing import Any, ClassVar, Literal
 
 import lightning.pytorch as pl
 import torch
+from geo_core import ConfigError
 from torch import Tensor, nn
-
-from geo_core._errors import ConfigError
 
 __all__ = ["ObjectDetectionTask"]
 
@@ -23,7 +22,7 @@ class ObjectDetectionTask(pl.LightningModule):
     Mask R-CNN, ``masks_field``; ``filename`` names the source rasters.
 
     Args:
-        model_args: :func:`geo_core.detection.build_detector` arguments (``framework``,
+        model_args: :func:`geo_plugin_detection.build_detector` arguments (``framework``,
             ``backbone``, ``necks``, ``num_classes``, thresholds...).
         model_factory: ``MODEL_FACTORIES`` name (default ``ObjectDetectionModelFactory``).
         lr: AdamW learning rate.

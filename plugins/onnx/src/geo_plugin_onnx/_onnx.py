@@ -16,16 +16,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geo_core._atomic import atomic_path, fsync_dir
-from geo_core._errors import ConfigError, MissingDependencyError
-from geo_core.export._report import ExportCheckError, ExportError, ExportReport
+from geo_core import ConfigError, MissingDependencyError, atomic_path, fsync_dir
+
+from geo_plugin_onnx._report import ExportCheckError, ExportError, ExportReport
 
 if TYPE_CHECKING:
     from torch import nn
 
 __all__ = ["export_onnx", "require_onnx"]
 
-INSTALL = "pip install 'geo-core[onnx]'"
+INSTALL = "pip install geo-plugin-onnx"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Files beyond this size hold their weights in a ``<name>.data`` file beside the graph (protobuf's 2 GiB limit).
 _EXTERNAL_DATA_BYTES = 1_800_000_000
@@ -193,7 +193,7 @@ def _run_check(path: Path, model: nn.Module, name: str, shapes: list[tuple[int, 
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     gen = torch.Generator().manual_seed(seed)
     results = []
-    from geo_core.export._wrapper import main_output
+    from geo_plugin_onnx._wrapper import main_output
 
     for shape in shapes:
         x = torch.randn(shape, generator=gen)
@@ -280,7 +280,7 @@ def export_onnx(
 
     Example:
         >>> import geo_core  # doctest: +SKIP
-        >>> from geo_core.export import export_onnx  # doctest: +SKIP
+        >>> from geo_plugin_onnx import export_onnx  # doctest: +SKIP
         >>> model = geo_core.MODEL_FACTORIES.build("EncoderDecoderFactory").build_model(
         ...     "segmentation", backbone="tiny_cnn", decoder="UNetDecoder", num_classes=2)  # doctest: +SKIP
         >>> export_onnx(model, "model.onnx", (1, 6, 64, 64)).dynamic_axes  # doctest: +SKIP
@@ -289,7 +289,7 @@ def export_onnx(
     require_onnx()
     import torch
 
-    from geo_core.export._wrapper import OutputOnly, describe, size_multiple, unwrap_task
+    from geo_plugin_onnx._wrapper import OutputOnly, describe, size_multiple, unwrap_task
 
     if not isinstance(model_or_task, torch.nn.Module):
         raise ExportError(type(model_or_task).__name__, "it is not a torch.nn.Module (pass a geo task or model)")

@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from geo_core._errors import ConfigError
-from geo_core.export._report import ExportReport
+from geo_core import ConfigError
+
+from geo_plugin_onnx._report import ExportReport
 
 __all__ = ["export_from_config", "sample_shape_from_data"]
 
@@ -62,7 +63,7 @@ def export_from_config(
     """Build the configured task, load ``ckpt`` (``best``, ``last`` or a path) and export it.
 
     The sample input shape is ``input_shape``, else one sample of the config's datamodule, else
-    what the backbone declares (see :func:`geo_core.export.export_onnx`).
+    what the backbone declares (see :func:`geo_plugin_onnx.export_onnx`).
 
     Raises:
         ConfigError: Bad config, format or input shape.
@@ -71,11 +72,10 @@ def export_from_config(
     """
     if format != "onnx":
         raise ConfigError(f"unknown export format {format!r}; supported: onnx", key="format")
-    from geo_core.export._onnx import export_onnx, require_onnx
+    from geo_plugin_onnx._onnx import export_onnx, require_onnx
 
     require_onnx()  # before building anything
-    from geo_core.runs._api import load_config
-    from geo_core.runs._config import build, find_checkpoint
+    from geo_core.runs import build, find_checkpoint, load_config
 
     extra = ["trainer.enable_checkpointing=false", "trainer.logger=false"]
     ov: Any = {**{"trainer.enable_checkpointing": False, "trainer.logger": False}, **overrides} \
@@ -84,7 +84,7 @@ def export_from_config(
     built = build(run)
     which = ckpt or run.config.get("ckpt_path")
     if which:
-        from geo_core.inference._stream import load_task_checkpoint
+        from geo_core.inference import load_task_checkpoint
 
         load_task_checkpoint(built.model, find_checkpoint(run.config, which))
     shape = input_shape

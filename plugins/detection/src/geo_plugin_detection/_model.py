@@ -6,9 +6,8 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from geo_core import ConfigError
 from torch import Tensor, nn
-
-from geo_core._errors import ConfigError
 
 __all__ = [
     "Framework",
@@ -30,8 +29,7 @@ class DetectionBackbone(nn.Module):
         self, backbone: nn.Module, necks: Sequence[Mapping[str, Any] | nn.Module] | None, fpn_channels: int = 256
     ) -> None:
         super().__init__()
-        from geo_core.models.necks._chain import build_necks
-        from geo_core.models.necks._fpn import FeaturePyramidNetworkNeck
+        from geo_core.models.necks import FeaturePyramidNetworkNeck, build_necks
 
         channels = list(getattr(backbone, "out_channels", []) or [])
         if not channels:
@@ -78,7 +76,7 @@ class DetectionModel(nn.Module):
 
     def freeze_encoder(self) -> None:
         """No gradients for the backbone, kept in eval mode."""
-        from geo_core._contracts import freeze_module
+        from geo_core import freeze_module
 
         freeze_module(self.encoder)
         self._frozen.append(self.encoder)
@@ -216,7 +214,7 @@ class ObjectDetectionModelFactory:
         """Build a detector; ``kwargs`` are :func:`build_detector`'s arguments."""
         if task not in ("detection", "object_detection"):
             raise ConfigError(f"ObjectDetectionModelFactory builds detection models, not {task!r}", key="task")
-        from geo_core.models._routing import check_arguments
+        from geo_core.models import check_arguments
 
         check_arguments(build_detector, kwargs, prefix="", where="ObjectDetectionModelFactory")
         return build_detector(**kwargs)

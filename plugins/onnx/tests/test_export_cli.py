@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 from geo_core import CheckpointError, ConfigError, MissingDependencyError, ModelOutput
-from geo_core.export import ExportCheckError, ExportError, export_onnx
+from geo_plugin_onnx import ExportCheckError, ExportError, export_onnx
 from torch import nn
 
 from .conftest import run_onnx
@@ -40,8 +40,10 @@ def _config(tmp_path):
 
 
 def _cli(args):
-    from geo_core.cli._app import app
+    from geo_core.cli._app import _register_plugin_commands, app
     from typer.testing import CliRunner
+
+    _register_plugin_commands()  # `geo export` comes from this plugin's geo_cli_commands hook
 
     return CliRunner().invoke(app, args, catch_exceptions=False)
 
@@ -103,7 +105,8 @@ def test_geo_export_errors_exit_nonzero_with_a_message(tmp_path):
 
 
 def test_geo_export_help_imports_no_torch():
-    code = ("import sys\nfrom geo_core.cli._app import app\ntry:\n    app(args=['export', '--help'])\n"
+    code = ("import sys\nfrom geo_core.cli._app import _register_plugin_commands, app\n"
+            "_register_plugin_commands()\ntry:\n    app(args=['export', '--help'])\n"
             "except SystemExit:\n    pass\nprint(sorted(m for m in sys.modules if m.split('.')[0] in "
             "{'torch', 'onnx', 'onnxscript', 'onnxruntime', 'lightning', 'numpy'}), file=sys.stderr)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_")}
@@ -161,15 +164,15 @@ def test_bad_or_unknown_input_shapes_are_config_errors(tmp_path):
 
 
 @pytest.mark.parametrize("missing", ["onnx", "onnxscript", "onnxruntime"])
-def test_missing_onnx_packages_name_the_extra(tmp_path, monkeypatch, missing):
+def test_missing_onnx_packages_name_the_install(tmp_path, monkeypatch, missing):
     monkeypatch.setitem(sys.modules, missing, None)  # import of a None entry raises ImportError
-    with pytest.raises(MissingDependencyError, match=r"pip install 'geo-core\[onnx\]'") as info:
+    with pytest.raises(MissingDependencyError, match=r"pip install geo-plugin-onnx") as info:
         export_onnx(_Noisy(), tmp_path / "m.onnx", (1, 3, 8, 8))
     assert info.value.package == missing
 
 
 def test_a_checkpoint_that_does_not_fit_is_a_checkpoint_error(tmp_path):
-    from geo_core.export import export_from_config
+    from geo_plugin_onnx import export_from_config
 
     cfg = _config(tmp_path)
     bad = tmp_path / "bad.ckpt"

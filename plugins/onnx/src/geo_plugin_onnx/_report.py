@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geo_core._errors import GeoError
+from geo_core import GeoError
 
 __all__ = ["ExportReport", "ExportError", "ExportCheckError"]
 
@@ -47,7 +47,7 @@ class ExportCheckError(ExportError):
 
 @dataclass(frozen=True)
 class ExportReport:
-    """The outcome of :func:`geo_core.export.export_onnx`.
+    """The outcome of :func:`geo_plugin_onnx.export_onnx`.
 
     Attributes:
         path: The written ``.onnx`` file.

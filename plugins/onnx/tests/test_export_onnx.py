@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from geo_core.export import ExportReport, export_onnx
+from geo_plugin_onnx import ExportReport, export_onnx
 
 from .conftest import build, run_onnx
 
@@ -87,7 +87,7 @@ def test_prithvi_exports_at_a_size_other_than_its_img_size(tmp_path):
 
 
 def test_large_models_keep_weights_in_a_data_file_beside_the_graph(tmp_path, monkeypatch):
-    import geo_core.export._onnx as onnx_mod
+    import geo_plugin_onnx._onnx as onnx_mod
 
     monkeypatch.setattr(onnx_mod, "_EXTERNAL_DATA_BYTES", 0)  # treat the tiny model as one above 2 GiB
     model = build("EncoderDecoderFactory", backbone="tiny_cnn", decoder="UNetDecoder", num_classes=2)
@@ -95,3 +95,9 @@ def test_large_models_keep_weights_in_a_data_file_beside_the_graph(tmp_path, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.onnx", "big.onnx.data"]
     x = np.random.default_rng(4).standard_normal((1, 6, 32, 32), dtype=np.float32)
     assert np.abs(run_onnx(report.path, x) - _torch(model, x)).max() < 1e-4
+
+
+def test_plugin_metadata_and_cli_hook() -> None:
+    from geo_core.testing import check_plugin_metadata
+
+    check_plugin_metadata("onnx")
