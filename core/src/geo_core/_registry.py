@@ -227,7 +227,14 @@ class Registry:
         chosen, others = matches[0], [m.id for m in matches[1:]]
         if others and (self.kind, name) not in _LOGGED:
             _LOGGED.add((self.kind, name))
-            log.info("%s %r resolved to %s (also served by %s)", self.kind, name, chosen.id, ", ".join(others))
+            unranked = len(self._order())
+            rivals = [m.id for m in matches[1:] if self._rank(m.source)[0] == unranked]
+            if self._rank(chosen.source)[0] == unranked and rivals:  # two outside sources: the alphabet decides
+                log.warning("%s %r is served by both %s and %s, which have no set priority; using %s (alphabetical "
+                            "order). Write the qualified id, or set GEO_PRIORITY=%s to choose.", self.kind, name,
+                            chosen.id, " and ".join(rivals), chosen.id, rivals[0].partition(SEPARATOR)[0])
+            else:
+                log.info("%s %r resolved to %s (also served by %s)", self.kind, name, chosen.id, ", ".join(others))
         return chosen, others
 
     def _raise_unknown(self, name: str, cands: Mapping[str, _Candidate], source: str | None = None) -> None:

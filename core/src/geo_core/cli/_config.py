@@ -123,12 +123,24 @@ def _set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
 def _load_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.suffix in (".yaml", ".yml"))[:5]
+        hint = f" (YAML files in it: {', '.join(inside)})" if inside else ""
+        raise ConfigError(f"config {str(path)!r} is a directory, not a YAML file{hint}", key="config")
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist", key="config")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a YAML text file (binary content at byte {exc.start}); give the YAML "
+                          "config, e.g. one written by `geo init`", key="config") from exc
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}", key="config") from exc
+    if data is None:
+        raise ConfigError(f"{path}: the config is empty; it needs at least a model section (`geo init` writes a "
+                          "commented starting config)", key="config")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config must be a mapping at the top level", key="config")
     return data

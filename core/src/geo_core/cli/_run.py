@@ -97,6 +97,7 @@ def predict_cmd(
     quicklook: Annotated[bool, typer.Option("--quicklook", help="Also write a PNG preview.")] = False,
     overviews: Annotated[bool, typer.Option("--overviews", help="Tiled output with internal overviews.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide the per-scene progress bar.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace outputs that already exist.")] = False,
     trust_checkpoint: TrustOpt = False,
     print_config: PrintOpt = False,
 ) -> None:
@@ -110,7 +111,7 @@ def predict_cmd(
                                    output_kind=output_kind, crop=crop, stride=stride, batch_size=batch_size,
                                    quicklook=quicklook or None, overviews=overviews or None,
                                    trust_checkpoint=trust_checkpoint,
-                                   progress=not no_progress))
+                                   progress=not no_progress, overwrite=overwrite))
     for p in paths or []:
         typer.echo(str(p))
 

@@ -19,9 +19,10 @@ import numpy as np
 import torch
 
 from geo_core._atomic import atomic_path
-from geo_core._errors import CheckpointError, ConfigError, InputDataError
+from geo_core._errors import UNTRUSTED_PICKLE, CheckpointError, ConfigError, InputDataError, is_raw_pickle
 from geo_core.data import ScenePreprocessing
 from geo_core.inference._options import PredictOptions
+from geo_core.inference._outputs import pixel_target
 from geo_core.inference._runner import WindowRunner
 from geo_core.tasks._tiled import blend_weights, coverage, starts
 
@@ -54,6 +55,8 @@ def load_task_checkpoint(task: Any, ckpt: str | Path, trust_checkpoint: bool = F
         raise CheckpointError("checkpoint file does not exist", path=path)
     if trust_checkpoint:
         warn_trusted(path)
+    elif is_raw_pickle(path):  # refused before torch warns about the pickle protocol
+        raise CheckpointError(UNTRUSTED_PICKLE, path=path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=not trust_checkpoint)
     except Exception as exc:
@@ -351,11 +354,10 @@ def predict_paths(
     """
     files = expand_all(inputs)
     out = Path(output)
-    single = len(files) == 1 and not out.is_dir() and out.suffix.lower() in (".tif", ".tiff")
     results = []
     with _progress_bar(progress) as bar:
         for n, f in enumerate(files, 1):
-            target = out if single else out / f"{f.stem}_pred.tif"
+            target = pixel_target(f, out, len(files))
             log.info("predicting %s -> %s", f, target)
             on_rows = None
             if bar is not None:

@@ -106,7 +106,7 @@ def test(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None
 
 def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[str | Path], output: str | Path,
             overrides: Sequence[str] | Mapping[str, Any] | None = None, trust_checkpoint: bool = False,
-            progress: bool = False, **options: Any) -> list[Path]:
+            progress: bool = False, overwrite: bool = False, **options: Any) -> list[Path]:
     """Stream-predict scenes to GeoTIFFs with the configured task and the datamodule's preprocessing.
 
     Image-level tasks (classification, multi-label, scalar regression) write one CSV table
@@ -114,12 +114,15 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
 
     ``options`` override the config's ``predict:`` section (``crop``, ``stride``, ``batch_size``,
     ``output_kind``, ``quicklook``, ``compress``, ``overviews``, ``channels_last``). ``trust_checkpoint`` allows
-    pickled objects in ``ckpt``; ``progress`` shows a bar per scene on stderr.
+    pickled objects in ``ckpt``; ``progress`` shows a bar per scene on stderr. An output that already
+    exists is replaced only with ``overwrite``; an output that is one of the inputs is always refused.
+    Object detection tasks write one GeoJSON per image.
     """
     from geo_core.data import scene_preprocessing_of
     from geo_core.inference._images import IMAGE_KINDS, predict_images
     from geo_core.inference._options import PredictOptions
-    from geo_core.inference._stream import load_task_checkpoint, predict_paths
+    from geo_core.inference._outputs import check_outputs, planned_outputs
+    from geo_core.inference._stream import expand_all, load_task_checkpoint, predict_paths
 
     run = load_config(config, overrides)
     section = dict(run.config.get("predict") or {})
@@ -131,11 +134,17 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
 
         raise ConfigError(f"unknown predict option {unknown[0]!r}; valid: {sorted(fields)}", key=unknown[0])
     opts = PredictOptions(**section)
+    files = expand_all(input)
     built = build(run)
+    task_kind = getattr(built.model, "task_kind", "")
+    kind = "detection" if task_kind == "detection" else "image" if task_kind in IMAGE_KINDS else "pixel"
+    check_outputs(files, planned_outputs(files, output, kind, quicklook=bool(opts.quicklook)), overwrite)
     which = ckpt or run.config.get("ckpt_path")
     if which:
         load_task_checkpoint(built.model, find_checkpoint(run.config, which), trust_checkpoint)
     pre = scene_preprocessing_of(built.data)
-    if getattr(built.model, "task_kind", "") in IMAGE_KINDS:  # one table row per file, not a raster per file
-        return [predict_images(built.model, input, output, pre, opts, progress=progress)]
-    return predict_paths(built.model, input, output, pre, opts, progress=progress)
+    if kind == "detection":  # one GeoJSON of boxes per image
+        return built.model.predict_files(files, output, pre, progress=progress)  # type: ignore[no-any-return]
+    if kind == "image":  # one table row per file, not a raster per file
+        return [predict_images(built.model, files, output, pre, opts, progress=progress)]
+    return predict_paths(built.model, files, output, pre, opts, progress=progress)
