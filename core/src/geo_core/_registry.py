@@ -260,9 +260,11 @@ class Registry:
         lower = {p.lower(): p for p in pool}
         if guess.lower() in lower and lower[guess.lower()] not in close:
             close.insert(0, lower[guess.lower()])
+        from geo_core._first_party import install_hint
+
         broken = [r for r in idx.plugins.values() if r.status in ("broken", "incompatible")]
-        hint = ""
-        if broken:
+        hint = install_hint(self.kind, name)  # a first-party plugin that is not installed: the pip line
+        if broken and not hint:
             hint = "Broken plugins that might provide it: " + "; ".join(f"{r.name} ({r.reason})" for r in broken)
         raise UnknownComponentError(self.kind, name, close[:3], hint=hint)
 
