@@ -60,5 +60,18 @@ def test_a_folder_of_inputs_into_itself_keeps_every_input(cfg, tmp_path):
     res = _predict(cfg, scenes, scenes)  # outputs are <stem>_pred.tif beside the inputs: allowed
     assert res.exit_code == 0, res.output
     assert {p.name: _digest(p) for p in scenes.glob("s?.tif")} == before
-    res = _predict(cfg, scenes / "s?.tif", scenes)  # a rerun: the outputs exist now
-    assert res.exit_code == 2 and "s0_pred.tif already exists (and 1 more)" in res.output, res.output
+    res = _predict(cfg, scenes / "s?.tif", scenes)  # a rerun: the ledger says done, so they are skipped, not replaced
+    assert res.exit_code == 0 and "2 skipped" in res.output, res.output
+
+
+def test_an_existing_output_the_ledger_does_not_know_is_not_replaced(cfg, tmp_path):
+    scenes, out = tmp_path / "scenes", tmp_path / "preds"
+    for i in range(2):
+        write_geotiff(scenes / f"s{i}.tif", bands=6, height=32, width=32, seed=i)
+    (out / "s1_pred.tif").parent.mkdir()
+    (out / "s1_pred.tif").write_bytes(b"someone else's file")
+    res = _predict(cfg, scenes, out)
+    assert res.exit_code == 2 and "s1_pred.tif already exists" in res.output, res.output
+    assert (out / "s1_pred.tif").read_bytes() == b"someone else's file" and not (out / "s0_pred.tif").exists()
+    res = _predict(cfg, scenes, out, "--overwrite")
+    assert res.exit_code == 0 and (out / "s1_pred.tif").read_bytes()[:2] in (b"II", b"MM"), res.output

@@ -17,7 +17,7 @@ from torch import nn
 from .conftest import run_onnx
 
 # Lightning 2.6 still calls a torch pytree API that torch 2.14 deprecates (FutureWarning inside lightning);
-# geo_core.cli._config calls jsonargparse's instantiate_classes, deprecated in jsonargparse 4.49 (core's code).
+# geo_core.runs._config calls jsonargparse's instantiate_classes, deprecated in jsonargparse 4.49 (core's code).
 pytestmark = [
     pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"),
     pytest.mark.filterwarnings("ignore::jsonargparse._deprecated.JsonargparseDeprecationWarning"),

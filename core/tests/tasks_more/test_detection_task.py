@@ -10,7 +10,7 @@ import pytest
 import rasterio
 import torch
 from geo_core import ConfigError
-from geo_core.detection._geojson import detections_to_geojson, geometries_to_pixel_boxes
+from geo_core.data import detections_to_geojson, geometries_to_pixel_boxes
 from geo_core.testing import write_geotiff
 
 ORIGIN = (500000.0, 4200000.0)

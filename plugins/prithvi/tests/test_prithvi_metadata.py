@@ -35,8 +35,13 @@ def test_metadata_fields(variant: str) -> None:
     assert len(meta["out_indices"]) == 4 and max(meta["out_indices"]) == meta["depth"] - 1
     assert meta["out_channels"] == [meta["embed_dim"]] * meta["depth"]
     if variant != "prithvi_eo_tiny":
-        assert meta["weights_repo"].startswith("ibm-nasa-geospatial/Prithvi-EO-")
-        assert meta["weights_file"].endswith(".pt")
+        assert meta["weights"]["hf_repo"].startswith("ibm-nasa-geospatial/Prithvi-EO-")
+        assert meta["weights"]["filename"].endswith(".pt")
+        from geo_core.weights import WeightRef
+
+        assert WeightRef.from_mapping(meta["weights"]).kind == "hf"
+    else:
+        assert "weights" not in meta
     assert ("_tl" in variant) == (meta["coords_encoding"] == ["time", "location"])
     mae = geo_core.MODELS.info(f"prithvi:{variant}_mae").metadata
     assert mae["encoder"] == variant and mae["decoder_depth"] >= 1
@@ -44,9 +49,9 @@ def test_metadata_fields(variant: str) -> None:
 
 def test_released_file_names() -> None:
     m = _manifest()["backbone"]
-    assert m["prithvi_eo_v1_100"]["weights_file"] == "Prithvi_EO_V1_100M.pt"
-    assert m["prithvi_eo_v1_100"]["weights_repo"] == "ibm-nasa-geospatial/Prithvi-EO-1.0-100M"
-    assert m["prithvi_eo_v2_300_tl"]["weights_file"] == "Prithvi_EO_V2_300M_TL.pt"
+    assert m["prithvi_eo_v1_100"]["weights"] == {"hf_repo": "ibm-nasa-geospatial/Prithvi-EO-1.0-100M",
+                                                 "filename": "Prithvi_EO_V1_100M.pt"}
+    assert m["prithvi_eo_v2_300_tl"]["weights"]["filename"] == "Prithvi_EO_V2_300M_TL.pt"
     assert m["prithvi_eo_v2_600"]["patch_size"] == [1, 14, 14]
 
 

@@ -40,8 +40,8 @@ def _guard(fn: Callable[[], Any]) -> Any:
 
 
 def _print_config(config: list[Path], overrides: list[str], need_model: bool = True) -> None:
-    from geo_core.cli._config import dump
-    from geo_core.tasks._api import load_config
+    from geo_core.runs._api import load_config
+    from geo_core.runs._config import dump
 
     typer.echo(dump(load_config(config, overrides), need_model=need_model))
 
@@ -59,7 +59,7 @@ def train_cmd(
     if print_config:
         _guard(lambda: _print_config(config, ctx.args))
         return
-    from geo_core.tasks._api import train
+    from geo_core.runs._api import train
 
     _guard(lambda: train(config, ctx.args, resume=resume, trust_checkpoint=trust_checkpoint))
 
@@ -75,7 +75,7 @@ def _eval(stage: str) -> Callable[..., None]:
         if print_config:
             _guard(lambda: _print_config(config, ctx.args))
             return
-        from geo_core.tasks import _api
+        from geo_core.runs import _api
 
         _guard(lambda: getattr(_api, stage)(config, ctx.args, ckpt=ckpt, trust_checkpoint=trust_checkpoint))
 
@@ -86,7 +86,8 @@ def _eval(stage: str) -> Callable[..., None]:
 def predict_cmd(
     ctx: typer.Context,
     config: ConfigOpt,
-    input: Annotated[str, typer.Option("--input", "-i", help="A GeoTIFF, a folder of them, or a glob.")],
+    input: Annotated[str, typer.Option("--input", "-i", help=(
+        "A GeoTIFF, a folder of them, a glob, a .txt list of paths/URLs, or a STAC ItemCollection/catalogue."))],
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="Output GeoTIFF (one input), folder, or .csv (image-level tasks).")],
     ckpt: Annotated[str | None, typer.Option("--ckpt", help="'best', 'last' or a checkpoint path.")] = None,
@@ -98,6 +99,8 @@ def predict_cmd(
     overviews: Annotated[bool, typer.Option("--overviews", help="Tiled output with internal overviews.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide the per-scene progress bar.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace outputs that already exist.")] = False,
+    max_failures: Annotated[int | None, typer.Option(
+        "--max-failures", help="Several scenes: stop a rank after more than N failed scenes (default: never).")] = None,
     trust_checkpoint: TrustOpt = False,
     print_config: PrintOpt = False,
 ) -> None:
@@ -105,13 +108,13 @@ def predict_cmd(
     if print_config:
         _guard(lambda: _print_config(config, ctx.args))
         return
-    from geo_core.tasks._api import predict
+    from geo_core.runs._api import predict
 
     paths = _guard(lambda: predict(config, ckpt=ckpt, input=input, output=output, overrides=ctx.args,
                                    output_kind=output_kind, crop=crop, stride=stride, batch_size=batch_size,
                                    quicklook=quicklook or None, overviews=overviews or None,
                                    trust_checkpoint=trust_checkpoint,
-                                   progress=not no_progress, overwrite=overwrite))
+                                   progress=not no_progress, max_failures=max_failures, overwrite=overwrite))
     for p in paths or []:
         typer.echo(str(p))
 

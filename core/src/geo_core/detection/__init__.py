@@ -11,9 +11,9 @@ _LAZY = {
     "ObjectDetectionModelFactory": "geo_core.detection._model",
     "DetectionModel": "geo_core.detection._model",
     "build_detector": "geo_core.detection._model",
-    "geometries_to_pixel_boxes": "geo_core.detection._geojson",
-    "detections_to_geojson": "geo_core.detection._geojson",
-    "write_geojson": "geo_core.detection._geojson",
+    "geometries_to_pixel_boxes": "geo_core.data._geojson",
+    "detections_to_geojson": "geo_core.data._geojson",
+    "write_geojson": "geo_core.data._geojson",
 }
 
 __all__ = sorted(_LAZY)

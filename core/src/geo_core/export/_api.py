@@ -76,8 +76,8 @@ def export_from_config(
     from geo_core.export._onnx import export_onnx, require_onnx
 
     require_onnx()  # before building anything
-    from geo_core.cli._config import build, find_checkpoint
-    from geo_core.tasks._api import load_config
+    from geo_core.runs._api import load_config
+    from geo_core.runs._config import build, find_checkpoint
 
     extra = ["trainer.enable_checkpointing=false", "trainer.logger=false"]
     ov: Any = {**{"trainer.enable_checkpointing": False, "trainer.logger": False}, **overrides} \

@@ -8,27 +8,21 @@ Torch-free.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from geo_core._errors import ConfigError
 
-__all__ = ["pixel_target", "planned_outputs", "check_outputs"]
+__all__ = ["planned_outputs", "check_outputs", "ledger_done"]
 
 _TIF = (".tif", ".tiff")
 
 
-def pixel_target(source: Path, output: Path, n_inputs: int) -> Path:
-    """The GeoTIFF written for ``source``: ``output`` itself for one input, else ``<output>/<stem>_pred.tif``."""
-    single = n_inputs == 1 and not output.is_dir() and output.suffix.lower() in _TIF
-    return output if single else output / f"{source.stem}_pred.tif"
-
-
-def planned_outputs(files: Sequence[Path], output: str | Path, kind: str, quicklook: bool = False) -> list[Path]:
-    """Every file a prediction of ``files`` into ``output`` will write, for a task of ``kind``.
+def planned_outputs(ids: Sequence[str], output: str | Path, kind: str, quicklook: bool = False) -> list[Path]:
+    """Every file a prediction of the scenes ``ids`` (file stems) into ``output`` will write.
 
     Args:
-        files: The expanded input files.
+        ids: Scene ids (file stems), in order.
         output: ``--output`` as given.
         kind: ``pixel`` (GeoTIFF per scene), ``image`` (one CSV table) or ``detection`` (GeoJSON per image).
         quicklook: Pixel-wise outputs also get a PNG preview beside them.
@@ -37,10 +31,22 @@ def planned_outputs(files: Sequence[Path], output: str | Path, kind: str, quickl
     if kind == "image":
         return [out / "predictions.csv" if out.is_dir() or not out.suffix else out]
     if kind == "detection":
-        single = len(files) == 1 and out.suffix.lower() in (".geojson", ".json")
-        return [out] if single else [out / f"{f.stem}.geojson" for f in files]
-    targets = [pixel_target(f, out, len(files)) for f in files]
+        single = len(ids) == 1 and out.suffix.lower() in (".geojson", ".json")
+        return [out] if single else [out / f"{i}.geojson" for i in ids]
+    single = len(ids) == 1 and not out.is_dir() and out.suffix.lower() in _TIF
+    targets = [out] if single else [out / f"{i}_pred.tif" for i in ids]
     return targets + ([t.with_suffix(".png") for t in targets] if quicklook else [])
+
+
+def ledger_done(output: str | Path, ids: Sequence[str]) -> set[Path]:
+    """Outputs of ``ids`` that the output folder's ledger records as done (a rerun skips, not replaces, them)."""
+    from geo_core.inference._ledger import LEDGER_DIR, Ledger
+
+    folder = Path(output)
+    if not (folder / LEDGER_DIR).is_dir():
+        return set()
+    ledger = Ledger(folder)
+    return {folder / f"{i}_pred.tif" for i in ids if ledger.read(i).get("state") == "done"}
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -52,8 +58,15 @@ def _same(a: Path, b: Path) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def check_outputs(inputs: Sequence[Path], targets: Sequence[Path], overwrite: bool = False) -> None:
+def check_outputs(inputs: Sequence[Path], targets: Sequence[Path], overwrite: bool = False,
+                  resumable: Collection[Path] = ()) -> None:
     """Refuse outputs that are inputs, and existing outputs unless ``overwrite``.
+
+    Args:
+        inputs: The local input files.
+        targets: Every file the run will write.
+        overwrite: Existing outputs may be replaced.
+        resumable: Existing outputs a rerun skips (done in the ledger): not in the way.
 
     Raises:
         ConfigError: Names the output, the input it resolves to or the ``--overwrite`` flag.
@@ -66,7 +79,7 @@ def check_outputs(inputs: Sequence[Path], targets: Sequence[Path], overwrite: bo
                 raise ConfigError(f"--output {t} is the input {i}: writing the prediction would destroy the input; "
                                   "choose another output path", key="output")
     if not overwrite:
-        existing = [t for t in targets if t.exists()]
+        existing = [t for t in targets if t.exists() and t not in resumable]
         if existing:
             more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
             raise ConfigError(f"{existing[0]} already exists{more}; pass --overwrite to replace it, or choose another "

@@ -186,7 +186,7 @@ class ObjectDetectionTask(pl.LightningModule):
 
         pre = preprocessing or ScenePreprocessing()
         files = expand_all(inputs)
-        targets = planned_outputs(files, output, "detection")
+        targets = planned_outputs([f.stem for f in files], output, "detection")
         self.eval()
         device = next(iter(self.parameters())).device
         thresh = float(self.hparams["predict_score_thresh"])
@@ -204,7 +204,7 @@ class ObjectDetectionTask(pl.LightningModule):
         return targets
 
     def _write(self, path: Path, filename: str, det: Mapping[str, Tensor]) -> Path:
-        from geo_core.detection._geojson import detections_to_geojson, write_geojson
+        from geo_core.data import detections_to_geojson, write_geojson
 
         transform = crs = None
         src = Path(filename)

@@ -182,7 +182,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             n_train = n
         self.n_trainable_blocks = n_train
         if n_train == 0:  # the whole encoder, parameter-free parts (pooling, dropout) included
-            from geo_core._contracts import freeze_module
+            from geo_core import freeze_module
 
             freeze_module(self.encoder)
             self._frozen_modules.append(self.encoder)
@@ -208,7 +208,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
 
     # -- freezing ------------------------------------------------------------
     def _freeze_blocks(self, blocks: list[tuple[list[nn.Module], list[nn.Parameter]]]) -> None:
-        from geo_core._contracts import freeze_module
+        from geo_core import freeze_module
 
         for modules, params in blocks:
             for m in modules:

@@ -1,10 +1,10 @@
 """The Python API behind ``geo train|validate|test|predict`` (the CLI calls exactly these).
 
 Example:
-    >>> from geo_core import tasks  # doctest: +SKIP
-    >>> trainer = tasks.train("examples/segmentation_tiny.yaml", {"trainer.max_epochs": 1})  # doctest: +SKIP
-    >>> tasks.test("examples/segmentation_tiny.yaml", ckpt="best")  # doctest: +SKIP
-    >>> tasks.predict("examples/segmentation_tiny.yaml", ckpt="best", input="scene.tif",
+    >>> from geo_core import runs  # doctest: +SKIP
+    >>> trainer = runs.train("examples/segmentation_tiny.yaml", {"trainer.max_epochs": 1})  # doctest: +SKIP
+    >>> runs.test("examples/segmentation_tiny.yaml", ckpt="best")  # doctest: +SKIP
+    >>> runs.predict("examples/segmentation_tiny.yaml", ckpt="best", input="scene.tif",
     ...               output="pred.tif")  # doctest: +SKIP
 """
 
@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from geo_core.cli._config import RunConfig, build, check, compose, find_checkpoint, with_defaults
+from geo_core.runs._config import RunConfig, build, check, compose, find_checkpoint, with_defaults
 
-__all__ = ["load_config", "train", "validate", "test", "predict"]
+__all__ = ["load_config", "train", "validate", "test", "predict", "run_embedding"]
 
 ConfigLike = str | Path | Mapping[str, Any] | Sequence[str | Path | Mapping[str, Any]] | RunConfig
 
@@ -34,9 +34,10 @@ def _trusting(run: RunConfig, trust_checkpoint: bool) -> RunConfig:
     """Let the run's :class:`AtomicCheckpointIO` unpickle checkpoints (``--trust-checkpoint``)."""
     if not trust_checkpoint:
         return run
-    plugins = run.config["trainer"].get("plugins") or []
-    ios = [p for p in (plugins if isinstance(plugins, list) else [plugins])
-           if isinstance(p, dict) and str(p.get("class_path", "")).endswith("AtomicCheckpointIO")]
+    from geo_core.runs._config import nodes_of_class
+    from geo_core.tasks._checkpoint_io import AtomicCheckpointIO
+
+    ios = nodes_of_class(run.config["trainer"].get("plugins") or [], AtomicCheckpointIO)
     if not ios:
         from geo_core._errors import ConfigError
 
@@ -56,7 +57,7 @@ def _need_data(run: RunConfig, command: str, hook: str) -> None:
     from lightning.pytorch import LightningModule
 
     from geo_core._errors import ConfigError
-    from geo_core.cli._config import _class_of
+    from geo_core.runs._config import _class_of
 
     _, cls = _class_of(model["class_path"], "model")
     if getattr(cls, hook, None) is getattr(LightningModule, hook):
@@ -106,7 +107,8 @@ def test(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None
 
 def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[str | Path], output: str | Path,
             overrides: Sequence[str] | Mapping[str, Any] | None = None, trust_checkpoint: bool = False,
-            progress: bool = False, overwrite: bool = False, **options: Any) -> list[Path]:
+            progress: bool = False, max_failures: int | None = None, overwrite: bool = False,
+            **options: Any) -> list[Path]:
     """Stream-predict scenes to GeoTIFFs with the configured task and the datamodule's preprocessing.
 
     Image-level tasks (classification, multi-label, scalar regression) write one CSV table
@@ -114,15 +116,19 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
 
     ``options`` override the config's ``predict:`` section (``crop``, ``stride``, ``batch_size``,
     ``output_kind``, ``quicklook``, ``compress``, ``overviews``, ``channels_last``). ``trust_checkpoint`` allows
-    pickled objects in ``ckpt``; ``progress`` shows a bar per scene on stderr. An output that already
-    exists is replaced only with ``overwrite``; an output that is one of the inputs is always refused.
-    Object detection tasks write one GeoJSON per image.
+    pickled objects in ``ckpt``; ``progress`` shows a bar per scene on stderr. Several scenes are
+    shared among torchrun/SLURM ranks with a ledger in the output folder; ``max_failures`` stops
+    a rank once more scenes failed (see :func:`geo_core.inference.predict_paths`).
+    An output that already exists is replaced only with ``overwrite`` (a rerun into a folder skips the
+    scenes its ledger records as done); an output that is one of the inputs is always refused. Object
+    detection tasks write one GeoJSON per image.
     """
     from geo_core.data import scene_preprocessing_of
     from geo_core.inference._images import IMAGE_KINDS, predict_images
     from geo_core.inference._options import PredictOptions
-    from geo_core.inference._outputs import check_outputs, planned_outputs
-    from geo_core.inference._stream import expand_all, load_task_checkpoint, predict_paths
+    from geo_core.inference._outputs import check_outputs, ledger_done, planned_outputs
+    from geo_core.inference._scenes import list_all_scenes
+    from geo_core.inference._stream import load_task_checkpoint, predict_paths
 
     run = load_config(config, overrides)
     section = dict(run.config.get("predict") or {})
@@ -134,17 +140,55 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
 
         raise ConfigError(f"unknown predict option {unknown[0]!r}; valid: {sorted(fields)}", key=unknown[0])
     opts = PredictOptions(**section)
-    files = expand_all(input)
+    scenes = list_all_scenes(input)
     built = build(run)
     task_kind = getattr(built.model, "task_kind", "")
     kind = "detection" if task_kind == "detection" else "image" if task_kind in IMAGE_KINDS else "pixel"
-    check_outputs(files, planned_outputs(files, output, kind, quicklook=bool(opts.quicklook)), overwrite)
+    ids = [sc.id for sc in scenes]
+    targets = planned_outputs(ids, output, kind, quicklook=bool(opts.quicklook))
+    local = [Path(sc.path) for sc in scenes if not sc.path.startswith("/vsi")]
+    check_outputs(local, targets, overwrite, resumable=ledger_done(output, ids) if kind == "pixel" else ())
     which = ckpt or run.config.get("ckpt_path")
     if which:
         load_task_checkpoint(built.model, find_checkpoint(run.config, which), trust_checkpoint)
     pre = scene_preprocessing_of(built.data)
     if kind == "detection":  # one GeoJSON of boxes per image
-        return built.model.predict_files(files, output, pre, progress=progress)  # type: ignore[no-any-return]
+        return built.model.predict_files(input, output, pre, progress=progress)  # type: ignore[no-any-return]
     if kind == "image":  # one table row per file, not a raster per file
-        return [predict_images(built.model, files, output, pre, opts, progress=progress)]
-    return predict_paths(built.model, files, output, pre, opts, progress=progress)
+        return [predict_images(built.model, input, output, pre, opts, progress=progress)]
+    return predict_paths(built.model, input, output, pre, opts, progress=progress, max_failures=max_failures)
+
+
+def run_embedding(config: Any, overrides: Any = None, input: Any = None,
+                  output: str | Path | None = None, max_failures: int | None = None,
+                  ckpt: str | None = None) -> dict[str, int]:
+    """Python API of ``geo embed``: returns ``{"written": n, "skipped": m}``.
+
+    The config's ``model`` must be an ``EmbeddingGenerationTask``; predictions are
+    streamed to disk (``return_predictions=False``), so memory stays bounded.
+    With ``input`` (a file, folder, glob, text list or STAC document) the scenes are embedded
+    instead of the datamodule's predict set, shared among torchrun/SLURM ranks with a ledger
+    in ``output`` (default: the task's ``output_dir``); see :func:`geo_core.inference._embed_scenes.embed_scenes`.
+    """
+    from geo_core._errors import ConfigError
+    from geo_core.tasks._embedding import EmbeddingGenerationTask
+
+    extra = ["trainer.enable_checkpointing=false", "trainer.logger=false"]
+    ov = [*extra, *(overrides or [])] if not isinstance(overrides, dict) else overrides
+    run = load_config(config, ov)
+    built = build(run)
+    if not isinstance(built.model, EmbeddingGenerationTask):
+        raise ConfigError(f"geo embed needs model.class_path: EmbeddingGenerationTask, got "
+                          f"{type(built.model).__name__}; use geo predict for other tasks", key="model.class_path")
+    if input is not None:
+        from geo_core.data import scene_preprocessing_of
+        from geo_core.inference._embed_scenes import embed_scenes
+
+        if ckpt:
+            from geo_core.inference._stream import load_task_checkpoint
+
+            load_task_checkpoint(built.model, find_checkpoint(run.config, ckpt))
+        return embed_scenes(built.model, input, output or built.model.output_dir, scene_preprocessing_of(built.data),
+                            max_failures=max_failures)
+    built.trainer.predict(built.model, datamodule=built.data, return_predictions=False)
+    return dict(built.model.counts)

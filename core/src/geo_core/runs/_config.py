@@ -1,6 +1,6 @@
 """Run configurations: YAML + dotted overrides, registry names as ``class_path``, checks, defaults, building.
 
-The flow (shared by the CLI and :mod:`geo_core.tasks`' Python API):
+The flow (shared by the CLI and the Python API in :mod:`geo_core.runs`):
 
 1. :func:`compose` reads YAML files (later ones deep-merge over earlier ones), applies dotted
    overrides (``trainer.max_epochs=2``, ``model.lr=0.1`` reaches ``model.init_args.lr``),
@@ -29,7 +29,7 @@ from typing import Any
 from geo_core._errors import ConfigError, UnknownComponentError
 
 __all__ = ["TOP_KEYS", "RunConfig", "Built", "compose", "check", "with_defaults", "build", "dump",
-           "checkpoint_dir", "find_checkpoint"]
+           "checkpoint_dir", "find_checkpoint", "nodes_of_class"]
 
 #: Top-level keys of a run configuration.
 TOP_KEYS = ("seed_everything", "trainer", "model", "data", "ckpt_path", "custom_modules_path", "predict")
@@ -341,7 +341,7 @@ def _check_nulls(cls: Any, args: Mapping[str, Any], where: str) -> None:
 
 
 def _check_component_names(args: Mapping[str, Any], where: str) -> None:
-    from geo_core import BACKBONES, DECODERS, LOSSES, MODEL_FACTORIES
+    from geo_core import LOSSES, MODEL_FACTORIES, REGISTRIES
 
     def need(reg: Any, name: Any, key: str) -> None:
         if isinstance(name, str):
@@ -354,11 +354,12 @@ def _check_component_names(args: Mapping[str, Any], where: str) -> None:
     loss = args.get("loss")
     for n in ([loss] if isinstance(loss, str) else list(loss) if isinstance(loss, Mapping) else []):
         need(LOSSES, n, "loss")
-    margs = args.get("model_args")
-    if isinstance(margs, Mapping) and args.get("model_factory") in ("EncoderDecoderFactory",
-                                                                    "core:EncoderDecoderFactory"):
-        need(BACKBONES, margs.get("backbone"), "model_args.backbone")
-        need(DECODERS, margs.get("decoder"), "model_args.decoder")
+    margs, factory = args.get("model_args"), args.get("model_factory")
+    if isinstance(margs, Mapping) and isinstance(factory, str):  # a factory's manifest names its component args
+        declared = MODEL_FACTORIES.info(factory).metadata.get("component_args") or {}
+        for key, kind in declared.items():
+            if kind in REGISTRIES:
+                need(REGISTRIES[kind], margs.get(key), f"model_args.{key}")
 
 
 def _check_node(node: Any, where: str) -> None:
@@ -455,9 +456,19 @@ def find_checkpoint(cfg: Mapping[str, Any], which: str) -> Path:
     return p
 
 
-def _has_class(items: Any, suffix: str) -> bool:
-    items = items if isinstance(items, list) else [items]
-    return any(isinstance(i, dict) and str(i.get("class_path", "")).endswith(suffix) for i in items)
+def nodes_of_class(items: Any, base: type) -> list[dict[str, Any]]:
+    """The ``{class_path, init_args}`` nodes among ``items`` (one or a list) whose class is ``base`` or a subclass."""
+    out = []
+    for item in items if isinstance(items, list) else [items]:
+        if not (isinstance(item, dict) and isinstance(item.get("class_path"), str)):
+            continue
+        try:
+            _, cls = _class_of(item["class_path"], None)
+        except ConfigError:  # reported by check() with its key
+            continue
+        if isinstance(cls, type) and issubclass(cls, base):
+            out.append(item)
+    return out
 
 
 def with_defaults(run: RunConfig) -> RunConfig:
@@ -483,20 +494,21 @@ def with_defaults(run: RunConfig) -> RunConfig:
     if model.get("class_path"):
         _, cls = _class_of(model["class_path"], "model")
         monitor, mode = getattr(cls, "monitor", monitor), getattr(cls, "monitor_mode", mode)
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
     callbacks = tr.get("callbacks") or []
     callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
-    if tr.get("enable_checkpointing", True) and not _has_class(callbacks, "ModelCheckpoint"):
+    if tr.get("enable_checkpointing", True) and not nodes_of_class(callbacks, ModelCheckpoint):
         callbacks.append({"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {
             "dirpath": str(Path(root) / "checkpoints"), "filename": "best-epoch{epoch:03d}-step{step}",
             "auto_insert_metric_name": False, "monitor": monitor, "mode": mode, "save_top_k": 1,
             "save_last": True}})
-    for cb in callbacks:  # EarlyStopping without a monitor watches the task's metric, like the checkpoints
-        if isinstance(cb, dict) and str(cb.get("class_path", "")).endswith("EarlyStopping"):
-            args = cb.get("init_args")
-            args = cb["init_args"] = dict(args) if isinstance(args, dict) else {}
-            if "monitor" not in args:
-                args["monitor"] = monitor
-                args.setdefault("mode", mode)
+    for cb in nodes_of_class(callbacks, EarlyStopping):  # without a monitor: the task's metric, like checkpoints
+        args = cb.get("init_args")
+        args = cb["init_args"] = dict(args) if isinstance(args, dict) else {}
+        if "monitor" not in args:
+            args["monitor"] = monitor
+            args.setdefault("mode", mode)
     tr["callbacks"] = callbacks
     if "plugins" not in tr or tr["plugins"] is None:
         tr["plugins"] = [{"class_path": "geo_core.tasks._checkpoint_io.AtomicCheckpointIO"}]
