@@ -201,6 +201,8 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
     device = next(iter(task.parameters())).device
     with src:
         height, width = src.height, src.width
+        if on_rows is not None:  # the bar knows its total before the first strip, not only after it
+            on_rows(0, height)
         bands = bands_to_read(src, pre, source)
         nodata = src.nodata
         crop, stride = opt.crop, opt.stride
@@ -369,18 +371,24 @@ def predict_paths(
     if single:
         with _progress_bar(progress) as bar:
             return [predict_scene(task, scenes[0].path, out, preprocessing, options,
-                                  on_rows=_bar_rows(bar, scenes[0].id))]
+                                  on_rows=_bar_rows(bar, _label(scenes[0])))]
     from geo_core.inference._many import run_scenes
 
     with _progress_bar(progress) as bar:
         def job(scene: Any, target: Path) -> Path:
             log.info("predicting %s -> %s", scene.source, target)
-            return predict_scene(task, scene.path, target, preprocessing, options, on_rows=_bar_rows(bar, scene.id))
+            return predict_scene(task, scene.path, target, preprocessing, options,
+                                 on_rows=_bar_rows(bar, _label(scene)))
 
         summary = run_scenes(scenes, job, lambda sc: out / f"{sc.id}_pred.tif", out, max_failures=max_failures)
     sys.stderr.write(summary.format() + "\n")
     summary.raise_if_incomplete(out / ".geo-ledger")
     return summary.outputs
+
+
+def _label(scene: Any) -> str:
+    """A scene's file name for the progress bar (``s.tif``, not the id ``s``)."""
+    return str(scene.source).rsplit("/", 1)[-1].split("?", 1)[0] or str(scene.id)
 
 
 def _bar_rows(bar: Any, label: str) -> Callable[[int, int], None] | None:
