@@ -22,8 +22,8 @@ import torch
 from geo_core._atomic import atomic_path
 from geo_core._errors import CheckpointError, ConfigError, InputDataError
 from geo_core.data import ScenePreprocessing
+from geo_core.inference._engines import open_engine
 from geo_core.inference._options import PredictOptions
-from geo_core.inference._runner import WindowRunner
 from geo_core.tasks._tiled import blend_weights, coverage, starts
 
 __all__ = ["predict_scene", "predict_paths", "expand_inputs", "load_task_checkpoint"]
@@ -213,7 +213,8 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
         batch_size = opt.batch_size or (1 if device.type == "cpu" else 16)
         acc: torch.Tensor | None = None
         dst = None
-        with WindowRunner(task, blend_kind, opt.channels_last) as run, atomic_path(output, suffix=".tif") as tmp:
+        with open_engine(opt.engine, task, blend_kind, opt, (len(bands), crop, crop)) as run, \
+                atomic_path(output, suffix=".tif") as tmp:
             try:
                 for i, strip in enumerate(_read_strips(src, bands, ys, crop, height, width)):
                     y, h = ys[i], strip.shape[1]
