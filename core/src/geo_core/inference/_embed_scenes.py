@@ -9,6 +9,8 @@ with the ledger of :mod:`geo_core.inference._many`; GeoParquet rows carry the sc
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -79,7 +81,17 @@ def embed_scenes(
     device = next(iter(task.parameters())).device
 
     def job(scene: Scene, target: Path) -> Path:
-        x, georef = _read_scene(scene.path, pre)
+        if scene.item is None:
+            x, georef = _read_scene(scene.path, pre)
+        else:  # a STAC item: its band assets stacked by the model's band names
+            from geo_core.inference._stac_in import scene_vrt
+
+            vrt = scene_vrt(scene, pre.band_names)
+            try:
+                x, georef = _read_scene(vrt, dataclasses.replace(pre, bands=None) if pre.band_names else pre)
+            finally:
+                if vrt.endswith(".vrt"):
+                    os.remove(vrt)
         with torch.inference_mode():
             emb = task(torch.from_numpy(x)[None].to(device)).float().cpu().numpy()[0]
         if fmt == "parquet":

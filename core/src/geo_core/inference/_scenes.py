@@ -89,13 +89,20 @@ def list_scenes(spec: str | Path) -> list[Scene]:
 
     Args:
         spec: A GeoTIFF; a folder (its ``*.tif``/``*.tiff``); a glob pattern; a text file (``.txt``,
-            ``.lst``: one path or URL per line, ``#`` comments); or an http(s) URL of a GeoTIFF.
+            ``.lst``: one path or URL per line, ``#`` comments); a STAC ItemCollection, Item,
+            Catalog or Collection (``.json``/``.geojson``, local or an http(s) URL); or an
+            http(s) URL of a GeoTIFF.
 
     Raises:
         InputDataError: Nothing matches, a listed file is missing, or two scenes share an id.
     """
     s = str(spec)
     if s.startswith(("http://", "https://")):
+        if s.split("?", 1)[0].lower().endswith(_STAC_SUFFIXES):
+            from geo_core.inference._stac_in import stac_scenes
+
+            remote: list[Scene] = stac_scenes(s)
+            return remote
         return [_file_scene(s)]
     p = Path(spec)
     if p.is_dir():
@@ -106,6 +113,10 @@ def list_scenes(spec: str | Path) -> list[Scene]:
         raise InputDataError("input file does not exist", path=p)
     elif p.suffix.lower() in _LIST_SUFFIXES:
         scenes = _list_file(p)
+    elif _is_stac(p):
+        from geo_core.inference._stac_in import stac_scenes
+
+        scenes = stac_scenes(str(p))
     else:
         scenes = [_file_scene(p)]
     if not scenes:

@@ -22,11 +22,11 @@ import torch
 from geo_core._atomic import atomic_path
 from geo_core._errors import UNTRUSTED_PICKLE, CheckpointError, ConfigError, InputDataError, is_raw_pickle
 from geo_core.data import ScenePreprocessing
+from geo_core.inference._engines import open_engine
 from geo_core.inference._options import PredictOptions
-from geo_core.inference._runner import WindowRunner
 from geo_core.tasks._tiled import blend_weights, coverage, starts
 
-__all__ = ["predict_scene", "predict_paths", "expand_inputs", "load_task_checkpoint"]
+__all__ = ["predict_scene", "predict_paths", "expand_inputs", "load_task_checkpoint", "read_preprocessed"]
 
 log = logging.getLogger("geo_core.inference")
 
@@ -105,6 +105,26 @@ def bands_to_read(src: Any, pre: ScenePreprocessing, path: Path) -> list[int]:
             raise InputDataError(f"has {len(bands)} band(s) to read but the preprocessing has {len(stats)} "
                                  f"{name}; the file must have the training data's bands", path=path)
     return bands
+
+
+def read_preprocessed(path: str | Path, preprocessing: ScenePreprocessing | None = None) -> np.ndarray:
+    """A whole raster as ``(C, H, W)`` float32, bands selected and normalised as :func:`predict_scene` does.
+
+    For small images (detection chips); large scenes stream through :func:`predict_scene`.
+
+    Raises:
+        InputDataError: The file cannot be opened or read, or its bands do not fit (names the file).
+    """
+    import rasterio
+
+    pre = preprocessing or ScenePreprocessing()
+    try:
+        with rasterio.open(path) as src:
+            x = src.read(bands_to_read(src, pre, Path(path)), out_dtype="float32")
+            nodata = src.nodata
+    except rasterio.errors.RasterioError as exc:
+        raise InputDataError(f"cannot read raster ({type(exc).__name__}: {exc})", path=path) from exc
+    return _preprocess(x, pre, nodata)
 
 
 def _preprocess(x: np.ndarray, pre: ScenePreprocessing, nodata: float | None) -> np.ndarray:
@@ -217,7 +237,8 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
         batch_size = opt.batch_size or (1 if device.type == "cpu" else 16)
         acc: torch.Tensor | None = None
         dst = None
-        with WindowRunner(task, blend_kind, opt.channels_last) as run, atomic_path(output, suffix=".tif") as tmp:
+        with open_engine(opt.engine, task, blend_kind, opt, (len(bands), crop, crop)) as run, \
+                atomic_path(output, suffix=".tif") as tmp:
             try:
                 for i, strip in enumerate(_read_strips(src, bands, ys, crop, height, width)):
                     y, h = ys[i], strip.shape[1]
@@ -356,7 +377,9 @@ def predict_paths(
     Several scenes go to ``<output>/<id>_pred.tif`` and are shared among the ranks of a ``torchrun``
     or SLURM launch, with a ledger in ``<output>/.geo-ledger`` (see :mod:`geo_core.inference._many`):
     a rerun skips done scenes, a scene that raises is recorded as failed and the run goes on
-    (until more than ``max_failures`` failed), and a summary goes to stderr at the end.
+    (until more than ``max_failures`` failed), and a summary goes to stderr at the end. STAC inputs
+    choose their band assets by the model's band names (``preprocessing.band_names``) and also get
+    a STAC Item per prediction and ``<output>/catalog.json``.
     ``progress`` shows a bar per scene on stderr (rows written, throughput, time left).
 
     Raises:
@@ -374,13 +397,20 @@ def predict_paths(
                                   on_rows=_bar_rows(bar, _label(scenes[0])))]
     from geo_core.inference._many import run_scenes
 
+    opt = options or PredictOptions()
     with _progress_bar(progress) as bar:
         def job(scene: Any, target: Path) -> Path:
             log.info("predicting %s -> %s", scene.source, target)
-            return predict_scene(task, scene.path, target, preprocessing, options,
-                                 on_rows=_bar_rows(bar, _label(scene)))
+            if scene.item is None:
+                return predict_scene(task, scene.path, target, preprocessing, opt,
+                                     on_rows=_bar_rows(bar, _label(scene)))
+            return _predict_stac_scene(task, scene, target, preprocessing, opt, _bar_rows(bar, _label(scene)))
 
         summary = run_scenes(scenes, job, lambda sc: out / f"{sc.id}_pred.tif", out, max_failures=max_failures)
+    if any(sc.item is not None for sc in scenes):
+        from geo_core.inference._stac_out import write_prediction_catalog
+
+        write_prediction_catalog(out)
     sys.stderr.write(summary.format() + "\n")
     summary.raise_if_incomplete(out / ".geo-ledger")
     return summary.outputs
@@ -389,6 +419,29 @@ def predict_paths(
 def _label(scene: Any) -> str:
     """A scene's file name for the progress bar (``s.tif``, not the id ``s``)."""
     return str(scene.source).rsplit("/", 1)[-1].split("?", 1)[0] or str(scene.id)
+
+
+def _predict_stac_scene(task: Any, scene: Any, target: Path, pre: ScenePreprocessing | None, opt: PredictOptions,
+                        on_rows: Callable[[int, int], None] | None) -> Path:
+    """Predict a STAC item (its band assets stacked by name into a VRT) and write its STAC Item beside it."""
+    import dataclasses
+
+    from geo_core.inference._stac_in import scene_vrt
+    from geo_core.inference._stac_out import write_prediction_item
+
+    pre = pre or ScenePreprocessing()
+    path = scene_vrt(scene, pre.band_names)
+    try:
+        if pre.band_names is not None:  # the VRT holds the model's bands, in order
+            pre = dataclasses.replace(pre, bands=None)
+        predict_scene(task, path, target, pre, opt, on_rows=on_rows)
+    finally:
+        if path.endswith(".vrt"):
+            with contextlib.suppress(OSError):
+                os.remove(path)
+    categorical = opt.output_kind == "prediction" and getattr(task, "task_kind", "segmentation") == "segmentation"
+    write_prediction_item(scene, target, opt.output_kind, categorical)
+    return target
 
 
 def _bar_rows(bar: Any, label: str) -> Callable[[int, int], None] | None:
