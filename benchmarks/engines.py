@@ -1,0 +1,196 @@
+"""Prediction engines side by side: ONNX Runtime vs eager torch (and TerraTorch's tiled_inference).
+
+Same scene, same model, same windows (224 crops / 192 stride), same thread count, each case in a
+fresh process (peak RSS from wait4), interleaved runs, median and min-max. Every figure covers
+reading the GeoTIFF, inference, blending and writing the class-map GeoTIFF.
+
+* ``torch``: geo's defaults (eager, channels-last, one window per pass on CPU).
+* ``onnxruntime``: ``engine="onnxruntime"``, the same streaming; the one-off export (recorded as
+  ``export_s``) happens before the clock starts, as it does once per run for any number of scenes.
+* ``terratorch``: TerraTorch's ``tiled_inference`` (its defaults: batch 16, delta 8, blending) on
+  the scene read whole, then argmax and a GeoTIFF write. Its module files are loaded from a
+  TerraTorch checkout (``--terratorch``, default /work/ref/terratorch) with its package imports
+  stubbed; nothing of it is copied here.
+
+Models: ``demo`` (the 3-layer 32-channel CNN of predict_stream.py) and ``resnet18_unet``
+(segmentation_models_pytorch ``Unet("resnet18")``, random weights). The 1-minute load average is
+recorded before each run.
+
+Usage: .venv/bin/python benchmarks/engines.py [--cases demo:2048,resnet18_unet:4096] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+CHILD = r'''
+import sys, time, json, types, importlib.util
+import numpy as np, torch, rasterio
+from torch import nn
+mode, model_name, src, dst, threads, ref = sys.argv[1:7]
+torch.set_num_threads(int(threads))
+from geo_core import Model, ModelOutput
+from geo_core.tasks import SemanticSegmentationTask
+from geo_core.inference import PredictOptions, predict_scene
+
+class CNN3(Model):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Conv2d(6, 32, 3, padding=1), nn.ReLU(),
+                                     nn.Conv2d(32, 32, 3, padding=1), nn.ReLU())
+        self.decoder = nn.Conv2d(32, 2, 3, padding=1)
+        self.num_classes = 2
+    def forward(self, x, **kw):
+        return ModelOutput(self.decoder(self.encoder(x)))
+
+class SmpUNet(Model):
+    def __init__(self):
+        super().__init__()
+        import segmentation_models_pytorch as smp
+        self.net = smp.Unet("resnet18", encoder_weights=None, in_channels=6, classes=2)
+        self.num_classes = 2
+    def forward(self, x, **kw):
+        return ModelOutput(self.net(x))
+
+torch.manual_seed(0)
+task = SemanticSegmentationTask(model=CNN3() if model_name == "demo" else SmpUNet()).eval()
+export_s = 0.0
+if mode == "onnxruntime":
+    from geo_plugin_onnx._engine import onnx_session
+    t = time.perf_counter()
+    onnx_session(task, (1, 6, 224, 224))
+    export_s = time.perf_counter() - t
+t0 = time.perf_counter()
+if mode in ("torch", "onnxruntime"):
+    predict_scene(task, src, dst, None, PredictOptions(crop=224, stride=192, compress="none", engine=mode))
+else:
+    for name in ("terratorch", "terratorch.models", "terratorch.registry", "terratorch.tasks"):
+        sys.modules.setdefault(name, types.ModuleType(name))
+    sys.modules["terratorch.registry"].BACKBONE_REGISTRY = None
+    def load(name, rel):
+        spec = importlib.util.spec_from_file_location(name, f"{ref}/terratorch/{rel}")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+        return mod
+    load("terratorch.models.utils", "models/utils.py")
+    ti = load("terratorch.tasks.tiled_inference", "tasks/tiled_inference.py")
+    with rasterio.open(src) as s:
+        x = torch.from_numpy(s.read().astype("float32"))[None]
+        profile = s.profile
+    with torch.inference_mode():
+        logits = ti.tiled_inference(lambda t: task(t).output, x, out_channels=2, crop=224, stride=192)
+    pred = logits.argmax(1).to(torch.uint8).numpy()
+    profile.update(count=1, dtype="uint8", nodata=None, compress=None)
+    with rasterio.open(dst, "w", **profile) as d:
+        d.write(pred)
+import resource
+print(json.dumps({"seconds": time.perf_counter() - t0, "export_s": export_s,
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+'''
+
+
+def make_scene(path: Path, size: int) -> None:
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    rng = np.random.default_rng(0)
+    profile = {"driver": "GTiff", "height": size, "width": size, "count": 6, "dtype": "float32",
+               "crs": "EPSG:32616", "transform": from_origin(500000, 4200000, 10, 10), "tiled": True,
+               "blockxsize": 256, "blockysize": 256}
+    with rasterio.open(path, "w", **profile) as dst:
+        for y in range(0, size, 1024):
+            h = min(1024, size - y)
+            dst.write(rng.random((6, h, size), dtype=np.float32), window=rasterio.windows.Window(0, y, size, h))
+
+
+def run(mode: str, model: str, src: Path, dst: Path, threads: int, ref: str) -> dict[str, float]:
+    cmd = [sys.executable, "-c", CHILD, mode, model, str(src), str(dst), str(threads), ref]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    load = os.getloadavg()[0]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"{mode} {model} failed:\n{err.decode()[-3000:]}")
+    r = json.loads(out.decode().strip().splitlines()[-1])
+    return {**r, "load": load}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", default="demo:2048,resnet18_unet:4096", help="model:size,...")
+    ap.add_argument("--modes", default="torch,onnxruntime,terratorch")
+    ap.add_argument("--terratorch-models", default="resnet18_unet", help="models also run through tiled_inference")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--terratorch", default="/work/ref/terratorch")
+    ap.add_argument("--name", default="engines")
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(dir=os.environ.get("GEO_BENCH_TMP")) as tmp:
+        for case in args.cases.split(","):
+            model, size = case.split(":")[0], int(case.split(":")[1])
+            src = Path(tmp) / f"scene{size}.tif"
+            if not src.exists():
+                make_scene(src, size)
+            modes = [m for m in args.modes.split(",")
+                     if m != "terratorch" or model in args.terratorch_models.split(",")]
+            runs: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
+            for _ in range(args.repeat):  # interleaved
+                for m in modes:
+                    runs[m].append(run(m, model, src, Path(tmp) / f"out_{m}.tif", args.threads, args.terratorch))
+                    print(model, size, m, runs[m][-1], flush=True)
+            for m in modes:
+                secs = [r["seconds"] for r in runs[m]]
+                mpx = size * size / 1e6
+                rows.append({"model": model, "size": size, "mode": m,
+                             "seconds_median": round(statistics.median(secs), 2),
+                             "seconds_min": round(min(secs), 2), "seconds_max": round(max(secs), 2),
+                             "peak_rss_mib": round(max(r["peak_rss_mib"] for r in runs[m]), 1),
+                             "mpx_per_s": round(mpx / statistics.median(secs), 3),
+                             "export_s": round(statistics.median(r["export_s"] for r in runs[m]), 2),
+                             "load_1min": [round(r["load"], 2) for r in runs[m]]})
+    ratios = {}
+    for r in rows:
+        if r["mode"] == "torch":
+            continue
+        base = next(q for q in rows if q["model"] == r["model"] and q["size"] == r["size"] and q["mode"] == "torch")
+        if r["mode"] == "onnxruntime":
+            key = f"{r['model']} {r['size']}² onnxruntime vs torch"
+        else:
+            key = f"{r['model']} {r['size']}² geo defaults (torch) vs terratorch tiled_inference"
+        fast, slow = (r, base) if r["mode"] == "onnxruntime" else (base, r)
+        ratios[key] = round(slow["seconds_median"] / fast["seconds_median"], 3)
+    result = {"machine": f"{os.cpu_count()} CPU, torch/ORT threads={args.threads}", "crop": 224, "stride": 192,
+              "repeat": args.repeat, "rows": rows, "speedups": ratios,
+              "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    loads = [x for r in rows for x in r["load_1min"]]
+    lines = ["# Prediction engines: ONNX Runtime vs eager torch (and TerraTorch's tiled_inference)", "",
+             f"{result['machine']}; crops 224 / stride 192; float32 6-band GeoTIFF in, uint8 class map out; each "
+             f"case in its own process; median (min-max) of {args.repeat} interleaved runs. Load average (1 min) "
+             f"before the runs: {min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} CPUs (other sessions' work).",
+             "", "| model | scene | engine | seconds | Mpx/s | peak RSS MiB | one-off export s |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['size']}² | {r['mode']} | {r['seconds_median']} ({r['seconds_min']}-"
+                     f"{r['seconds_max']}) | {r['mpx_per_s']} | {r['peak_rss_mib']} | {r['export_s'] or ''} |")
+    lines += [""] + [f"- {k}: {v}x" for k, v in ratios.items()]
+    (out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
