@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from geo_core._atomic import atomic_open, atomic_path
+from geo_core._atomic import atomic_open, atomic_path, fsync_dir
 from geo_core._custom import load_custom_modules
 from geo_core._errors import (
     AmbiguousComponentError,
@@ -24,7 +24,7 @@ from geo_core._errors import (
     WeightsError,
     WeightsOfflineError,
 )
-from geo_core._lazy import lazy_getattr as _lazy_getattr
+from geo_core._lazy import lazy_getattr
 from geo_core._plugins import reset_plugins
 from geo_core._registries import (
     BACKBONES,
@@ -89,11 +89,13 @@ __all__ = [
     "atomic_open",
     "atomic_path",
     "freeze_module",
+    "fsync_dir",
     "hookimpl",
+    "lazy_getattr",
     "load_custom_modules",
     "reset_plugins",
     "set_priority",
 ]
 
 
-__getattr__ = _lazy_getattr(__name__, _LAZY)
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -99,3 +99,14 @@ def test_offline(server: WeightServer, monkeypatch: pytest.MonkeyPatch, var: str
     assert "\n" not in msg and f"{var}=1" in msg and "org/m/b.pt" in msg and str(hf_cache_dir()) in msg
     assert "geo weights download bnet" in msg
     assert len(server.requests) == n
+
+
+def test_html_page_on_the_hub_is_refused_and_a_retry_gets_the_real_file(server: WeightServer) -> None:
+    server.add_hf_file("org/m", "w.pt", b"<!DOCTYPE html><html><body>Access denied</body></html>")
+    ref = WeightRef(hf_repo="org/m", filename="w.pt")
+    with pytest.raises(WeightsError, match="sent a web page, not weights"):
+        fetch_weights(ref, name="m")
+    assert cached_weights_path(ref) is None  # neither the snapshot link nor the blob is kept
+    data = payload()
+    server.add_hf_file("org/m", "w.pt", data)
+    assert fetch_weights(ref).read_bytes() == data

@@ -153,3 +153,28 @@ def test_importing_the_layer_is_light() -> None:
             "print(sorted(m for m in ('torch', 'huggingface_hub', 'httpx') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_progress_on_stderr(server: WeightServer, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv("GEO_PROGRESS", "1")
+    data = payload(300_000)
+    url = server.add_file("p/net.pth", data)
+    fetch_weights(WeightRef(url=url), name="net")
+    err = capsys.readouterr().err
+    assert "downloading net.pth (0.3 MB)" in err and "downloaded net.pth (0.3 MB)" in err
+
+
+def test_alternatives_fall_through_404_only(server: WeightServer) -> None:
+    data = payload()
+    second = server.add_file("alt/second.pth", data)
+    first = f"{server.url}/alt/first.pth"
+    assert fetch_weights([WeightRef(url=first), WeightRef(url=second)]).read_bytes() == data
+    server.fail(first, status=500)
+    with pytest.raises(WeightsError, match="HTTP 500"):
+        fetch_weights([WeightRef(url=first), WeightRef(url=f"{server.url}/alt/third.pth")])
+
+
+def test_public_surface() -> None:
+    import geo_core.weights as w
+
+    assert {n for n in dir(w) if not n.startswith("_")} - {"annotations"} == set(w.__all__)

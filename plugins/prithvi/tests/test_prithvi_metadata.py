@@ -20,10 +20,23 @@ def _manifest() -> dict:
     return tomllib.loads(resources.files("geo_plugin_prithvi").joinpath("geo-plugin.toml").read_text())
 
 
+SWIN = ["test_prithvi_swin", "prithvi_swin_B", "prithvi_swin_L"]
+
+
 def test_plugin_metadata_is_consistent_and_torch_free() -> None:
     found = check_plugin_metadata("prithvi")
-    assert sorted(found["backbone"]) == sorted(f"prithvi:{v}" for v in VARIANTS)
+    assert sorted(found["backbone"]) == sorted(f"prithvi:{v}" for v in VARIANTS + SWIN)
     assert sorted(found["model"]) == sorted(f"prithvi:{v}_mae" for v in VARIANTS)
+
+
+@pytest.mark.parametrize("variant", SWIN)
+def test_swin_metadata(variant: str) -> None:
+    meta = geo_core.BACKBONES.info(f"prithvi:{variant}").metadata
+    assert meta["bands"] == HLS6 and meta["output"] == "image" and meta["licence"] == "Apache-2.0"
+    assert meta["out_channels"] == [meta["embed_dim"] * 2**i for i in range(4)]
+    assert len(meta["depths"]) == len(meta["num_heads"]) == 4
+    if variant != "test_prithvi_swin":
+        assert meta["depths"] == [2, 2, 18, 2] and meta["window_size"] == 7 and meta["patch_size"] == 4
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -88,6 +88,19 @@ def test_band_selection_by_name(write_checkpoint: Callable[..., Any], caplog: py
         assert torch.allclose(src(full)[-1], ours(sel)[-1], atol=1e-5)
 
 
+def test_integer_bands_are_unnamed_new_bands_as_in_terratorch(
+    write_checkpoint: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """TerraTorch's integration configs give S1GRD bands as [0, 1]: they match no pre-trained band (warned)."""
+    path, src = write_checkpoint()
+    with caplog.at_level(logging.WARNING, logger="geo_plugin_terramind"):
+        ours = build_backbone("test_terramind_v1", modalities=MODS, bands={"S1GRD": [0, 1]}, ckpt_path=path)
+    assert "integers never match a pre-trained band" in caplog.text
+    key = "untok_sen1grd@224"
+    assert not torch.equal(ours.encoder_embeddings[key].proj.weight, src.encoder_embeddings[key].proj.weight)
+    assert torch.equal(ours.encoder[0].attn.qkv.weight, src.encoder[0].attn.qkv.weight)
+
+
 def test_band_errors() -> None:
     with pytest.raises(ConfigError, match="did you mean 'SWIR_1'"):
         build_backbone("test_terramind_v1", bands={"S2L2A": ["RED", "SWIR1"]})
@@ -95,6 +108,8 @@ def test_band_errors() -> None:
         build_backbone("test_terramind_v1", bands={"S1GRD": ["VV"]})
     with pytest.raises(ConfigError, match="tokenized modality"):
         build_backbone("test_terramind_v1", modalities=["LULC"], bands={"LULC": ["A"]})
+    with pytest.raises(ConfigError, match="distinct band names"):
+        build_backbone("test_terramind_v1", modalities=["S1GRD"], bands={"S1GRD": ["VV", "vv"]})
     model = build_backbone("test_terramind_v1", modalities=["s1grd"], bands={"S1GRD": ["VH"]})
     assert model.encoder_embeddings["untok_sen1grd@224"].proj.in_features == 256
 

@@ -62,8 +62,6 @@ def _register_commands() -> None:
 
     app.command("embed", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(embed_cmd)
     app.command("info")(_info.info_cmd)
-    from geo_core.cli._export_cmd import export_cmd
-    app.command("export", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(export_cmd)
     import importlib
 
     try:

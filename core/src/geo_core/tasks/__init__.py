@@ -22,7 +22,6 @@ _LAZY: dict[str, str] = {
     "EmbeddingGenerationTask": "geo_core.tasks._embedding",
     "InferenceTask": "geo_core.tasks._inference_only",
     "ReconstructionTask": "geo_core.tasks._reconstruction",
-    "ObjectDetectionTask": "geo_core.tasks._detection",
     "AtomicCheckpointIO": "geo_core.tasks._checkpoint_io",
     "tiled_forward": "geo_core.tasks._tiled",
 }
@@ -37,7 +36,6 @@ __all__ = [
     "EmbeddingGenerationTask",
     "InferenceTask",
     "ReconstructionTask",
-    "ObjectDetectionTask",
     "AtomicCheckpointIO",
     "tiled_forward",
 ]

@@ -93,7 +93,7 @@ def filter_state_dict(state_dict: Mapping[str, Tensor], model: nn.Module) -> dic
 
 
 def select_bands(
-    sd: dict[str, Tensor], model: nn.Module, key: str, pretrained: Sequence[str], bands: Sequence[str]
+    sd: dict[str, Tensor], model: nn.Module, key: str, pretrained: Sequence[str], bands: Sequence[str | int]
 ) -> None:
     """Replace ``encoder_embeddings.<key>.proj.weight`` by one with the columns of ``bands``, by name.
 
@@ -113,7 +113,7 @@ def select_bands(
     out = own.detach().clone().to(ck.dtype).reshape(own.shape[0], pixels, len(bands))
     fresh = []
     for i, band in enumerate(bands):
-        if band in pretrained:
+        if isinstance(band, str) and band in pretrained:
             out[..., i] = ck_v[..., list(pretrained).index(band)]
         else:
             fresh.append(band)

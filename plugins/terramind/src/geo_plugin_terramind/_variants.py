@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,6 +19,8 @@ from geo_plugin_terramind._encoder import MergeMethod, ModalitySpec, TerraMindVi
 from geo_plugin_terramind._manifest import backbone_config
 from geo_plugin_terramind._modalities import canonical_modality
 
+log = logging.getLogger("geo_plugin_terramind")
+
 __all__ = [
     "build_backbone",
     "terramind_v1_base",
@@ -28,19 +31,25 @@ __all__ = [
 ]
 
 
-def _band(b: Any) -> str:
+def _band(b: Any) -> str | int:
     b = getattr(b, "value", b)
+    if isinstance(b, int) and not isinstance(b, bool):
+        return b  # an unnamed band (TerraTorch: integers never match a pre-trained band)
     if not isinstance(b, str):
-        raise ConfigError(f"band names must be strings, got {b!r}", key="bands")
+        raise ConfigError(f"band names must be strings (or integers for unnamed new bands), got {b!r}", key="bands")
     return b.strip().upper()
 
 
 def _resolve_bands(
-    variant: str, cfg: dict[str, Any], modalities: Sequence[ModalitySpec], bands: Mapping[str, Sequence[Any]] | None
-) -> dict[str, tuple[str, list[str], list[str]]]:
+    variant: str,
+    cfg: dict[str, Any],
+    modalities: Sequence[ModalitySpec],
+    bands: Mapping[str, Sequence[Any]] | None,
+    loading: bool,
+) -> dict[str, tuple[str, list[str], list[str | int]]]:
     """``{layer key: (modality name, pretrained bands, model bands)}`` for the modalities given bands."""
     names = [m for spec in modalities for m in (spec if isinstance(spec, Mapping) else [spec])]
-    out: dict[str, tuple[str, list[str], list[str]]] = {}
+    out: dict[str, tuple[str, list[str], list[str | int]]] = {}
     for given, wanted in (bands or {}).items():
         match = [n for n in names if n == given]
         if not match:
@@ -62,8 +71,18 @@ def _resolve_bands(
         chosen = [_band(b) for b in wanted]
         if not chosen or len(set(chosen)) != len(chosen):
             raise ConfigError(f"bands[{given!r}] must list distinct band names, got {list(wanted)}", key="bands")
+        unnamed = [b for b in chosen if isinstance(b, int)]
+        if unnamed and pre and loading:
+            log.warning(
+                "%s: bands[%r] gives integers %s: like TerraTorch, integers never match a pre-trained band, so these "
+                "bands start from random weights; name them (%s) to load the pre-trained weights",
+                variant,
+                given,
+                unnamed,
+                pre,
+            )
         for b in chosen:
-            close = [] if b in pre else difflib.get_close_matches(b, pre, n=3, cutoff=0.7)
+            close = [] if not isinstance(b, str) or b in pre else difflib.get_close_matches(b, pre, n=3, cutoff=0.7)
             if close:
                 raise ConfigError(
                     f"{variant}: unknown {given} band {b!r}; did you mean {' or '.join(map(repr, close))}? "
@@ -132,7 +151,7 @@ def build_backbone(
     modalities = list(modalities) if modalities is not None else list(cfg["default_modalities"])
     if isinstance(modalities, str):
         modalities = [modalities]
-    selected = _resolve_bands(variant, cfg, modalities, bands)
+    selected = _resolve_bands(variant, cfg, modalities, bands, pretrained or ckpt_path is not None)
     model = TerraMindViT(
         modalities,
         channels={k: len(v[2]) for k, v in selected.items()},
