@@ -98,6 +98,7 @@ def predict_cmd(
     quicklook: Annotated[bool, typer.Option("--quicklook", help="Also write a PNG preview.")] = False,
     overviews: Annotated[bool, typer.Option("--overviews", help="Tiled output with internal overviews.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide the per-scene progress bar.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace outputs that already exist.")] = False,
     max_failures: Annotated[int | None, typer.Option(
         "--max-failures", help="Several scenes: stop a rank after more than N failed scenes (default: never).")] = None,
     engine: Annotated[str | None, typer.Option(
@@ -117,7 +118,7 @@ def predict_cmd(
                                    output_kind=output_kind, crop=crop, stride=stride, batch_size=batch_size,
                                    quicklook=quicklook or None, overviews=overviews or None,
                                    engine=engine, onnx_model=onnx_model, trust_checkpoint=trust_checkpoint,
-                                   progress=not no_progress, max_failures=max_failures))
+                                   progress=not no_progress, max_failures=max_failures, overwrite=overwrite))
     for p in paths or []:
         typer.echo(str(p))
 
