@@ -80,7 +80,7 @@ def _once(mode: str, cfg: Path, src: Path, dst: Path) -> tuple[float, bool]:
                          capture_output=True, text=True, env=env)
     if res.returncode != 0:
         raise SystemExit(f"{mode} failed:\n{res.stderr[-2000:]}")
-    parts = res.stdout.split()
+    parts = res.stdout.strip().splitlines()[-1].split()  # the CLI prints the output path first
     return float(parts[0]), len(parts) > 1 and parts[1] == "True"
 
 
@@ -101,12 +101,12 @@ def main() -> None:
         cases = {"import torch": "torch", "geo predict": "cli", "task path": "task"}
         load_before = os.getloadavg()
         for mode in cases.values():  # warm the page cache
-            _once(mode, cfg, src, root / "warm.tif")
+            _once(mode, cfg, src, root / f"warm_{mode}.tif")
         times: dict[str, list[float]] = {n: [] for n in cases}
         lightning: dict[str, bool] = {}
-        for _ in range(args.repeat):  # interleaved, so a busy moment hits every case
+        for i in range(args.repeat):  # interleaved, so a busy moment hits every case
             for name, mode in cases.items():
-                secs, lit = _once(mode, cfg, src, root / f"{mode}.tif")
+                secs, lit = _once(mode, cfg, src, root / f"{mode}{i}.tif")
                 times[name].append(secs)
                 lightning[name] = lit
         load_after = os.getloadavg()
