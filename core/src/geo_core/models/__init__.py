@@ -24,8 +24,8 @@ _LAZY: dict[str, str] = {
     "load_state_dict": "geo_core.models._state",
     "input_multiple": "geo_core.models._padding",
     "check_arguments": "geo_core.models._routing",
-    "accepted_arguments": "geo_core.models._routing",
-    "suggest": "geo_core.models._routing",
+    "accepted_arguments": "geo_core._signature",
+    "suggest": "geo_core._suggest",
 }
 
 __all__ = sorted(_LAZY)
