@@ -98,3 +98,21 @@ def test_init_train_test_predict_with_core_smp_and_datasets_only(venv, tmp_path)
     _run([geo, "predict", "-c", "run.yaml", "--ckpt", "best", "-i", "data/val/images", "-o", "preds",
           "--no-progress"], work, env, timeout=600)
     assert sorted(p.name for p in (work / "preds").glob("*.tif")) == [f"tile{i:03d}_pred.tif" for i in range(4)]
+
+
+def test_fixture_plugins_are_for_the_test_run_only(venv, tmp_path):
+    """issue 22: the deliberately broken fixture plugins no longer sit in the user's environment; the root
+    conftest.py makes them visible to tests only (here: a venv that never installed them)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEO_", "PYTHON", "VIRTUAL_ENV"))}
+    helped = _run([str(venv / "bin" / "geo"), "--help"], tmp_path, env).stdout
+    assert "fixture-hello" not in helped
+    script = (ROOT / "scripts" / "setup_env.sh").read_text()
+    assert "tests/fixtures/*/ docs" not in script and "uninstall" in script
+    tests = ["core/tests/registry/test_registry_resolution.py::test_names_are_qualified_and_sorted",
+             "core/tests/cli/test_cli_commands.py::test_plugin_cli_command_is_added",
+             "core/tests/cli/test_cli_commands.py::test_info_component_of_broken_plugin",
+             "core/tests/cli/test_cli_imports.py::test_listing_commands_import_nothing_heavy"]
+    proc = subprocess.run([str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           f"--basetemp={tmp_path / 'pt'}", *tests], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
