@@ -393,6 +393,9 @@ def predict_paths(
     single = len(scenes) == 1 and not out.is_dir() and out.suffix.lower() in (".tif", ".tiff")
     if single:
         with _progress_bar(progress) as bar:
+            if scenes[0].item is not None:  # one STAC item: its band assets, and its STAC Item beside the output
+                return [_predict_stac_scene(task, scenes[0], out, preprocessing, options or PredictOptions(),
+                                            _bar_rows(bar, scenes[0].id))]
             return [predict_scene(task, scenes[0].path, out, preprocessing, options,
                                   on_rows=_bar_rows(bar, _label(scenes[0])))]
     from geo_core.inference._many import run_scenes
