@@ -75,6 +75,8 @@ def train(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | Non
     ckpt = str(find_checkpoint(run.config, resume)) if resume else run.config.get("ckpt_path")
     built = build(run)
     with warnings.catch_warnings():
+        # frozen parts (freeze_backbone, freeze_encoder) stay in eval mode on purpose
+        warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode at the start of training")
         if ckpt:  # resuming into the run's own checkpoint folder is the point, not a mistake
             warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
         built.trainer.fit(built.model, datamodule=built.data, ckpt_path=ckpt)
