@@ -49,4 +49,8 @@ def make_compat_data(root: Path, n: int = 4) -> Path:
 @pytest.fixture(scope="session")
 def compat_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The suite's data folder, written once per session."""
+    # Lightning binds its log handler to sys.stdout when first imported; import it here, not inside a
+    # CliRunner invocation whose captured stream is closed afterwards.
+    import lightning.pytorch  # noqa: F401
+
     return make_compat_data(tmp_path_factory.mktemp("tt_data"))

@@ -7,7 +7,6 @@ batch, on the session's synthetic GeoTIFFs. What each config covers is in its he
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +87,3 @@ def test_migrated_config_is_written_into_the_config(compat_data: Path, tmp_path:
     assert (init["optimizer"], init["lr"], init["scheduler"]) == ("Adam", 1.0e-3, "CosineAnnealingLR")
     assert init["scheduler_hparams"] == {"T_max": 10}
     assert "optimizer" not in cfg and "lr_scheduler" not in cfg
-
-
-def _env_without(module: str) -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != module}

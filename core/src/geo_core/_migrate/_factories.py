@@ -194,6 +194,12 @@ def _generic_unet(margs: dict[str, Any], kind: str, report: MigrationReport, whe
             if k == "decoder_num_classes" and "num_classes" not in margs:
                 margs["num_classes"] = v
             report.note(f"{where}.{k}", f"dropped: {why}")
+    dec = builder_of("decoder", margs.get("decoder"))
+    if bool(getattr(dec, "includes_head", metadata_of("decoder", margs.get("decoder")).get("includes_head"))):
+        for k in [k for k in margs if k.startswith("head_")]:
+            margs.pop(k)
+            report.note(f"{where}.{k}", "dropped: GenericUnetModelFactory ignores head_* (its decoder includes "
+                        "the head)")
     return _encoder_decoder(margs, kind, report, where, None)
 
 

@@ -158,7 +158,8 @@ def _trainer(trainer: dict[str, Any], report: MigrationReport) -> dict[str, Any]
             report.not_mapped(where, "not a Lightning Trainer argument", closest(key, valid))
         elif key == "callbacks":
             items = value if isinstance(value, list) else [value]
-            out[key] = [x for i, c in enumerate(items) if (x := _callback(c, f"{where}[{i}]", report)) is not None]
+            out[key] = [x for i, c in enumerate(items)
+                        if (x := _callback(c, f"{where}[{i}]", report, trainer.get("default_root_dir"))) is not None]
         elif key == "logger":
             out[key] = _logger(value, where, report)
         else:
@@ -175,14 +176,18 @@ def _lightning_class(path: str, module: str) -> bool:
     return isinstance(getattr(importlib.import_module(module), name, None), type)
 
 
-def _callback(cb: Any, where: str, report: MigrationReport) -> Any:
-    path, _ = _spec(cb)
+def _callback(cb: Any, where: str, report: MigrationReport, root: Any) -> Any:
+    path, args = _spec(cb)
     if not path:
         return cb
     name = short_name(path)
     if name in _CALLBACKS:
         cb["class_path"] = _CALLBACKS[name]
         report.change(f"{where}.class_path", path, _CALLBACKS[name])
+        if name.endswith("ModelCheckpoint") and root and "dirpath" not in args:
+            # Lightning's default (the logger's version folder) moves with every run; geo keeps them in one place
+            cb["init_args"] = {**args, "dirpath": f"{root}/checkpoints"}
+            report.change(f"{where}.init_args.dirpath", "(the logger's version folder)", f"{root}/checkpoints")
         return cb
     if _lightning_class(path, "lightning.pytorch.callbacks"):
         if path.startswith("pytorch_lightning."):

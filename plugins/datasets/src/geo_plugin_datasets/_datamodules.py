@@ -26,8 +26,8 @@ from geo_plugin_datasets._catalog import (
 from geo_plugin_datasets._datasets import ImageReader, Item, PixelwiseDataset
 from geo_plugin_datasets._io import raster_info
 from geo_plugin_datasets._pairing import apply_split, find_files, pair_by_key
-from geo_plugin_datasets._windows import scene_windows
 from geo_plugin_datasets._transforms import TransformSpecs
+from geo_plugin_datasets._windows import scene_windows
 
 __all__ = [
     "GenericNonGeoSegmentationDataModule",
