@@ -2,8 +2,8 @@
 
 Each cycle trains a tiny segmentation task (tiny_cnn + UNetDecoder, GenericNonGeoSegmentationDataModule
 on ``make_segmentation_folder`` data, 1 epoch of 2 batches, checkpoints and CSV logs on) through
-``geo_core.tasks.train`` (what ``geo train`` runs), predicts one 96 x 96 scene from the best
-checkpoint with ``geo_core.tasks.predict`` (what ``geo predict`` runs), then deletes the run
+``geo_core.runs.train`` (what ``geo train`` runs), predicts one 96 x 96 scene from the best
+checkpoint with ``geo_core.runs.predict`` (what ``geo predict`` runs), then deletes the run
 folder. After every cycle (and a ``gc.collect()``) it records the resident set size
 (``VmRSS`` of /proc/self/status) and the number of open file descriptors (/proc/self/fd).
 
@@ -80,7 +80,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     import lightning.pytorch  # noqa: F401  (sets its loggers' levels on import: quiet them afterwards)
     import torch
-    from geo_core import tasks
+    from geo_core import runs
     from geo_core.testing import make_segmentation_folder, write_geotiff
 
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
@@ -97,8 +97,8 @@ def main() -> None:
             t0 = time.perf_counter()
             run = work / f"run{i}"
             cfg = config(work / "data", run)
-            tasks.train(cfg)
-            tasks.predict(cfg, ckpt="best", input=scene, output=work / "pred.tif", crop=32, stride=32)
+            runs.train(cfg)
+            runs.predict(cfg, ckpt="best", input=scene, output=work / "pred.tif", crop=32, stride=32)
             shutil.rmtree(run)
             gc.collect()
             rows.append({"cycle": i, "rss_mib": round(rss_mib(), 1), "open_fds": open_fds(),

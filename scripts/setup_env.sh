@@ -22,7 +22,7 @@ echo "setting up $VENV (torch and friends: a few minutes the first time)..." >&2
 "${PIP[@]}" install -q --upgrade "pip>=24" >/dev/null 2>&1 || true
 # torch first, alone: the pinned build from the local wheel store.
 "${PIP[@]}" install -q -c constraints.txt torch torchvision
-args=(-e "core[peft,onnx,detection,parquet]")
+args=(-e "core[peft,parquet,stac]")
 for d in plugins/*/ tests/fixtures/*/ docs/examples/*/; do
   [ -f "$d/pyproject.toml" ] || continue
   case "$d" in *broken*|*oldspec*) continue ;; esac   # deliberately bad fixtures: installed below without deps

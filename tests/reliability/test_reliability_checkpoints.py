@@ -201,8 +201,8 @@ def test_leftovers_of_dead_writers_are_swept_and_nothing_else(tmp_path):
 
 def test_trust_checkpoint_without_geo_checkpoint_io_is_a_config_error():
     from geo_core import ConfigError
-    from geo_core.cli._config import RunConfig
-    from geo_core.tasks._api import _trusting
+    from geo_core.runs._api import _trusting
+    from geo_core.runs._config import RunConfig
 
     run = RunConfig({"trainer": {"plugins": []}}, "x", Path("."))
     with pytest.raises(ConfigError, match="AtomicCheckpointIO"):

@@ -124,7 +124,7 @@ def test_training_killed_at_random_points_resumes_to_the_same_step_count(seg_dat
 PREDICT_KILLED = textwrap.dedent('''
     import os, signal, sys
     from geo_core.inference import _stream
-    from geo_core.tasks import _api
+    from geo_core.runs import _api
 
     real = _stream._read_strips
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from geo_core._atomic import atomic_open, atomic_path, fsync_dir
 from geo_core._custom import load_custom_modules
 from geo_core._errors import (
     AmbiguousComponentError,
@@ -20,8 +21,10 @@ from geo_core._errors import (
     PluginLoadError,
     UnknownComponentError,
     UnusedArgumentError,
+    WeightsError,
+    WeightsOfflineError,
 )
-from geo_core._lazy import lazy_getattr as _lazy_getattr
+from geo_core._lazy import lazy_getattr
 from geo_core._plugins import reset_plugins
 from geo_core._registries import (
     BACKBONES,
@@ -41,13 +44,14 @@ from geo_core._version import __version__
 from geo_core.hookspecs import HOOKSPEC_VERSION, hookimpl
 
 if TYPE_CHECKING:
-    from geo_core._contracts import Model, ModelFactory, ModelOutput, Neck
+    from geo_core._contracts import Model, ModelFactory, ModelOutput, Neck, freeze_module
 
 _LAZY = {
     "Model": "geo_core._contracts",
     "ModelOutput": "geo_core._contracts",
     "ModelFactory": "geo_core._contracts",
     "Neck": "geo_core._contracts",
+    "freeze_module": "geo_core._contracts",
 }
 
 __all__ = [
@@ -79,12 +83,19 @@ __all__ = [
     "TASKS",
     "UnknownComponentError",
     "UnusedArgumentError",
+    "WeightsError",
+    "WeightsOfflineError",
     "__version__",
+    "atomic_open",
+    "atomic_path",
+    "freeze_module",
+    "fsync_dir",
     "hookimpl",
+    "lazy_getattr",
     "load_custom_modules",
     "reset_plugins",
     "set_priority",
 ]
 
 
-__getattr__ = _lazy_getattr(__name__, _LAZY)
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -21,6 +21,8 @@ __all__ = [
     "UnusedArgumentError",
     "InputDataError",
     "CheckpointError",
+    "WeightsError",
+    "WeightsOfflineError",
 ]
 
 
@@ -143,6 +145,33 @@ class CheckpointError(GeoError, ValueError):
     def __init__(self, message: str, path: object | None = None) -> None:
         self.path = path
         super().__init__(f"{path}: {message}" if path is not None else message)
+
+
+class WeightsError(CheckpointError):
+    """Released weights that could not be fetched or failed verification.
+
+    Raised for a server answering 404/500, a timeout, a hash mismatch, a truncated
+    download or an HTML page where a checkpoint was expected. Nothing is ever left
+    under the final cache name; a partial download is kept beside it for resuming.
+
+    Attributes:
+        name: The component the weights are for (``""`` when unknown).
+        source: Where the weights come from (``org/repo/file``, a URL or a path).
+        status: The HTTP status the server answered, when it answered one (404 for a missing file).
+    """
+
+    def __init__(self, message: str, name: str = "", source: str = "", status: int | None = None) -> None:
+        self.name = name
+        self.source = source
+        self.status = status
+        super().__init__(f"{name}: {message}" if name else message)
+
+
+class WeightsOfflineError(WeightsError):
+    """Offline mode (``GEO_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``) and the weights are not cached.
+
+    The message is one line naming what to fetch and where it goes.
+    """
 
 
 def refuses_pickled_objects(exc: BaseException) -> bool:

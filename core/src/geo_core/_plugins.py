@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pluggy
+from pluggy import HookImpl
 
 from geo_core import hookspecs
 from geo_core._errors import PluginLoadError
@@ -35,6 +36,7 @@ __all__ = [
     "reset_plugins",
     "plugin_name_for_distribution",
     "default_priority",
+    "call_impl",
 ]
 
 log = logging.getLogger("geo_core.plugins")
@@ -55,8 +57,8 @@ MANIFEST_GROUP = "geo.manifests"
 HOOK_GROUP = "geo.plugins"
 MANIFEST_FILE = "geo-plugin.toml"
 
-#: Default source order for unqualified names (after ``local`` and ``core``).
-DEFAULT_ORDER = ("prithvi", "timm", "smp", "torchgeo", "mmseg")
+#: Priority tier of a plugin whose manifest declares none (``[plugin] priority = N``; lower wins).
+DEFAULT_TIER = 100
 
 
 def plugin_name_for_distribution(dist_name: str) -> str:
@@ -80,9 +82,11 @@ def _env_list(var: str) -> list[str] | None:
 def default_priority() -> list[str]:
     """Return the source order used for unqualified names.
 
-    ``GEO_PRIORITY`` (comma list) moves the named sources to the front.
+    In-process registrations (``local``) come first, then every plugin by the priority tier its
+    manifest declares (``[plugin] priority = N``, lower first, :data:`DEFAULT_TIER` when absent),
+    ties alphabetical. ``GEO_PRIORITY`` (comma list) moves the named sources to the front.
     """
-    order = ["local", "core", *DEFAULT_ORDER]
+    order = ["local", *plugin_index().tier_order()]
     front = _env_list("GEO_PRIORITY") or []
     return [*front, *[s for s in order if s not in front]]
 
@@ -107,6 +111,12 @@ class PluginRecord:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def tier(self) -> int:
+        """The priority tier the manifest declares (``[plugin] priority``), :data:`DEFAULT_TIER` if none."""
+        value = self.manifest.get("plugin", {}).get("priority", DEFAULT_TIER)
+        return value if isinstance(value, int) else DEFAULT_TIER
 
     def raise_error(self, what: str) -> None:
         """Re-raise this plugin's load error, chained, for a requested component."""
@@ -179,6 +189,7 @@ class PluginIndex:
         self._dists: dict[int, tuple[str, str]] = {}
         self.plugins: dict[str, PluginRecord] = {}
         self.entries: dict[str, list[EntryRecord]] = {k: [] for k in KINDS}
+        self._tier_order: list[str] | None = None
         self.pm = pluggy.PluginManager("geo")
         self.pm.add_hookspecs(hookspecs.GeoHookSpec)
         self._discover()
@@ -278,26 +289,51 @@ class PluginIndex:
                     )
                     rec.error = ImportError(rec.reason)
                     continue
-                self.pm.register(module, name=ep.name)
-                impl = getattr(module, "geo_component_sources", None)
-                if impl is not None:
-                    for src in impl() or []:
-                        if not isinstance(src, ComponentSource):
-                            raise TypeError(f"geo_component_sources returned {type(src).__name__}, not ComponentSource")
-                        rec.sources.append(src)
+                self.pm.register(module, name=ep.name)  # validates the @hookimpl functions against the spec
             except Exception as exc:
-                rec.status = "broken"
-                rec.reason = f"{type(exc).__name__}: {exc}"
-                rec.error = exc
-                try:
-                    self.pm.unregister(name=ep.name)
-                except Exception:  # pragma: no cover - not registered yet
-                    pass
-                log.info("geo plugin %r is broken: %s", ep.name, rec.reason)
+                self._mark_broken(rec, exc)
+            finally:
+                rec.load_seconds += time.perf_counter() - t0
+        # 4. dynamic catalogues, each plugin's implementation called on its own (a failure breaks that plugin).
+        for name, impl in self.hookimpls("geo_component_sources").items():
+            rec = self.plugins[name]
+            t0 = time.perf_counter()
+            try:
+                for src in call_impl(impl) or []:
+                    if not isinstance(src, ComponentSource):
+                        raise TypeError(f"geo_component_sources returned {type(src).__name__}, not ComponentSource")
+                    rec.sources.append(src)
+            except Exception as exc:
+                rec.sources.clear()
+                self._mark_broken(rec, exc)
             finally:
                 rec.load_seconds += time.perf_counter() - t0
         if os.environ.get("GEO_STRICT") == "1":
             self.check_strict()
+
+    def _mark_broken(self, rec: PluginRecord, exc: BaseException) -> None:
+        rec.status = "broken"
+        rec.reason = f"{type(exc).__name__}: {exc}"
+        rec.error = exc
+        if self.pm.get_plugin(rec.name) is not None:
+            self.pm.unregister(name=rec.name)
+        log.info("geo plugin %r is broken: %s", rec.name, rec.reason)
+
+    def hookimpls(self, hook: str) -> dict[str, HookImpl]:
+        """Each healthy plugin's implementation of ``hook``, by plugin name, in registration order.
+
+        Calling them one by one (``impl.function(...)``) keeps a failing plugin from taking the
+        others down; ``self.pm.hook.<hook>(...)`` calls them all at once.
+        """
+        caller = getattr(self.pm.hook, hook)
+        impls = {i.plugin_name: i for i in caller.get_hookimpls()}
+        return {n: impls[n] for n, rec in self.plugins.items() if n in impls and rec.status == "ok"}
+
+    def tier_order(self) -> list[str]:
+        """Plugin names by priority tier (lower first), ties alphabetical."""
+        if self._tier_order is None:
+            self._tier_order = [r.name for r in sorted(self.plugins.values(), key=lambda r: (r.tier, r.name))]
+        return self._tier_order
 
     def check_strict(self) -> None:
         """Import every plugin's component modules; raise on the first broken one."""
@@ -342,6 +378,11 @@ class PluginIndex:
         return out
 
 
+def call_impl(impl: HookImpl, **kwargs: Any) -> Any:
+    """Call one plugin's hook implementation with the hook arguments it asks for (as pluggy does)."""
+    return impl.function(*(kwargs[name] for name in impl.argnames))
+
+
 _INDEX: PluginIndex | None = None
 
 
@@ -358,6 +399,3 @@ def reset_plugins() -> None:
     global _INDEX
     _INDEX = None
     importlib.invalidate_caches()
-    from geo_core import _registry
-
-    _registry.reset_resolution_cache()

@@ -19,7 +19,8 @@ log = logging.getLogger("geo_core.registry")
 
 SEPARATOR = ":"
 F = TypeVar("F", bound=Callable[..., Any])
-_LOGGED: set[tuple[str, str]] = set()
+#: (plugin index serial, kind, name) of ambiguous names already logged: a new discovery logs afresh
+_LOGGED: set[tuple[int, str, str]] = set()
 
 
 def reset_resolution_cache() -> None:
@@ -225,8 +226,9 @@ class Registry:
                     return _dynamic_candidate(src, rec, name), []
             self._raise_unknown(name, cands)
         chosen, others = matches[0], [m.id for m in matches[1:]]
-        if others and (self.kind, name) not in _LOGGED:
-            _LOGGED.add((self.kind, name))
+        logged = (plugin_index().serial, self.kind, name)
+        if others and logged not in _LOGGED:
+            _LOGGED.add(logged)
             log.info("%s %r resolved to %s (also served by %s)", self.kind, name, chosen.id, ", ".join(others))
         return chosen, others
 

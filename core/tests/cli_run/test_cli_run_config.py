@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import yaml
 from geo_core import ConfigError
-from geo_core.cli._config import compose
+from geo_core.runs._config import compose
 
 from .conftest import LIGHTNING_PYTREE, base_config, run_cli
 
@@ -95,7 +95,7 @@ def test_model_needs_a_class_path(tmp_path, custom_module):
 
 def test_plugin_datamodule_registry_name_as_class_path(tmp_path, custom_module):
     pytest.importorskip("geo_plugin_datasets")
-    from geo_core.cli._config import check
+    from geo_core.runs._config import check
 
     cfg = base_config(tmp_path, custom_module)
     cfg["data"] = {"class_path": "GenericNonGeoSegmentationDataModule",
@@ -109,8 +109,8 @@ def test_plugin_datamodule_registry_name_as_class_path(tmp_path, custom_module):
 
 
 def test_lightning_product_tips_are_dropped_but_its_info_stays(tmp_path, custom_module, caplog):
-    from geo_core.cli._config import build
-    from geo_core.tasks._api import load_config
+    from geo_core.runs._api import load_config
+    from geo_core.runs._config import build
 
     with caplog.at_level("INFO"):
         build(load_config(base_config(tmp_path, custom_module)))

@@ -5,7 +5,7 @@ import pytest
 import rasterio
 import torch
 from geo_core import InputDataError
-from geo_core import tasks as api
+from geo_core import runs as api
 from geo_core.data import ScenePreprocessing
 from geo_core.inference import PredictOptions, predict_scene
 from geo_core.tasks import SemanticSegmentationTask, tiled_forward

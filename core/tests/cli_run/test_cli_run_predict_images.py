@@ -9,7 +9,7 @@ import pytest
 import rasterio
 import torch
 from geo_core import ConfigError, InputDataError
-from geo_core import tasks as api
+from geo_core import runs as api
 from geo_core.data import ScenePreprocessing
 from geo_core.inference import PredictOptions, predict_images
 from geo_core.tasks import ClassificationTask, MultiLabelClassificationTask, ScalarRegressionTask

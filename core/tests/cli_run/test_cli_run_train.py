@@ -7,7 +7,7 @@ import pytest
 import torch
 import yaml
 from geo_core import CheckpointError
-from geo_core import tasks as api
+from geo_core import runs as api
 
 from .conftest import LIGHTNING_PYTREE, base_config, geo_exe, run_cli
 

@@ -71,6 +71,7 @@ def test_band_selection_by_name_and_index(folder: Path) -> None:
     pre = _dm(folder, dataset_bands=BANDS, output_bands=["NIR", "BLUE"], means=[0, 0], stds=[1, 2],
               constant_scale=0.5).scene_preprocessing()
     assert pre.bands == [4, 1] and pre.stds == [1.0, 2.0] and pre.constant_scale == 0.5
+    assert pre.band_names == ["NIR", "BLUE"]  # STAC inputs pick their assets by these
 
 
 def test_unknown_band_is_an_error_with_suggestion(folder: Path) -> None:

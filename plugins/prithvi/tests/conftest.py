@@ -62,6 +62,7 @@ def write_checkpoint(tmp_path: Path) -> Callable[..., tuple[Path, Any]]:
 
 @pytest.fixture(autouse=True)
 def _isolated_weight_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never look at the real ~/.cache: point the weight and HF caches into tmp_path."""
+    """Never look at the real ~/.cache nor the network: caches under tmp_path, offline unless a test serves weights."""
     monkeypatch.setenv("GEO_WEIGHTS_DIR", str(tmp_path / "weights"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("GEO_OFFLINE", "1")

@@ -8,7 +8,7 @@ from pathlib import Path
 import geo_core
 import pytest
 import torch
-from geo_core import CheckpointError, ConfigError
+from geo_core import CheckpointError, ConfigError, WeightsOfflineError
 from geo_plugin_prithvi import build_backbone, build_mae, find_weights
 
 from .conftest import SMALL, official_keys  # type: ignore[import-not-found]
@@ -145,14 +145,37 @@ def test_misspelt_band_is_an_error_not_random_weights(write_checkpoint, bad: str
         build_backbone("prithvi_eo_tiny", in_chans=4)
 
 
-def test_missing_released_weights_name_repository_file_and_folder(tmp_path: Path) -> None:
-    with pytest.raises(CheckpointError) as info:
+def test_missing_released_weights_offline_is_one_line_naming_repo_file_and_cache(tmp_path: Path) -> None:
+    with pytest.raises(WeightsOfflineError) as info:
         build_backbone("prithvi_eo_v2_300", pretrained=True, depth=1)
     msg = str(info.value)
-    assert "ibm-nasa-geospatial/Prithvi-EO-2.0-300M" in msg and "Prithvi_EO_V2_300M.pt" in msg
-    assert str(tmp_path / "weights") in msg and "GEO_WEIGHTS_DIR" in msg and "huggingface-cli download" in msg
+    assert "\n" not in msg and "GEO_OFFLINE=1" in msg
+    assert "ibm-nasa-geospatial/Prithvi-EO-2.0-300M/Prithvi_EO_V2_300M.pt" in msg and str(tmp_path / "hf") in msg
+    assert "geo weights download prithvi_eo_v2_300" in msg
     with pytest.raises(CheckpointError, match="no released weights"):
         build_backbone("prithvi_eo_tiny", pretrained=True)
+
+
+@pytest.mark.parametrize(("variant", "layout"), [("prithvi_eo_v1_100", "v1"), ("prithvi_eo_v2_300_tl", "v2")])
+def test_pretrained_true_fetches_the_released_file_from_the_hub(
+    write_checkpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str, layout: str
+) -> None:
+    from geo_core.testing import WeightServer
+
+    path, mae = write_checkpoint(variant, layout, embed_dim=64, num_heads=2)
+    ref = geo_core.BACKBONES.info(f"prithvi:{variant}").metadata["weights"]
+    with WeightServer() as server:
+        server.use(monkeypatch, tmp_path)
+        server.add_hf_file(ref["hf_repo"], ref["filename"], path.read_bytes())
+        bb = build_backbone(variant, pretrained=True, depth=2, embed_dim=64, num_heads=2)
+        monkeypatch.setenv("GEO_OFFLINE", "1")  # the second build uses the cache only
+        again = build_backbone(variant, pretrained=True, depth=2, embed_dim=64, num_heads=2)
+    kw = {}
+    if layout == "v2":
+        kw = {"temporal_coords": torch.zeros(1, 1, 2), "location_coords": torch.zeros(1, 2)}
+    _same_encoder(bb, mae, torch.randn(1, 6, 32, 32), **kw)
+    _same_encoder(again, mae, torch.randn(1, 6, 32, 32), **kw)
+    assert server.count("GET", ref["filename"]) == 1
 
 
 @pytest.mark.parametrize("where", ["flat", "repo", "hf_cache"])

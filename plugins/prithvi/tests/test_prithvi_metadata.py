@@ -20,10 +20,23 @@ def _manifest() -> dict:
     return tomllib.loads(resources.files("geo_plugin_prithvi").joinpath("geo-plugin.toml").read_text())
 
 
+SWIN = ["test_prithvi_swin", "prithvi_swin_B", "prithvi_swin_L"]
+
+
 def test_plugin_metadata_is_consistent_and_torch_free() -> None:
     found = check_plugin_metadata("prithvi")
-    assert sorted(found["backbone"]) == sorted(f"prithvi:{v}" for v in VARIANTS)
+    assert sorted(found["backbone"]) == sorted(f"prithvi:{v}" for v in VARIANTS + SWIN)
     assert sorted(found["model"]) == sorted(f"prithvi:{v}_mae" for v in VARIANTS)
+
+
+@pytest.mark.parametrize("variant", SWIN)
+def test_swin_metadata(variant: str) -> None:
+    meta = geo_core.BACKBONES.info(f"prithvi:{variant}").metadata
+    assert meta["bands"] == HLS6 and meta["output"] == "image" and meta["licence"] == "Apache-2.0"
+    assert meta["out_channels"] == [meta["embed_dim"] * 2**i for i in range(4)]
+    assert len(meta["depths"]) == len(meta["num_heads"]) == 4
+    if variant != "test_prithvi_swin":
+        assert meta["depths"] == [2, 2, 18, 2] and meta["window_size"] == 7 and meta["patch_size"] == 4
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -35,8 +48,13 @@ def test_metadata_fields(variant: str) -> None:
     assert len(meta["out_indices"]) == 4 and max(meta["out_indices"]) == meta["depth"] - 1
     assert meta["out_channels"] == [meta["embed_dim"]] * meta["depth"]
     if variant != "prithvi_eo_tiny":
-        assert meta["weights_repo"].startswith("ibm-nasa-geospatial/Prithvi-EO-")
-        assert meta["weights_file"].endswith(".pt")
+        assert meta["weights"]["hf_repo"].startswith("ibm-nasa-geospatial/Prithvi-EO-")
+        assert meta["weights"]["filename"].endswith(".pt")
+        from geo_core.weights import WeightRef
+
+        assert WeightRef.from_mapping(meta["weights"]).kind == "hf"
+    else:
+        assert "weights" not in meta
     assert ("_tl" in variant) == (meta["coords_encoding"] == ["time", "location"])
     mae = geo_core.MODELS.info(f"prithvi:{variant}_mae").metadata
     assert mae["encoder"] == variant and mae["decoder_depth"] >= 1
@@ -44,9 +62,9 @@ def test_metadata_fields(variant: str) -> None:
 
 def test_released_file_names() -> None:
     m = _manifest()["backbone"]
-    assert m["prithvi_eo_v1_100"]["weights_file"] == "Prithvi_EO_V1_100M.pt"
-    assert m["prithvi_eo_v1_100"]["weights_repo"] == "ibm-nasa-geospatial/Prithvi-EO-1.0-100M"
-    assert m["prithvi_eo_v2_300_tl"]["weights_file"] == "Prithvi_EO_V2_300M_TL.pt"
+    assert m["prithvi_eo_v1_100"]["weights"] == {"hf_repo": "ibm-nasa-geospatial/Prithvi-EO-1.0-100M",
+                                                 "filename": "Prithvi_EO_V1_100M.pt"}
+    assert m["prithvi_eo_v2_300_tl"]["weights"]["filename"] == "Prithvi_EO_V2_300M_TL.pt"
     assert m["prithvi_eo_v2_600"]["patch_size"] == [1, 14, 14]
 
 

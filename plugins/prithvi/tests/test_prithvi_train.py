@@ -48,7 +48,7 @@ def test_lora_through_the_factory_peft_config() -> None:
     model(torch.randn(1, 6, 32, 32)).output.mean().backward()
 
 
-# geo_core.cli._config calls jsonargparse's instantiate_classes, deprecated in jsonargparse 4.49 (core's
+# geo_core.runs._config calls jsonargparse's instantiate_classes, deprecated in jsonargparse 4.49 (core's
 # code, not this plugin's; reported to its owner).
 @pytest.mark.filterwarnings("ignore::jsonargparse._deprecated.JsonargparseDeprecationWarning")
 def test_geo_train_end_to_end_with_the_tiny_variant(tmp_path: Path) -> None:

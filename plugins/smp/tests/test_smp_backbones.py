@@ -26,9 +26,9 @@ def test_depth_limits_the_stages() -> None:
         geo_core.BACKBONES.build("smp:resnet18", depth=6)
 
 
-def test_pretrained_is_refused() -> None:
-    with pytest.raises(ConfigError, match="never does"):
-        geo_core.BACKBONES.build("smp:resnet18", pretrained=True)
+def test_unknown_weights_name_is_refused() -> None:
+    with pytest.raises(ConfigError, match="has no weights 'nope'; choose one of imagenet, ssl, swsl"):
+        geo_core.BACKBONES.build("smp:resnet18", pretrained="nope")
 
 
 def test_local_weights_adapt_the_stem(tmp_path) -> None:

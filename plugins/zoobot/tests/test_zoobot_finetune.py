@@ -220,3 +220,32 @@ def test_from_scratch_alias_trains_everything_at_one_rate() -> None:
     with pytest.warns(ZoobotDeprecationWarning, match="from_scratch"):
         model = FinetuneableZoobotTree(name="test_resnet", schema="gz_rings_schema", from_scratch=True)
     assert {g["lr"] for g in model.param_groups()} == {model.learning_rate}
+
+
+def test_released_hub_encoder_is_fetched_through_geo_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``name="hf_hub:mwalmsley/zoobot-encoder-<arch>"`` (Zoobot's releases): config + weights from the local Hub."""
+    import json
+
+    import timm
+    from geo_core import WeightsOfflineError
+    from geo_core.testing import WeightServer
+    from safetensors.torch import save
+
+    repo = "mwalmsley/zoobot-encoder-test_resnet"
+    torch.manual_seed(4)
+    source = timm.create_model("test_resnet", pretrained=False, num_classes=0)
+    config = {"architecture": "test_resnet", "num_classes": 0, "num_features": source.num_features,
+              "pretrained_cfg": {"input_size": [3, 160, 160]}}
+    with WeightServer() as server:
+        server.use(monkeypatch, tmp_path)
+        server.add_hf_file(repo, "config.json", json.dumps(config).encode())
+        server.add_hf_file(repo, "model.safetensors", save(source.state_dict()))
+        model = FinetuneableZoobotClassifier(name=f"hf_hub:{repo}", num_classes=2)
+        for (n, a), b in zip(source.state_dict().items(), model.encoder.state_dict().values(), strict=True):
+            torch.testing.assert_close(a, b, msg=n)
+        assert model.hparams["timm_kwargs"] == {"pretrained": False}  # a reload rebuilds the architecture only
+        monkeypatch.setenv("GEO_OFFLINE", "1")
+        FinetuneableZoobotClassifier(name=f"hf_hub:{repo}", num_classes=2)  # from the cache
+        assert server.count("GET", "model.safetensors") == 1
+    with pytest.raises(WeightsOfflineError, match=r"zoobot-encoder-other/config\.json"):
+        FinetuneableZoobotClassifier(name="hf_hub:mwalmsley/zoobot-encoder-other", num_classes=2)

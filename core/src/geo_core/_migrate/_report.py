@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -62,17 +61,6 @@ def short_name(class_path: str) -> str:
     return class_path.rsplit(".", 1)[-1]
 
 
-def _config_module() -> Any:
-    """The run-configuration module (moving from ``geo_core.cli`` to ``geo_core.runs``)."""
-    for name in ("geo_core.runs._config", "geo_core.cli._config"):
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if not exc.name or not name.startswith(exc.name):
-                raise
-    raise ModuleNotFoundError("geo_core.runs._config")  # pragma: no cover - one of them exists
-
-
 def accepted(obj: Any, skip: int = 0) -> tuple[list[str], bool]:
     """Keyword names ``obj`` (a class or callable) accepts and whether it takes ``**kwargs``.
 
@@ -80,7 +68,9 @@ def accepted(obj: Any, skip: int = 0) -> tuple[list[str], bool]:
     ``skip`` drops leading positional parameters the factory fills (``channel_list``).
     """
     if isinstance(obj, type):
-        names, var_kw = _config_module()._params(obj)
+        from geo_core.runs._config import _params
+
+        names, var_kw = _params(obj)
         return list(names[skip:]), bool(var_kw)
     from geo_core.models._routing import accepted_arguments
 

@@ -54,13 +54,14 @@ def _register_commands() -> None:
 
     app.add_typer(_plugins_cmd.plugins_app, name="plugins")
     app.add_typer(_migrate_cmd.migrate_app, name="migrate")
+    from geo_core.cli._weights_cmd import weights_app
+
+    app.add_typer(weights_app, name="weights")
     app.command("list")(_info.list_cmd)
     from geo_core.cli._embed_cmd import embed_cmd
 
     app.command("embed", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(embed_cmd)
     app.command("info")(_info.info_cmd)
-    from geo_core.cli._export_cmd import export_cmd
-    app.command("export", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(export_cmd)
     import importlib
 
     try:
@@ -77,20 +78,17 @@ _ADDED: set[str] = set()
 
 def _register_plugin_commands() -> None:
     """Let every healthy plugin add its subcommands (once per plugin and process)."""
-    from geo_core._plugins import plugin_index
+    from geo_core._plugins import call_impl, plugin_index
 
     idx = plugin_index()
-    for name, rec in idx.plugins.items():
-        if rec.status != "ok" or rec.hook_module is None or name in _ADDED:
+    for name, impl in idx.hookimpls("geo_cli_commands").items():
+        if name in _ADDED:
             continue
         _ADDED.add(name)
-        plugin = idx.pm.get_plugin(name)
-        impl = getattr(plugin, "geo_cli_commands", None)
-        if impl is None:
-            continue
         try:
-            impl(app=app)
+            call_impl(impl, app=app)
         except Exception as exc:  # a plugin's CLI never takes the CLI down
+            rec = idx.plugins[name]
             rec.status, rec.reason, rec.error = "broken", f"geo_cli_commands failed: {exc}", exc
             if os.environ.get("GEO_STRICT") == "1":
                 raise

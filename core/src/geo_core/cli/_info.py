@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from geo_core._errors import GeoError
+from geo_core._sources import ComponentInfo
 from geo_core.cli._output import emit_json, emit_table, err
 
 __all__ = ["list_cmd", "info_cmd", "kind_of"]
@@ -65,7 +67,6 @@ def info_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show a component's metadata without importing it."""
-    from geo_core._errors import GeoError
     from geo_core._registries import REGISTRIES
 
     reg = REGISTRIES[kind_of(kind)]
@@ -86,5 +87,29 @@ def info_cmd(
     if info.alternatives:
         rows.append(("also served by", ", ".join(info.alternatives)))
     for k, v in sorted(info.metadata.items()):
-        rows.append((k, v))
+        if k not in ("weights", "weights_resolver"):
+            rows.append((k, v))
+    rows += _weight_rows(info)
     emit_table(info.id, ["field", "value"], rows)
+
+
+def _weight_rows(info: ComponentInfo) -> list[tuple[str, str]]:
+    """Where the released weights come from and whether they are cached (imports no torch)."""
+    from geo_core.weights import cached_weights_path
+    from geo_core.weights._ref import WeightRef
+
+    meta = info.metadata
+    if meta.get("weights"):
+        try:
+            ref = WeightRef.from_mapping(meta["weights"])
+        except GeoError as exc:
+            return [("weights", f"invalid: {exc}")]
+        try:
+            cached = cached_weights_path(ref)
+        except ImportError:
+            cached = None
+        where = str(cached) if cached else f"not cached; `geo weights download {info.id}` fetches them"
+        return [("weights", ref.source), ("weights cached", where)]
+    if meta.get("weights_resolver"):
+        return [("weights", f"from the library's own table (pretrained=True, `geo weights download {info.id}`)")]
+    return []

@@ -60,20 +60,20 @@ def list_plugins(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
 @plugins_app.command("doctor")
 def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Import every plugin and run its self-checks; exit 1 if any is broken."""
-    from geo_core._plugins import plugin_index
+    from geo_core._plugins import call_impl, plugin_index
 
     idx = plugin_index()
     results = idx.import_all()
+    doctors = idx.hookimpls("geo_doctor")
     data: list[dict[str, Any]] = []
     bad = False
     for name in sorted(results):
         seconds, error = results[name]
         checks = []
-        plugin = idx.pm.get_plugin(name)
-        impl = getattr(plugin, "geo_doctor", None) if plugin is not None else None
+        impl = doctors.get(name)
         if impl is not None and error is None:
             try:
-                checks = [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in impl() or []]
+                checks = [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in call_impl(impl) or []]
             except Exception as exc:
                 error = f"geo_doctor raised {type(exc).__name__}: {exc}"
         failed = error is not None or any(not c["ok"] for c in checks)

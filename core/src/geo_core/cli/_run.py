@@ -40,8 +40,8 @@ def _guard(fn: Callable[[], Any]) -> Any:
 
 
 def _print_config(config: list[Path], overrides: list[str], need_model: bool = True) -> None:
-    from geo_core.cli._config import dump
-    from geo_core.tasks._api import load_config
+    from geo_core.runs._api import load_config
+    from geo_core.runs._config import dump
 
     typer.echo(dump(load_config(config, overrides), need_model=need_model))
 
@@ -61,7 +61,7 @@ def train_cmd(
     if print_config:
         _guard(lambda: _print_config(config, ctx.args))
         return
-    from geo_core.tasks._api import train
+    from geo_core.runs._api import train
 
     _guard(lambda: train(config, ctx.args, resume=resume, trust_checkpoint=trust_checkpoint))
 
@@ -78,7 +78,7 @@ def _eval(stage: str) -> Callable[..., None]:
         if print_config:
             _guard(lambda: _print_config(config, ctx.args))
             return
-        from geo_core.tasks import _api
+        from geo_core.runs import _api
 
         _guard(lambda: getattr(_api, stage)(config, ctx.args, ckpt=ckpt, trust_checkpoint=trust_checkpoint))
 
@@ -89,8 +89,9 @@ def _eval(stage: str) -> Callable[..., None]:
 def predict_cmd(
     ctx: typer.Context,
     config: ConfigOpt,
-    input: Annotated[str | None, typer.Option("--input", "-i", help="A GeoTIFF, a folder of them, or a glob "
-                                               "(default: the config's data.init_args.predict_data_root).")] = None,
+    input: Annotated[str | None, typer.Option("--input", "-i", help=(
+        "A GeoTIFF, a folder of them, a glob, a .txt list of paths/URLs, or a STAC ItemCollection/catalogue "
+        "(default: the config's data.init_args.predict_data_root)."))] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", "--predict_output_dir",
         help="Output GeoTIFF (one input), folder, or .csv (image-level tasks); --predict_output_dir is "
@@ -104,6 +105,8 @@ def predict_cmd(
     quicklook: Annotated[bool, typer.Option("--quicklook", help="Also write a PNG preview.")] = False,
     overviews: Annotated[bool, typer.Option("--overviews", help="Tiled output with internal overviews.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide the per-scene progress bar.")] = False,
+    max_failures: Annotated[int | None, typer.Option(
+        "--max-failures", help="Several scenes: stop a rank after more than N failed scenes (default: never).")] = None,
     trust_checkpoint: TrustOpt = False,
     print_config: PrintOpt = False,
 ) -> None:
@@ -111,14 +114,14 @@ def predict_cmd(
     if print_config:
         _guard(lambda: _print_config(config, ctx.args))
         return
-    from geo_core.tasks._api import predict
+    from geo_core.runs._api import predict
 
     input, output = _guard(lambda: _predict_io(config, ctx.args, input, output))
     paths = _guard(lambda: predict(config, ckpt=ckpt, input=input, output=output, overrides=ctx.args,
                                    output_kind=output_kind, crop=crop, stride=stride, batch_size=batch_size,
                                    quicklook=quicklook or None, overviews=overviews or None,
                                    trust_checkpoint=trust_checkpoint,
-                                   progress=not no_progress))
+                                   progress=not no_progress, max_failures=max_failures))
     for p in paths or []:
         typer.echo(str(p))
 
@@ -129,7 +132,7 @@ def _predict_io(config: list[Path], overrides: list[str], input: str | None,
     from geo_core._errors import ConfigError
 
     if input is None:
-        from geo_core.cli._config import compose
+        from geo_core.runs._config import compose
 
         data = compose(config, overrides).config.get("data") or {}
         root = (data.get("init_args") or {}).get("predict_data_root") if isinstance(data, dict) else None

@@ -3,13 +3,33 @@
 A datamodule may expose ``scene_preprocessing() -> ScenePreprocessing``; ``geo predict``
 then reads and normalises whole scenes exactly like the training samples. Without it,
 prediction reads every band and applies no normalisation (and logs a note).
+
+GeoJSON helpers (numpy, loaded on first use) turn georeferenced geometries into pixel boxes
+and detections back into a GeoJSON FeatureCollection, written atomically.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from geo_core._lazy import lazy_getattr
 from geo_core.data._preprocessing import ScenePreprocessing, scene_preprocessing_of
+
+if TYPE_CHECKING:
+    from geo_core.data._geojson import detections_to_geojson, geometries_to_pixel_boxes, write_geojson
+
+_LAZY = {
+    "geometries_to_pixel_boxes": "geo_core.data._geojson",
+    "detections_to_geojson": "geo_core.data._geojson",
+    "write_geojson": "geo_core.data._geojson",
+}
 
 __all__ = [
     "ScenePreprocessing",
+    "detections_to_geojson",
+    "geometries_to_pixel_boxes",
     "scene_preprocessing_of",
+    "write_geojson",
 ]
+
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -26,6 +26,8 @@ class ScenePreprocessing:
         means: Per-band means (after scaling), one per read band; None skips centring.
         stds: Per-band standard deviations; None skips scaling.
         no_data_replace: Value written over nodata pixels before normalisation (None keeps them).
+        band_names: Names of the model's bands in model order (TerraTorch/HLS names such as ``RED``,
+            ``NIR_NARROW``, or STAC common names); STAC inputs choose their assets by these names.
 
     Example:
         >>> ScenePreprocessing(bands=[1, 2, 3], means=[0.1, 0.1, 0.1], stds=[0.2, 0.2, 0.2]).num_bands
@@ -37,6 +39,7 @@ class ScenePreprocessing:
     means: list[float] | None = None
     stds: list[float] | None = None
     no_data_replace: float | None = None
+    band_names: list[str] | None = None
 
     def __post_init__(self) -> None:
         if self.bands is not None and any(int(b) < 1 for b in self.bands):

@@ -95,12 +95,17 @@ def _wkb_polygon(bounds: tuple[float, float, float, float]) -> bytes:
     return out
 
 
-def write_embedding_parquet(path: Path, filename: str, vector: np.ndarray, georef: dict[str, Any]) -> Path:
-    """Write one GeoParquet row: filename, footprint geometry (WKB) and the embedding vector."""
+def write_embedding_parquet(path: Path, filename: str, vector: np.ndarray, georef: dict[str, Any],
+                            item_id: str | None = None) -> Path:
+    """Write one GeoParquet row: filename, footprint geometry (WKB) and the embedding vector.
+
+    ``item_id`` (the scene id; a STAC item's id) adds an ``item_id`` column.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     columns: dict[str, Any] = {
+        **({"item_id": pa.array([str(item_id)])} if item_id is not None else {}),
         "filename": pa.array([str(filename)]),
         "embedding": pa.array([vector.astype("float32").tolist()], type=pa.list_(pa.float32())),
     }

@@ -10,6 +10,7 @@ import contextlib
 import glob
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -344,29 +345,83 @@ def predict_paths(
     preprocessing: ScenePreprocessing | None = None,
     options: PredictOptions | None = None,
     progress: bool = False,
+    max_failures: int | None = None,
 ) -> list[Path]:
-    """Predict a file, folder or glob: one output file for one input, ``<output>/<stem>_pred.tif`` for several.
+    """Predict a file, folder, glob, text list or STAC document: one output file for one input, else a folder.
 
+    Several scenes go to ``<output>/<id>_pred.tif`` and are shared among the ranks of a ``torchrun``
+    or SLURM launch, with a ledger in ``<output>/.geo-ledger`` (see :mod:`geo_core.inference._many`):
+    a rerun skips done scenes, a scene that raises is recorded as failed and the run goes on
+    (until more than ``max_failures`` failed), and a summary goes to stderr at the end. STAC inputs
+    choose their band assets by the model's band names (``preprocessing.band_names``) and also get
+    a STAC Item per prediction and ``<output>/catalog.json``.
     ``progress`` shows a bar per scene on stderr (rows written, throughput, time left).
+
+    Raises:
+        InputDataError: The single input cannot be predicted, or a scene of several failed (after
+            every other scene was done).
     """
-    files = expand_all(inputs)
+    from geo_core.inference._scenes import list_all_scenes
+
+    scenes = list_all_scenes(inputs)
     out = Path(output)
-    single = len(files) == 1 and not out.is_dir() and out.suffix.lower() in (".tif", ".tiff")
-    results = []
+    single = len(scenes) == 1 and not out.is_dir() and out.suffix.lower() in (".tif", ".tiff")
+    if single:
+        with _progress_bar(progress) as bar:
+            return [predict_scene(task, scenes[0].path, out, preprocessing, options,
+                                  on_rows=_bar_rows(bar, scenes[0].id))]
+    from geo_core.inference._many import run_scenes
+
+    opt = options or PredictOptions()
     with _progress_bar(progress) as bar:
-        for n, f in enumerate(files, 1):
-            target = out if single else out / f"{f.stem}_pred.tif"
-            log.info("predicting %s -> %s", f, target)
-            on_rows = None
-            if bar is not None:
-                label = f"[{n}/{len(files)}] {f.name}" if len(files) > 1 else f.name
-                job = bar.add_task(label, total=None)
+        def job(scene: Any, target: Path) -> Path:
+            log.info("predicting %s -> %s", scene.source, target)
+            if scene.item is None:
+                return predict_scene(task, scene.path, target, preprocessing, opt, on_rows=_bar_rows(bar, scene.id))
+            return _predict_stac_scene(task, scene, target, preprocessing, opt, _bar_rows(bar, scene.id))
 
-                def on_rows(done: int, total: int, job: Any = job) -> None:
-                    bar.update(job, completed=done, total=total)
+        summary = run_scenes(scenes, job, lambda sc: out / f"{sc.id}_pred.tif", out, max_failures=max_failures)
+    if any(sc.item is not None for sc in scenes):
+        from geo_core.inference._stac_out import write_prediction_catalog
 
-            results.append(predict_scene(task, f, target, preprocessing, options, on_rows=on_rows))
-    return results
+        write_prediction_catalog(out)
+    sys.stderr.write(summary.format() + "\n")
+    summary.raise_if_incomplete(out / ".geo-ledger")
+    return summary.outputs
+
+
+def _predict_stac_scene(task: Any, scene: Any, target: Path, pre: ScenePreprocessing | None, opt: PredictOptions,
+                        on_rows: Callable[[int, int], None] | None) -> Path:
+    """Predict a STAC item (its band assets stacked by name into a VRT) and write its STAC Item beside it."""
+    import dataclasses
+
+    from geo_core.inference._stac_in import scene_vrt
+    from geo_core.inference._stac_out import write_prediction_item
+
+    pre = pre or ScenePreprocessing()
+    path = scene_vrt(scene, pre.band_names)
+    try:
+        if pre.band_names is not None:  # the VRT holds the model's bands, in order
+            pre = dataclasses.replace(pre, bands=None)
+        predict_scene(task, path, target, pre, opt, on_rows=on_rows)
+    finally:
+        if path.endswith(".vrt"):
+            with contextlib.suppress(OSError):
+                os.remove(path)
+    categorical = opt.output_kind == "prediction" and getattr(task, "task_kind", "segmentation") == "segmentation"
+    write_prediction_item(scene, target, opt.output_kind, categorical)
+    return target
+
+
+def _bar_rows(bar: Any, label: str) -> Callable[[int, int], None] | None:
+    if bar is None:
+        return None
+    job = bar.add_task(label, total=None)
+
+    def on_rows(done: int, total: int) -> None:
+        bar.update(job, completed=done, total=total)
+
+    return on_rows
 
 
 @contextlib.contextmanager

@@ -144,7 +144,7 @@ class EncoderDecoderFactory:
                               "declare the width of each returned feature", key="backbone")
         if pixel:
             necks = _with_token_reshape(necks, encoder)
-        necks = _with_time_dim(necks, getattr(encoder, "effective_time_dim", None))
+        necks = _with_backbone_args(necks, encoder)
         chain, channels = build_necks(necks, [int(c) for c in widths])
         dec, head = self._decoder_and_head(task, decoder, channels, parts["decoder"], parts["head"], n_out, "")
         aux = {}
@@ -271,18 +271,29 @@ def _with_token_reshape(necks: Any, encoder: nn.Module) -> Any:
     return [{"name": "ReshapeTokensToImage", "remove_cls_token": bool(prefix)}, *specs]
 
 
-def _with_time_dim(necks: Any, t_eff: Any) -> Any:
-    """Give ``ReshapeTokensToImage`` the backbone's ``effective_time_dim`` when the config leaves it out.
+def _with_backbone_args(necks: Any, encoder: Any) -> Any:
+    """Fill the neck arguments a neck's manifest takes from the backbone (``from_backbone``) when left out.
 
-    Multi-frame token backbones (Prithvi with T > 1) declare how many token frames they
-    return; without this, every multi-temporal config would have to repeat it.
+    ``ReshapeTokensToImage`` declares ``from_backbone = ["effective_time_dim"]``: multi-frame token
+    backbones (Prithvi with T > 1) say how many token frames they return, so configs need not repeat it.
     """
-    if not isinstance(t_eff, int) or isinstance(t_eff, bool) or not necks:
+    from geo_core._errors import UnknownComponentError
+    from geo_core._registries import NECKS
+
+    if not necks:
         return necks
     out = []
     for n in necks:
-        if (isinstance(n, Mapping) and n.get("name") in ("ReshapeTokensToImage", "core:ReshapeTokensToImage")
-                and "effective_time_dim" not in n):
-            n = {**n, "effective_time_dim": t_eff}
+        if isinstance(n, Mapping) and isinstance(n.get("name"), str):
+            try:
+                wanted = NECKS.info(n["name"]).metadata.get("from_backbone") or []
+            except UnknownComponentError:  # reported with its did-you-mean when the neck is built
+                wanted = []
+            filled = {a: v for a in wanted if a not in n and _plain_int(v := getattr(encoder, a, None))}
+            n = {**n, **filled} if filled else n
         out.append(n)
     return out
+
+
+def _plain_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -9,11 +9,41 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from geo_core._contracts import Model, ModelOutput, _ensure_tensor_list
+from geo_core._errors import InputDataError
 from geo_core.models._padding import PaddingMode, check_fixed_size, check_input, input_multiple, pad_to_multiple
 from geo_core.models._routing import filter_kwargs, forward_kwargs
 from geo_core.models.necks._chain import NeckChain
 
 __all__ = ["PixelWiseModel", "ScalarOutputModel", "DecoderWithHead"]
+
+
+def _pad_modalities(
+    x: Mapping[str, Tensor], multiple: int, mode: PaddingMode
+) -> tuple[dict[str, Tensor], tuple[int, int], tuple[int, int]]:
+    """Pad each ``(B, C, [T,] H, W)`` modality of a multimodal input; other tensors (token ids) pass as they are.
+
+    Returns:
+        The padded inputs, the original and the padded ``(H, W)`` (of the first raster).
+    """
+    out: dict[str, Tensor] = {}
+    sizes: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    for name, t in x.items():
+        if isinstance(t, Tensor) and t.dim() in (4, 5):
+            t, orig = pad_to_multiple(t, multiple, mode)
+            sizes.append((orig, (int(t.shape[-2]), int(t.shape[-1]))))
+        out[name] = t
+    if not sizes:
+        raise InputDataError(
+            f"a multimodal input needs at least one (B, C, H, W) raster; got "
+            f"{ {k: tuple(v.shape) if isinstance(v, Tensor) else type(v).__name__ for k, v in x.items()} }"
+        )
+    if len({s[0] for s in sizes}) > 1:
+        raise InputDataError(
+            "the modalities of a multimodal input differ in height and width: "
+            f"{ {k: tuple(v.shape[-2:]) for k, v in x.items() if isinstance(v, Tensor) and v.dim() in (4, 5)} }; "
+            "resample them to one grid"
+        )
+    return out, sizes[0][0], sizes[0][1]
 
 
 class DecoderWithHead(nn.Module):
@@ -67,15 +97,20 @@ class _EncoderDecoderModel(Model):
         """Freeze the head only (nothing to freeze when the decoder includes its head)."""
         self._freeze([self.head] if self.head is not None else [])
 
-    def encode(self, x: Tensor, **kwargs: Any) -> tuple[list[Tensor], tuple[int, int], tuple[int, int]]:
+    def encode(
+        self, x: Tensor | Mapping[str, Tensor], **kwargs: Any
+    ) -> tuple[list[Tensor], tuple[int, int], tuple[int, int]]:
         """Check and pad ``x``, run the encoder and the necks.
 
         Returns:
             Features, the original ``(H, W)`` and the padded ``(H, W)``.
         """
-        check_input(x, self.encoder)
-        x, orig = pad_to_multiple(x, self.pad_multiple, self.padding)
-        padded = (int(x.shape[-2]), int(x.shape[-1]))
+        if isinstance(x, Mapping):  # multimodal: {modality: (B, C, H, W)}, every raster padded alike
+            x, orig, padded = _pad_modalities(x, self.pad_multiple, self.padding)
+        else:
+            check_input(x, self.encoder)
+            x, orig = pad_to_multiple(x, self.pad_multiple, self.padding)
+            padded = (int(x.shape[-2]), int(x.shape[-1]))
         check_fixed_size(self.encoder, padded, orig)
         feats = _ensure_tensor_list(self.encoder(x, **filter_kwargs(kwargs, self._encoder_kwargs)), "the backbone")
         return self.necks(feats, image_size=padded), orig, padded
@@ -112,7 +147,7 @@ class PixelWiseModel(_EncoderDecoderModel):
             y = y[:, 0]
         return y
 
-    def forward(self, x: Tensor, **kwargs: Any) -> ModelOutput:
+    def forward(self, x: Tensor | Mapping[str, Tensor], **kwargs: Any) -> ModelOutput:
         """Predict per pixel; extra kwargs go to the backbone when it accepts them."""
         feats, orig, padded = self.encode(x, **kwargs)
         if any(f.dim() == 3 for f in feats):
@@ -140,7 +175,7 @@ class ScalarOutputModel(_EncoderDecoderModel):
             y = y[:, 0]
         return y
 
-    def forward(self, x: Tensor, **kwargs: Any) -> ModelOutput:
+    def forward(self, x: Tensor | Mapping[str, Tensor], **kwargs: Any) -> ModelOutput:
         """Predict per image; extra kwargs go to the backbone when it accepts them."""
         feats, _, _ = self.encode(x, **kwargs)
         y, aux = self._heads(feats)

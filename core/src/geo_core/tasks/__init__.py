@@ -1,4 +1,4 @@
-"""Lightning tasks (TerraTorch's names) and the Python API of ``geo train|validate|test|predict``.
+"""Lightning tasks (TerraTorch's names); the Python API of ``geo train|...`` is :mod:`geo_core.runs`.
 
 Importing this package is cheap; torch and lightning load on first attribute access.
 
@@ -22,14 +22,8 @@ _LAZY: dict[str, str] = {
     "EmbeddingGenerationTask": "geo_core.tasks._embedding",
     "InferenceTask": "geo_core.tasks._inference_only",
     "ReconstructionTask": "geo_core.tasks._reconstruction",
-    "ObjectDetectionTask": "geo_core.tasks._detection",
     "AtomicCheckpointIO": "geo_core.tasks._checkpoint_io",
     "tiled_forward": "geo_core.tasks._tiled",
-    "load_config": "geo_core.tasks._api",
-    "train": "geo_core.tasks._api",
-    "validate": "geo_core.tasks._api",
-    "test": "geo_core.tasks._api",
-    "predict": "geo_core.tasks._api",
 }
 
 __all__ = [
@@ -42,15 +36,20 @@ __all__ = [
     "EmbeddingGenerationTask",
     "InferenceTask",
     "ReconstructionTask",
-    "ObjectDetectionTask",
     "AtomicCheckpointIO",
     "tiled_forward",
-    "load_config",
-    "train",
-    "validate",
-    "test",
-    "predict",
 ]
 
 
-__getattr__ = lazy_getattr(__name__, _LAZY)
+_TASK_ATTR = lazy_getattr(__name__, _LAZY)
+_MOVED = ("load_config", "train", "validate", "test", "predict")
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED:  # the run API moved up a layer; keep the old spelling working for a release
+        import importlib
+        import warnings
+
+        warnings.warn(f"geo_core.tasks.{name} moved to geo_core.runs.{name}", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module("geo_core.runs"), name)  # by name: tasks sit below runs
+    return _TASK_ATTR(name)

@@ -174,8 +174,10 @@ class ReconstructionTask(pl.LightningModule):
 
     def write_quicklook(self, path: Path, image: Tensor, rec: Tensor, mask: Tensor) -> Path:
         """Save input | masked input | reconstruction side by side as a PNG (atomic write)."""
+        import warnings
+
         import numpy as np
-        from PIL import Image
+        import rasterio
 
         from geo_core._atomic import atomic_path
 
@@ -195,6 +197,10 @@ class ReconstructionTask(pl.LightningModule):
         masked = to_rgb(image)
         masked[m] = 0
         panel = np.concatenate([to_rgb(image), masked, to_rgb(rec)], axis=1)
-        with atomic_path(path) as tmp:
-            Image.fromarray(panel).save(tmp, format="PNG")
+        with atomic_path(path, suffix=".png") as tmp, warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # a picture, not a map
+            with rasterio.open(tmp, "w", driver="PNG", width=panel.shape[1], height=panel.shape[0], count=3,
+                               dtype="uint8") as dst:
+                dst.write(np.moveaxis(panel, -1, 0))
+        Path(str(tmp) + ".aux.xml").unlink(missing_ok=True)
         return path

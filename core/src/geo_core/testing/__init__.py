@@ -20,6 +20,8 @@ _LAZY: dict[str, str] = {
     "check_model_factory": "geo_core.testing._conformance",
     "check_plugin_metadata": "geo_core.testing._metadata",
     "TinyGeoDataModule": "geo_core.testing._datamodules",
+    "WeightServer": "geo_core.testing._weight_server",
+    "checkpoint_bytes": "geo_core.testing._weight_server",
 }
 
 __all__ = sorted(_LAZY)

@@ -47,7 +47,7 @@ def write_geotiff(
         band_descriptions: Optional band names stored as descriptions.
     """
     import rasterio
-    from affine import Affine
+    from rasterio.transform import Affine
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import lightning.pytorch as pl
 from geo_core import ConfigError, InputDataError
 
-from geo_plugin_datasets._bands import BandSpec, resolve_bands, resolve_norm
+from geo_plugin_datasets._bands import BandSpec, _name, resolve_bands, resolve_norm
 from geo_plugin_datasets._datasets import ImageReader, Item
 from geo_plugin_datasets._io import raster_info
 from geo_plugin_datasets._transforms import TransformSpecs
@@ -163,12 +163,15 @@ class GenericDataModule(pl.LightningDataModule):
             idx = resolve_bands(ds, out)
         n = len(idx) if idx is not None else self._reference_band_count()
         norm = resolve_norm(self.means, self.stds, self.stats_file, n, out) if n is not None else None
+        # the model's band names, for inputs that choose bands by name (STAC assets)
+        named = [_name(ds[i]) for i in idx] if ds is not None and idx is not None else [_name(b) for b in out or []]
         return ScenePreprocessing(
             bands=None if idx is None else [i + 1 for i in idx],
             constant_scale=self.constant_scale,
             means=norm[0] if norm else None,
             stds=norm[1] if norm else None,
             no_data_replace=self.no_data_replace,
+            band_names=[str(b) for b in named] if named and all(isinstance(b, str) for b in named) else None,
         )
 
     def _reference_file(self) -> Path | None:

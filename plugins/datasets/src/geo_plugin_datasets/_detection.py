@@ -88,7 +88,7 @@ class DetectionDataset(Dataset[dict[str, Any]]):
 
     def _geojson(self, image: Path, ann: Path, h: int, w: int) -> tuple[np.ndarray, np.ndarray, list[Any]]:
         import rasterio
-        from geo_core.detection._geojson import geometries_to_pixel_boxes
+        from geo_core.data import geometries_to_pixel_boxes
         from rasterio.warp import transform_geom
 
         try:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from geo_core._errors import ConfigError
+from geo_core import ConfigError
 
 from geo_plugin_prithvi._manifest import HLS_BANDS
 

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from geo_core._errors import CheckpointError
+from geo_core import CheckpointError
 from torch import Tensor, nn
 
 from geo_plugin_prithvi._bands import Band, remap_channel_axis

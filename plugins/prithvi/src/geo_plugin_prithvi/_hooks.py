@@ -1,12 +1,11 @@
-"""pluggy hooks of geo-plugin-prithvi (torch-free): ``geo plugins doctor`` reports local weight files."""
+"""pluggy hooks of geo-plugin-prithvi (torch-free): ``geo plugins doctor`` reports cached weight files."""
 
 from __future__ import annotations
 
 from geo_core import DoctorCheck, hookimpl
-from geo_core._errors import CheckpointError
 
 from geo_plugin_prithvi._manifest import backbone_config, variant_names
-from geo_plugin_prithvi._weights import WEIGHTS_ENV, find_weights, weights_dir
+from geo_plugin_prithvi._weights import local_weights
 
 __all__ = ["GEO_HOOKSPEC_VERSION", "geo_doctor"]
 
@@ -19,16 +18,18 @@ def geo_doctor() -> list[DoctorCheck]:
     found, missing = [], []
     for variant in variant_names():
         cfg = backbone_config(variant)
-        repo, filename = cfg.get("weights_repo", ""), cfg.get("weights_file", "")
+        table = cfg.get("weights") or {}
+        repo, filename = table.get("hf_repo", ""), table.get("filename", "")
         if not filename:
             continue
-        try:
-            found.append(f"{variant}={find_weights(variant, repo, filename)}")
-        except CheckpointError:
-            missing.append(f"{repo}/{filename}")
+        path = local_weights(repo, filename)
+        if path is not None:
+            found.append(f"{variant}={path}")
+        else:
+            missing.append(variant)
     detail = f"{len(found)} of {len(found) + len(missing)} released weight files found"
     if found:
         detail += ": " + ", ".join(found)
     if missing:
-        detail += f"; download others into {weights_dir()} (${WEIGHTS_ENV}) for pretrained=True"
+        detail += f"; pretrained=True fetches the others (`geo weights download {' '.join(missing)}` pre-fetches)"
     return [DoctorCheck("prithvi weights", ok=True, detail=detail)]

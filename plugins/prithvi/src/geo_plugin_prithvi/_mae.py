@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from geo_core._contracts import Model, ModelOutput
+from geo_core import Model, ModelOutput
 from torch import Tensor, nn
 
 from geo_plugin_prithvi._encoder import CoordsEncoding, PosEmbedMode, PrithviViT

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from geo_core._errors import ConfigError
+from geo_core import ConfigError
 
 from geo_plugin_prithvi._bands import Band, normalize_bands
 from geo_plugin_prithvi._checkpoint import filter_encoder_state_dict, filter_mae_state_dict, load_filtered
@@ -76,7 +76,8 @@ def _encoder_kwargs(cfg: dict[str, Any], n_bands: int, overrides: dict[str, Any]
 def _checkpoint_source(variant: str, cfg: dict[str, Any], ckpt_path: str | os.PathLike[str] | None) -> str:
     if ckpt_path is not None:
         return str(ckpt_path)
-    return str(find_weights(variant, cfg.get("weights_repo", ""), cfg.get("weights_file", "")))
+    table = cfg.get("weights") or {}
+    return str(find_weights(variant, table.get("hf_repo", ""), table.get("filename", "")))
 
 
 def build_backbone(
@@ -104,8 +105,9 @@ def build_backbone(
 
     Args:
         variant: A ``[backbone.*]`` name of the manifest, e.g. ``prithvi_eo_v2_300``.
-        pretrained: Load weights: from ``ckpt_path`` or else the released file found locally
-            (see :func:`geo_plugin_prithvi.find_weights`). Default: load only when ``ckpt_path`` is given.
+        pretrained: Load weights: from ``ckpt_path`` or else the released file (a local copy, or fetched
+            from Hugging Face and cached; see :func:`geo_plugin_prithvi.find_weights`). Default: load only
+            when ``ckpt_path`` is given.
         ckpt_path: A checkpoint in a released layout (v1, v2 MAE) or an encoder state dict.
         bands: Band names of the input, in order. Pretrained patch-embedding weights are matched by
             name; other bands start from random weights (logged). Default: the pretrained bands.

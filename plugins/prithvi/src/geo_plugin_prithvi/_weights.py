@@ -1,4 +1,4 @@
-"""Where released weights are looked up (nothing is ever downloaded) and how files are read."""
+"""Where released weights come from (a local copy, else fetched by ``geo_core.weights``); reading them."""
 
 from __future__ import annotations
 
@@ -6,32 +6,19 @@ import os
 from pathlib import Path
 from typing import Any
 
-from geo_core._errors import CheckpointError
+from geo_core import CheckpointError
+from geo_core.weights import WeightRef, fetch_weights, hf_cache_dir, weights_dir
 
-__all__ = ["WEIGHTS_ENV", "find_weights", "load_checkpoint_file", "weights_dir"]
+__all__ = ["WEIGHTS_ENV", "find_weights", "load_checkpoint_file", "local_weights", "released_ref", "weights_dir"]
 
-#: Environment variable naming the folder that holds downloaded weight files.
+#: Environment variable naming the folder that holds downloaded weight files (read by ``geo_core.weights``).
 WEIGHTS_ENV = "GEO_WEIGHTS_DIR"
-
-
-def weights_dir() -> Path:
-    """``$GEO_WEIGHTS_DIR``, else ``~/.cache/geo/weights``."""
-    env = os.environ.get(WEIGHTS_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "geo" / "weights"
-
-
-def _hf_cache() -> Path:
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    return Path.home() / ".cache" / "huggingface" / "hub"
 
 
 def _candidates(repo: str, filename: str) -> list[Path]:
     base = weights_dir()
     out = [base / filename, base / repo / filename, base / repo.rsplit("/", 1)[-1] / filename]
-    snapshots = _hf_cache() / ("models--" + repo.replace("/", "--")) / "snapshots"
+    snapshots = hf_cache_dir() / ("models--" + repo.replace("/", "--")) / "snapshots"
     if snapshots.is_dir():
         out += sorted(snapshots.glob(f"*/{filename}"))
     else:
@@ -39,34 +26,43 @@ def _candidates(repo: str, filename: str) -> list[Path]:
     return out
 
 
-def find_weights(variant: str, repo: str, filename: str) -> Path:
-    """Return the local path of a released weight file.
+def released_ref(variant: str) -> WeightRef | None:
+    """The released weights of ``variant`` from its manifest ``[backbone.<variant>.weights]`` table."""
+    from geo_plugin_prithvi._manifest import backbone_config
 
-    Looked up, in order: ``$GEO_WEIGHTS_DIR/<file>``, ``$GEO_WEIGHTS_DIR/<org>/<repo>/<file>``,
-    ``$GEO_WEIGHTS_DIR/<repo>/<file>`` (default folder ``~/.cache/geo/weights``), then the
-    Hugging Face hub cache (``huggingface-cli download`` puts files there).
+    table = backbone_config(variant).get("weights")
+    return WeightRef.from_mapping(table) if table else None
+
+
+def local_weights(repo: str, filename: str) -> Path | None:
+    """A copy already on disk: in ``$GEO_WEIGHTS_DIR`` (flat or ``<org>/<repo>/``) or any Hugging Face snapshot."""
+    for path in _candidates(repo, filename):
+        if path.is_file():
+            return path
+    return None
+
+
+def find_weights(variant: str, repo: str, filename: str) -> Path:
+    """Return the local path of a released weight file, fetching it on first use.
+
+    Files already on disk are used first: ``$GEO_WEIGHTS_DIR/<file>``, ``$GEO_WEIGHTS_DIR/<org>/<repo>/<file>``,
+    ``$GEO_WEIGHTS_DIR/<repo>/<file>`` (default folder ``~/.cache/geo/weights``) and any snapshot in the
+    Hugging Face cache. Otherwise :func:`geo_core.weights.fetch_weights` downloads it from the Hugging Face
+    repository (cached, verified; ``GEO_OFFLINE=1`` uses only cached files).
 
     Raises:
-        CheckpointError: The file is in none of these places; the message says what to fetch and where.
+        CheckpointError: The variant has no released weights.
+        WeightsError: The download failed, or offline and not cached (the message says what to fetch and where).
     """
     if not repo or not filename:
         raise CheckpointError(
             f"{variant} has no released weights; pass ckpt_path=<file> (backbone_ckpt_path in a model config) "
             "or build it with pretrained=False"
         )
-    cands = _candidates(repo, filename)
-    for path in cands:
-        if path.is_file():
-            return path
-    dest = weights_dir()
-    looked = "\n  ".join(str(p) for p in cands)
-    raise CheckpointError(
-        f"pretrained weights for {variant} not found. Download {filename} from the Hugging Face repository "
-        f"{repo} (https://huggingface.co/{repo}), e.g.\n"
-        f"  huggingface-cli download {repo} {filename} --local-dir {dest}\n"
-        f"and keep it at {dest / filename} (set {WEIGHTS_ENV} to use another folder), or pass "
-        f"ckpt_path=<file> (backbone_ckpt_path in a model config). Looked in:\n  {looked}"
-    )
+    found = local_weights(repo, filename)
+    if found is not None:
+        return found
+    return fetch_weights(WeightRef(hf_repo=repo, filename=filename), name=variant)
 
 
 def load_checkpoint_file(path: str | os.PathLike[str]) -> dict[str, Any]:

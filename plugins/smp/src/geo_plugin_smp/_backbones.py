@@ -51,7 +51,7 @@ def build_backbone(
     pretrained: bool | str | None = False,
     **kwargs: Any,
 ) -> SMPBackbone:
-    """Build smp encoder ``name`` as a backbone; weights come only from ``ckpt_path``.
+    """Build smp encoder ``name`` as a backbone, with smp's released weights or a local file.
 
     Args:
         name: An smp encoder name (``resnet18``, ``mit_b0``, ...) or ``tu-<timm model>``.
@@ -59,11 +59,12 @@ def build_backbone(
         depth: Number of stages (1 to 5).
         output_stride: 32, or 16/8 to dilate the last stages.
         ckpt_path: Local weight file (bare encoder, whole smp model, or Lightning checkpoint).
-        pretrained: Must stay false: geo never downloads weights; pass ``ckpt_path``.
+        pretrained: ``True`` (imagenet) or a weights name of smp (``ssl``, ...): smp's released weights,
+            fetched and cached by ``geo_core.weights``. Ignored when ``ckpt_path`` is given.
         **kwargs: Extra encoder arguments (for ``tu-`` encoders: ``timm.create_model`` arguments).
 
     Raises:
-        ConfigError: ``pretrained`` set, or invalid depth.
+        ConfigError: Unknown weights name, or invalid depth.
         CheckpointError: The weight file does not fit.
 
     Example:
@@ -72,18 +73,22 @@ def build_backbone(
         >>> net.out_channels
         [64, 64, 128, 256, 512]
     """
-    if pretrained:
-        raise ConfigError(
-            f"smp:{name}: pretrained={pretrained!r} would download weights, which geo never does; "
-            "download them once and pass the file as ckpt_path (backbone_ckpt_path in a model config).",
-            key="pretrained",
-        )
+    weights = None
+    if pretrained and ckpt_path is None:
+        from geo_plugin_smp._weights import resolve_weights_name
+
+        weights = resolve_weights_name(name, pretrained)
     if not 1 <= depth <= 5:
         raise ConfigError(f"smp:{name}: depth must be between 1 and 5, got {depth}.", key="depth")
     with warnings.catch_warnings():
         # smp warns that timm- encoders are deprecated; the registry metadata says so already.
         warnings.filterwarnings("ignore", message=".*`timm-` encoders are deprecated.*", category=DeprecationWarning)
-        encoder = compat.get_encoder(name, in_channels=in_channels, depth=depth, output_stride=output_stride, **kwargs)
+        encoder = compat.get_encoder(name, in_channels=3 if weights else in_channels, depth=depth,
+                                     output_stride=output_stride, **kwargs)
+    if weights:
+        from geo_plugin_smp._weights import load_released_weights
+
+        load_released_weights(encoder, name, weights, in_channels)
     if ckpt_path is not None:
         load_encoder_weights(encoder, ckpt_path, in_channels)
     return SMPBackbone(encoder)

@@ -1,4 +1,4 @@
-"""Loading local weight files into smp encoders (never downloads)."""
+"""Loading local weight files into smp encoders."""
 
 from __future__ import annotations
 

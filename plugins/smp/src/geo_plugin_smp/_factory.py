@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from geo_core import ConfigError
-from geo_core._contracts import Model, ModelOutput
+from geo_core import ConfigError, Model, ModelOutput
 from torch import Tensor, nn
 
 from geo_plugin_smp import _smp_compat as compat
@@ -114,17 +113,18 @@ class SMPModelFactory:
             num_classes: Output classes (segmentation).
             in_channels: Input bands.
             encoder_depth: smp's ``encoder_depth`` (default: the architecture's).
-            backbone_ckpt_path: Local weights for the encoder (never downloaded).
+            backbone_ckpt_path: Local weights for the encoder (instead of ``pretrained``).
             aux_params: smp's auxiliary classification head, e.g. ``{"classes": 4}``.
             aux_head_name: Key of that head in ``ModelOutput.auxiliary_heads``.
             freeze_encoder: Freeze the encoder (kept in eval mode).
             freeze_decoder: Freeze the decoder (kept in eval mode).
             encoder: Alias of ``backbone`` (smp's word).
-            pretrained: Must stay false; geo never downloads weights.
+            pretrained: ``True`` (imagenet) or an smp weights name (``encoder_weights`` is an alias): smp's
+                released encoder weights, fetched and cached by ``geo_core.weights``.
             **kwargs: Further smp model arguments (``decoder_channels``, ``encoder_output_stride``, ...).
 
         Raises:
-            ConfigError: Unknown task or architecture, missing encoder/classes, ``pretrained`` set.
+            ConfigError: Unknown task, architecture or weights name, missing encoder/classes.
         """
         if task not in ("segmentation", "regression"):
             raise ConfigError(
@@ -143,14 +143,13 @@ class SMPModelFactory:
                 "SMPModelFactory needs backbone= (an smp encoder name such as 'resnet34')", key="backbone"
             )
         enc = enc.removeprefix("smp:")
-        if pretrained:
-            raise ConfigError(
-                f"pretrained={pretrained!r} would download weights, which geo never does; "
-                "pass a local file as backbone_ckpt_path.",
-                key="pretrained",
-            )
-        if kwargs.pop("encoder_weights", None) is not None:
-            raise ConfigError("encoder_weights would download weights; pass backbone_ckpt_path.", key="encoder_weights")
+        encoder_weights = kwargs.pop("encoder_weights", None)
+        pretrained = pretrained or encoder_weights  # smp's word for the same thing
+        weights = None
+        if pretrained and backbone_ckpt_path is None:
+            from geo_plugin_smp._weights import resolve_weights_name
+
+            weights = resolve_weights_name(enc, pretrained)
         if task == "regression":
             if num_classes not in (None, 1):
                 raise ConfigError(f"regression predicts one channel, got num_classes={num_classes}", key="num_classes")
@@ -168,8 +167,13 @@ class SMPModelFactory:
         if encoder_depth is not None:
             kwargs["encoder_depth"] = encoder_depth
         model = compat.create_model(
-            name, encoder_name=enc, in_channels=in_channels, classes=classes, aux_params=aux_params, **kwargs
+            name, encoder_name=enc, in_channels=3 if weights else in_channels, classes=classes, aux_params=aux_params,
+            **kwargs
         )
+        if weights:
+            from geo_plugin_smp._weights import load_released_weights
+
+            load_released_weights(compat.model_parts(model)[0], enc, weights, in_channels)
         if backbone_ckpt_path is not None:
             load_encoder_weights(compat.model_parts(model)[0], backbone_ckpt_path, in_channels)
         wrapped = SMPModel(name, model, task=task, aux_head_name=aux_head_name)  # type: ignore[arg-type]

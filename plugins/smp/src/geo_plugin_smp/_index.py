@@ -45,7 +45,9 @@ def encoder_metadata(name: str) -> dict[str, Any]:
         return {}
     out = dict(meta)
     out["pretrained_tags"] = out.pop("weights", [])
-    out["summary"] = f"smp encoder {name} ({out.get('family', '')}); random init, weights from ckpt_path"
+    out["summary"] = f"smp encoder {name} ({out.get('family', '')})"
+    if out["pretrained_tags"]:
+        out["weights_resolver"] = "geo_plugin_smp._weights:weight_refs"
     if name.startswith("timm-"):
         out["deprecated"] = "smp deprecates timm- encoders; prefer the tu- equivalent"
     return out

@@ -12,9 +12,10 @@
   convolution: with ``in_chans=1`` the RGB kernels are summed; otherwise the RGB
   kernels are repeated cyclically over the new channels and scaled by
   ``3 / in_chans`` so activations keep their magnitude.
-* Weights: only from a local file (``ckpt_path``; ``backbone_ckpt_path`` in a model
-  config), loaded by timm through ``pretrained_cfg_overlay=dict(file=...)``.
-  Nothing is ever downloaded.
+* Weights: ``pretrained=True`` fetches timm's released file (its ``pretrained_cfg``:
+  Hugging Face id or URL) through ``geo_core.weights`` (cached, verified, offline-capable);
+  ``ckpt_path`` (``backbone_ckpt_path`` in a model config) loads a local file instead.
+  Either way timm loads it through ``pretrained_cfg_overlay=dict(file=...)``.
 """
 
 from __future__ import annotations
@@ -57,9 +58,9 @@ def timm_kwargs(
     ``features_only`` support.
 
     Raises:
-        ConfigError: ``pretrained=True`` without a local ``ckpt_path``, or an
-            image-size option the model does not accept.
-        CheckpointError: ``ckpt_path`` does not exist.
+        ConfigError: An image-size option the model does not accept.
+        CheckpointError: ``ckpt_path`` does not exist, or ``pretrained=True`` for a model timm has no weights for.
+        WeightsError: Fetching the released weights failed.
     """
     entry = _model_entry(name, features)
     kwargs: dict[str, Any] = {}
@@ -70,11 +71,10 @@ def timm_kwargs(
         kwargs["pretrained"] = True
         kwargs["pretrained_cfg_overlay"] = {"file": str(path), "source": ""}
     elif pretrained:
-        raise ConfigError(
-            f"timm:{name}: geo never downloads weights; pass ckpt_path= (backbone_ckpt_path= in a model "
-            "config) pointing at a local timm checkpoint (.pth/.safetensors), or pretrained=False",
-            key="pretrained",
-        )
+        from geo_plugin_timm._weights import fetch_timm_weights
+
+        kwargs["pretrained"] = True
+        kwargs["pretrained_cfg_overlay"] = {"file": str(fetch_timm_weights(name)), "source": ""}
     else:
         kwargs["pretrained"] = False
     if dynamic_img_size is None:
@@ -136,7 +136,7 @@ def build_backbone(
 
     Args:
         name: A timm model name (``resnet50``, ``convnext_tiny``, ...).
-        pretrained: Must be False unless ``ckpt_path`` is given (no downloads).
+        pretrained: Load timm's released weights (fetched and cached by ``geo_core.weights``).
         ckpt_path: Local timm checkpoint to load (implies pretrained).
         in_chans: Input channels (see the module docstring for weight adaptation).
         out_indices: Feature levels to return (timm's default when None).

@@ -92,7 +92,7 @@ class TimmModelFactory:
             backbone: timm model name.
             num_classes: Classes (outputs for regression, default 1).
             in_chans: Input channels (pretrained stem adapted, see ``geo_plugin_timm._backbone``).
-            pretrained: Requires ``ckpt_path`` (never downloads).
+            pretrained: Load timm's released weights (fetched and cached by ``geo_core.weights``).
             ckpt_path: Local timm checkpoint; a classifier of another size is dropped.
             **kwargs: ``timm.create_model`` arguments; a ``backbone_`` prefix is accepted
                 (``backbone_drop_path_rate``) as in ``EncoderDecoderFactory`` configs.

@@ -48,5 +48,7 @@ def model_metadata(name: str) -> dict[str, Any]:
         return {"unsupported": reason} if reason else {}
     meta = dict(entry)
     meta["timm_version"] = data["timm_version"]
+    if entry.get("pretrained_tags"):
+        meta["weights_resolver"] = "geo_plugin_timm._weights:weight_refs"
     meta["summary"] = f"timm {entry.get('family', '')} model {name} (features_only)".replace("  ", " ")
     return meta

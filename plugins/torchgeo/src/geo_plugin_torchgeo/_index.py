@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from geo_core.weights import WeightRef
 
 __all__ = [
     "load_index",
@@ -15,9 +18,11 @@ __all__ = [
     "model_metadata",
     "datamodule_names",
     "datamodule_metadata",
+    "weight_ref",
 ]
 
 INDEX_PATH = Path(__file__).with_name("_index.json")
+_HASH = re.compile(r"-([a-f0-9]{8,})\.")  # torchvision's convention: a sha256 prefix in the file name
 
 
 @cache
@@ -45,7 +50,19 @@ def weight_metadata(name: str) -> dict[str, Any]:
                        + (f" ({entry['ssl_method']})" if entry.get("ssl_method") else "")
                        + (f" pretrained on {entry['dataset']}" if entry.get("dataset") else ""))
     meta["torchgeo_version"] = data["torchgeo_version"]
+    meta["weights"] = _weights_table(entry)
     return meta
+
+
+def weight_ref(entry: dict[str, Any]) -> WeightRef:
+    """The weights enum's URL, with the sha256 prefix its file name carries (torchvision's convention)."""
+    found = _HASH.search(str(entry["file"]))
+    return WeightRef(url=str(entry["url"]), sha256=found.group(1) if found else None)
+
+
+def _weights_table(entry: dict[str, Any]) -> dict[str, str]:
+    """The ``weights`` table that ``geo info`` shows and geo_core.weights fetches."""
+    return weight_ref(entry).to_mapping()
 
 
 def model_names() -> list[str]:
@@ -62,6 +79,7 @@ def model_metadata(name: str) -> dict[str, Any]:
     meta = dict(entry)
     meta["summary"] = f"torchgeo U-Net ({entry.get('encoder')}) trained on {entry.get('dataset')}"
     meta["torchgeo_version"] = data["torchgeo_version"]
+    meta["weights"] = _weights_table(entry)
     return meta
 
 

@@ -1,4 +1,4 @@
-"""Find and load torchgeo weight files from local disk (never downloads)."""
+"""Find torchgeo weight files (local copies first, else fetched by ``geo_core.weights``) and load them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from geo_core import CheckpointError
+from geo_core.weights import fetch_weights
 from torch import nn
+
+from geo_plugin_torchgeo._index import weight_ref
 
 __all__ = ["weights_search_dirs", "find_weights_file", "load_weights"]
 
@@ -31,11 +34,14 @@ def weights_search_dirs(weights_dir: str | Path | None = None) -> list[Path]:
 
 def find_weights_file(name: str, entry: dict[str, Any], ckpt_path: str | Path | None = None,
                       weights_dir: str | Path | None = None) -> Path:
-    """Return the local file of weights ``name``.
+    """Return the local file of weights ``name``, fetching it on first use.
+
+    ``ckpt_path`` or ``weights_dir`` name local files only. Otherwise ``$GEO_TORCHGEO_WEIGHTS`` and torch's
+    hub cache are searched, and else the enum's URL is fetched into geo's weight cache (hash-checked).
 
     Raises:
-        CheckpointError: The file is absent; the message names the file, the folders
-            searched and the URL to fetch it from.
+        CheckpointError: ``ckpt_path``/``weights_dir`` lack the file; the message names it and the URL.
+        WeightsError: The download failed or, offline, the file is not cached.
     """
     file = str(entry["file"])
     if ckpt_path is not None:
@@ -49,10 +55,11 @@ def find_weights_file(name: str, entry: dict[str, Any], ckpt_path: str | Path | 
     for d in dirs:
         if (d / file).is_file():
             return d / file
+    if weights_dir is None:
+        return fetch_weights(weight_ref(entry), name=f"torchgeo:{name}")
     raise CheckpointError(
-        f"weights file {file} for torchgeo:{name} not found in {', '.join(str(d) for d in dirs)}. "
-        f"geo never downloads: fetch it from {entry['url']} into one of those folders (or set "
-        f"{ENV_DIR}, or pass weights_dir=/ckpt_path=), or build with pretrained=False"
+        f"weights file {file} for torchgeo:{name} not found in {weights_dir}; fetch it from {entry['url']} "
+        "into that folder, or drop weights_dir= to let geo fetch and cache it, or build with pretrained=False"
     )
 
 

@@ -182,7 +182,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             n_train = n
         self.n_trainable_blocks = n_train
         if n_train == 0:  # the whole encoder, parameter-free parts (pooling, dropout) included
-            from geo_core._contracts import freeze_module
+            from geo_core import freeze_module
 
             freeze_module(self.encoder)
             self._frozen_modules.append(self.encoder)
@@ -192,6 +192,8 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         # Everything needed to rebuild this module from a checkpoint, as plain values. Encoder
         # weights travel in the state dict, so no weights file or source checkpoint is recorded.
         clean_timm = {k: v for k, v in timm_kwargs.items() if k not in ("pretrained", "pretrained_cfg_overlay")}
+        if str(name or "").startswith(("hf_hub:", "hf-hub:")):
+            clean_timm["pretrained"] = False  # a reload takes the architecture only; weights are in the state dict
         self.save_hyperparameters({
             "name": name, "zoobot_checkpoint_loc": None, "weights": None, "greyscale": greyscale,
             "timm_kwargs": clean_timm, "encoder_dim": self.encoder_dim if encoder is not None else None,
@@ -208,7 +210,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
 
     # -- freezing ------------------------------------------------------------
     def _freeze_blocks(self, blocks: list[tuple[list[nn.Module], list[nn.Parameter]]]) -> None:
-        from geo_core._contracts import freeze_module
+        from geo_core import freeze_module
 
         for modules, params in blocks:
             for m in modules:

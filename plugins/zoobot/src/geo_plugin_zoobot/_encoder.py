@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 __all__ = [
     "build_timm_encoder",
+    "hub_encoder_files",
     "encoder_dim",
     "pool_features",
     "tuneable_blocks",
@@ -22,17 +23,46 @@ __all__ = [
 log = logging.getLogger("geo_plugin_zoobot")
 
 
+_HUB_PREFIXES = ("hf_hub:", "hf-hub:")
+
+
+def hub_encoder_files(repo: str, with_weights: bool = True) -> tuple[dict[str, Any], Path | None]:
+    """Fetch a timm-format Hub encoder (``config.json``, then its weights) through ``geo_core.weights``.
+
+    Zoobot's released encoders (``mwalmsley/zoobot-encoder-<arch>``) use this layout. Returns the parsed
+    config and the weight file (``None`` when only the config was asked for).
+    """
+    import json
+
+    from geo_core.weights import WeightRef, fetch_weights
+
+    cfg_path = fetch_weights(WeightRef(hf_repo=repo, filename="config.json"), name=f"zoobot:{repo}")
+    try:
+        config = json.loads(cfg_path.read_text(encoding="utf-8"))
+        str(config["architecture"])  # a timm hub config names its architecture
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{repo}/config.json is not a timm model config ({exc})", path=cfg_path) from exc
+    if not with_weights:
+        return config, None
+    weights = fetch_weights([WeightRef(hf_repo=repo, filename=f) for f in ("model.safetensors", "pytorch_model.bin")],
+                            name=f"zoobot:{repo}")
+    return config, weights
+
+
 def build_timm_encoder(
     name: str, *, greyscale: bool = False, weights: str | Path | None = None, timm_kwargs: dict[str, Any] | None = None
 ) -> nn.Module:
     """Create a pooled timm encoder (``num_classes=0``).
 
     Args:
-        name: timm architecture, e.g. ``"convnext_nano"`` (``"timm:"`` prefix allowed).
+        name: timm architecture, e.g. ``"convnext_nano"`` (``"timm:"`` prefix allowed), or a Hub encoder,
+            ``"hf_hub:mwalmsley/zoobot-encoder-convnext_nano"`` (Zoobot's released encoders): its config and
+            weights are fetched, cached and verified by ``geo_core.weights`` and loaded by timm
+            (``timm_kwargs={"pretrained": False}`` keeps random weights of that architecture).
         greyscale: One input channel (timm adapts a pretrained stem).
         weights: Local weights file (``.safetensors``/``.pth``) loaded through timm's
             ``pretrained_cfg_overlay=dict(file=...)``; ``None``: random init unless
-            ``timm_kwargs`` asks for ``pretrained``.
+            ``timm_kwargs`` asks for ``pretrained`` or ``name`` is a Hub encoder.
         timm_kwargs: Passed to ``timm.create_model`` (e.g. ``in_chans``, ``drop_path_rate``).
     """
     import timm
@@ -44,12 +74,18 @@ def build_timm_encoder(
         if kwargs.get("in_chans", 1) != 1:
             raise ConfigError(f"greyscale=True but timm_kwargs in_chans={kwargs['in_chans']}", key="greyscale")
         kwargs["in_chans"] = 1
+    if name.startswith(_HUB_PREFIXES):
+        load = weights is None and kwargs.get("pretrained", True)
+        config, hub_file = hub_encoder_files(name.split(":", 1)[1], with_weights=bool(load))
+        name = str(config["architecture"])
+        kwargs = {**dict(config.get("model_args") or {}), **kwargs}
+        weights = hub_file if load else weights
     if weights is not None:
         path = Path(weights)
         if not path.is_file():
             raise CheckpointError("encoder weights file not found", path=path)
         overlay = dict(kwargs.pop("pretrained_cfg_overlay", {}) or {})
-        overlay["file"] = str(path)
+        overlay.update({"file": str(path), "source": ""})
         kwargs["pretrained_cfg_overlay"] = overlay
         kwargs["pretrained"] = True
     kwargs.setdefault("pretrained", False)

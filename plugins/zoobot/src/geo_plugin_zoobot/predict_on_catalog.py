@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import torch
-from geo_core import ConfigError
-from geo_core._atomic import atomic_path
+from geo_core import ConfigError, atomic_path
 from torch import Tensor, nn
 
 from geo_plugin_zoobot._datamodule import CatalogDataModule, read_catalog

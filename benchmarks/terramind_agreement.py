@@ -1,0 +1,265 @@
+"""Numerical agreement of geo-plugin-terramind with TerraTorch's TerraMind backbone (``TerraMindViT``).
+
+The reference is TerraTorch's ``terratorch/models/backbones/terramind/model/`` folder, kept OUTSIDE
+this repository (it needs ``einops``; its ``modality_info.py`` imports ``terramind/utils.py``, which
+needs torchvision). Only those module files are loaded (not TerraTorch's package, registries or
+tokenizers)::
+
+    .venv/bin/python benchmarks/terramind_agreement.py --ref <terratorch checkout>/terratorch/models/backbones/terramind
+    # or TERRAMIND_REF=<...>/terramind .venv/bin/python benchmarks/terramind_agreement.py
+
+For each case the reference ``TerraMindViT`` is built with the variant's settings (TerraTorch's
+``terramind_register.py``), gets random weights (perturbed away from its init), and its state dict is
+written in the released layout: the encoder keys plus stand-ins for what the released
+encoder-decoder files also hold (``decoder.*``, ``decoder_embeddings.*``, ``mask_token`` and the
+embeddings of modalities the model was not built with), without ``missing_mod_token``. Our backbone
+loads that file through its public builder and key filter; both run on the same multimodal input.
+Reports the max absolute difference over every block's merged output and writes
+benchmarks/results/terramind_agreement.md (and .json).
+
+Target (shared/TARGETS.md): same outputs to 1e-5 from the same weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import tempfile
+import time
+import types
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+TOL = 1e-5
+
+# TerraTorch's terramind_register.py: (depth, dim, heads, biases, gated SwiGLU MLP)
+VARIANTS = {
+    "terramind_v1_tiny": (12, 192, 3, True, False),
+    "terramind_v1_small": (12, 384, 6, True, False),
+    "terramind_v1_base": (12, 768, 12, False, True),
+    "terramind_v1_large": (24, 1024, 16, False, True),
+}
+CHANNELS = {"S2L2A": 12, "S2L1C": 13, "S1GRD": 2, "S1RTC": 2, "DEM": 1, "RGB": 3}
+# pre-trained embeddings a released file holds, added when a case does not select them
+UNUSED = {"S2L1C": "untok_sen2l1c@224", "S1RTC": "untok_sen1rtc@224", "RGB": "untok_sen2rgb@224"}
+
+
+@dataclass
+class Case:
+    name: str
+    variant: str
+    modalities: tuple[str, ...]
+    merge: str = "mean"
+    size: tuple[int, int] = (224, 224)
+    depth: int | None = None
+
+
+CASES = [
+    Case("tiny, S2L2A + S1GRD + DEM + LULC tokens, mean, 224", "terramind_v1_tiny", ("S2L2A", "S1GRD", "DEM", "LULC")),
+    Case("small, S2L2A + S1RTC, concat, 224", "terramind_v1_small", ("S2L2A", "S1RTC"), merge="concat"),
+    Case("base (SwiGLU), S2L2A + S1GRD + NDVI tokens, mean, 224", "terramind_v1_base", ("S2L2A", "S1GRD", "NDVI")),
+    Case("base, S2L1C + RGB, max, 224", "terramind_v1_base", ("S2L1C", "RGB"), merge="max"),
+    Case(
+        "base, S2L2A, mean, non-224 input 256x256 (bicubic position embedding)",
+        "terramind_v1_base",
+        ("S2L2A",),
+        size=(256, 256),
+    ),
+    Case(
+        "large (SwiGLU), depth 8, S2L2A + S1GRD, concat, 224",
+        "terramind_v1_large",
+        ("S2L2A", "S1GRD"),
+        merge="concat",
+        depth=8,
+    ),
+]
+
+
+def load_reference(path: str) -> Any:
+    """Import the reference ``model`` package from ``path`` without running TerraTorch's package ``__init__``."""
+    root = Path(path)
+    if not (root / "model" / "terramind_vit.py").is_file():
+        raise SystemExit(f"{path} is not TerraTorch's terramind folder (no model/terramind_vit.py)")
+    parts = ["terratorch", "terratorch.models", "terratorch.models.backbones"]
+    for name in parts:
+        sys.modules.setdefault(name, types.ModuleType(name))
+    pkg = types.ModuleType("terratorch.models.backbones.terramind")
+    pkg.__path__ = [str(root)]
+    sys.modules[pkg.__name__] = pkg
+    return importlib.import_module("terratorch.models.backbones.terramind.model.terramind_vit")
+
+
+def reference_model(ref: Any, case: Case) -> Any:
+    from terratorch.models.backbones.terramind.model.tm_utils import LayerNorm  # the reference's own
+
+    depth, dim, heads, bias, gated = VARIANTS[case.variant]
+    return ref.TerraMindViT(
+        modalities=list(case.modalities),
+        merge_method=case.merge,
+        encoder_depth=case.depth or depth,
+        dim=dim,
+        num_heads=heads,
+        mlp_ratio=4,
+        qkv_bias=bias,
+        proj_bias=bias,
+        mlp_bias=bias,
+        norm_layer=partial(LayerNorm, eps=1e-6, bias=False),
+        act_layer=torch.nn.SiLU if gated else torch.nn.GELU,
+        gated_mlp=gated,
+    )
+
+
+def released_state_dict(model: Any, dim: int) -> dict[str, torch.Tensor]:
+    """The reference's state dict as a released encoder-decoder file would hold it."""
+    sd = {k: v.detach().clone() for k, v in model.state_dict().items() if k != "missing_mod_token"}
+    g = torch.Generator().manual_seed(7)
+    for mod, key in UNUSED.items():
+        if f"encoder_embeddings.{key}.proj.weight" not in sd:
+            sd[f"encoder_embeddings.{key}.proj.weight"] = torch.randn(dim, 256 * CHANNELS[mod], generator=g)
+            sd[f"encoder_embeddings.{key}.mod_emb"] = torch.randn(1, 1, dim, generator=g)
+    sd["mask_token"] = torch.randn(1, 1, dim, generator=g)
+    sd["decoder_proj_context.weight"] = torch.randn(dim, dim, generator=g)
+    sd["decoder.0.norm1.weight"] = torch.randn(dim, generator=g)
+    sd["decoder_norm.weight"] = torch.randn(dim, generator=g)
+    sd["decoder_embeddings.tok_sen2l2a@224.token_emb.weight"] = torch.randn(4, dim, generator=g)
+    return sd
+
+
+def make_input(case: Case, b: int = 2) -> dict[str, torch.Tensor]:
+    h, w = case.size
+    x: dict[str, torch.Tensor] = {}
+    for m in case.modalities:
+        if m in ("LULC", "NDVI"):
+            x[m] = torch.randint(0, 4375, (b, h // 16, w // 16))
+        else:
+            x[m] = torch.randn(b, CHANNELS[m], h, w)
+    return x
+
+
+def run_case(ref: Any, case: Case, tmp: Path) -> dict[str, Any]:
+    from geo_plugin_terramind import build_backbone
+
+    torch.manual_seed(0)
+    rm = reference_model(ref, case).eval()
+    with torch.no_grad():
+        for p in rm.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    dim = VARIANTS[case.variant][1]
+    ckpt = tmp / f"{case.variant}.pt"
+    torch.save(released_state_dict(rm, dim), ckpt)
+    kw: dict[str, Any] = {"modalities": list(case.modalities), "merge_method": case.merge, "ckpt_path": ckpt}
+    if case.depth:
+        kw["depth"] = case.depth
+    ours = build_backbone(case.variant, **kw).eval()
+    x = make_input(case)
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        r_feats = rm({k: v.clone() for k, v in x.items()})
+        o_feats = ours(x)
+    elapsed = time.perf_counter() - t0
+    assert len(r_feats) == len(o_feats), (len(r_feats), len(o_feats))
+    diffs = [(r - o).abs().max().item() for r, o in zip(r_feats, o_feats, strict=True)]
+    diff = max(diffs)
+    del rm, ours
+    return {
+        "case": case.name,
+        "variant": case.variant,
+        "modalities": list(case.modalities),
+        "merge": case.merge,
+        "size": list(case.size),
+        "depth": case.depth or "full",
+        "outputs_compared": len(diffs),
+        "shape": list(o_feats[-1].shape),
+        "max_abs_diff": diff,
+        "max_abs_value": max(r.abs().max().item() for r in r_feats),
+        "passes": diff <= TOL,
+        "seconds": round(elapsed, 2),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--ref",
+        default=os.environ.get("TERRAMIND_REF"),
+        help="TerraTorch's terratorch/models/backbones/terramind folder",
+    )
+    ap.add_argument("--ref-label", default="", help="where the reference came from, e.g. 'TerraTorch @ 85467a9f'")
+    ap.add_argument("--only", default=None, help="run the cases whose name contains this text")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results")
+    args = ap.parse_args()
+    if not args.ref:
+        raise SystemExit("give the reference folder: --ref <terratorch>/terratorch/models/backbones/terramind")
+    torch.set_num_threads(args.threads)
+    ref = load_reference(args.ref)
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        for case in CASES:
+            if args.only and args.only not in case.name:
+                continue
+            row = run_case(ref, case, Path(d))
+            rows.append(row)
+            flag = "ok" if row["passes"] else "FAIL"
+            print(
+                f"{flag:4}  {row['max_abs_diff']:.3e}  (|x|max {row['max_abs_value']:.2f}, "
+                f"{row['outputs_compared']} blocks)  {case.name}",
+                flush=True,
+            )
+    worst = max((r["max_abs_diff"] for r in rows), default=float("nan"))
+    print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
+    if args.no_write:
+        return
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    meta = {
+        "torch": torch.__version__,
+        "threads": args.threads,
+        "reference": args.ref_label or args.ref,
+        "tolerance": TOL,
+        "worst": worst,
+        "cases": rows,
+    }
+    (out / "terramind_agreement.json").write_text(json.dumps(meta, indent=2) + "\n")
+    lines = [
+        "# TerraMind agreement with TerraTorch",
+        "",
+        "`benchmarks/terramind_agreement.py --ref <terratorch>/terratorch/models/backbones/terramind`",
+        f"(reference: {meta['reference']}; torch {torch.__version__}, float32, CPU, {args.threads} threads; the",
+        "reference files are kept outside the repository). TerraTorch's `TerraMindViT` gets random weights",
+        "(perturbed away from its init); its state dict is written in the released layout (plus decoder keys",
+        "and unused modality embeddings, as the released encoder-decoder files hold them) and loaded through",
+        "`geo_plugin_terramind`'s builder and key filter. Same multimodal input (`LULC`/`NDVI` as token ids);",
+        "difference over every block's merged output (all blocks; the last one layer-normed).",
+        "The large variant is checked at depth 8 to keep memory low (same block code at every depth).",
+        "",
+        f"**Worst max abs difference: {worst:.2e}** (target {TOL:g}).",
+        "",
+        "| case | blocks compared | output | max abs diff | max abs value | result |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['case']} | {r['outputs_compared']} | {tuple(r['shape'])} | {r['max_abs_diff']:.2e} | "
+            f"{r['max_abs_value']:.2f} | {'ok' if r['passes'] else 'FAIL'} |"
+        )
+    lines += [
+        "",
+        "Not compared: TerraTorch's `concat` with a missing modality appends the filler tokens after the present",
+        "modalities (in input-dict order); geo puts the learnt `missing_mod_token` in the missing modality's own",
+        "slot (in `modalities` order), so a model keeps its channel layout when a modality is absent.",
+        "",
+    ]
+    (out / "terramind_agreement.md").write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""The Python API behind ``geo train|validate|test|predict`` (the CLI calls exactly these).
+
+Example:
+    >>> from geo_core import runs  # doctest: +SKIP
+    >>> trainer = runs.train("examples/segmentation_tiny.yaml", {"trainer.max_epochs": 1})  # doctest: +SKIP
+    >>> runs.test("examples/segmentation_tiny.yaml", ckpt="best")  # doctest: +SKIP
+    >>> runs.predict("examples/segmentation_tiny.yaml", ckpt="best", input="scene.tif",
+    ...               output="pred.tif")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from geo_core.runs._config import RunConfig, build, check, compose, find_checkpoint, with_defaults
+
+__all__ = ["load_config", "train", "validate", "test", "predict", "run_embedding"]
+
+ConfigLike = str | Path | Mapping[str, Any] | Sequence[str | Path | Mapping[str, Any]] | RunConfig
+
+
+def load_config(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None) -> RunConfig:
+    """Compose, check and complete a run configuration (nothing is built)."""
+    run = config if isinstance(config, RunConfig) else compose(config, overrides)  # type: ignore[arg-type]
+    check(run)
+    return with_defaults(run)
+
+
+def _trusting(run: RunConfig, trust_checkpoint: bool) -> RunConfig:
+    """Let the run's :class:`AtomicCheckpointIO` unpickle checkpoints (``--trust-checkpoint``)."""
+    if not trust_checkpoint:
+        return run
+    from geo_core.runs._config import nodes_of_class
+    from geo_core.tasks._checkpoint_io import AtomicCheckpointIO
+
+    ios = nodes_of_class(run.config["trainer"].get("plugins") or [], AtomicCheckpointIO)
+    if not ios:
+        from geo_core._errors import ConfigError
+
+        raise ConfigError("--trust-checkpoint works through geo's checkpoint IO; trainer.plugins replaces it: add "
+                          "{class_path: geo_core.tasks._checkpoint_io.AtomicCheckpointIO} to trainer.plugins",
+                          key="trainer.plugins")
+    for p in ios:
+        p["init_args"] = {**(p.get("init_args") or {}), "trust_checkpoint": True}
+    return run
+
+
+def _need_data(run: RunConfig, command: str, hook: str) -> None:
+    """A missing ``data:`` section is a config error unless the task brings its own dataloader ``hook``."""
+    model = run.config.get("model")
+    if run.config.get("data") is not None or not isinstance(model, dict) or "class_path" not in model:
+        return
+    from lightning.pytorch import LightningModule
+
+    from geo_core._errors import ConfigError
+    from geo_core.runs._config import _class_of
+
+    _, cls = _class_of(model["class_path"], "model")
+    if getattr(cls, hook, None) is getattr(LightningModule, hook):
+        raise ConfigError(f"{command} needs data: add a data section (e.g. data: {{class_path: "
+                          "GenericNonGeoSegmentationDataModule, init_args: {...}})", key="data")
+
+
+def train(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
+          resume: str | None = None, trust_checkpoint: bool = False) -> Any:
+    """Fit the configured task; ``resume`` is ``last`` or a checkpoint path. Returns the Trainer.
+
+    ``trust_checkpoint`` lets the resumed checkpoint hold pickled objects (runs code from the file).
+    """
+    run = _trusting(load_config(config, overrides), trust_checkpoint)
+    _need_data(run, "train", "train_dataloader")
+    ckpt = str(find_checkpoint(run.config, resume)) if resume else run.config.get("ckpt_path")
+    built = build(run)
+    with warnings.catch_warnings():
+        # frozen parts (freeze_backbone, freeze_encoder) stay in eval mode on purpose
+        warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode at the start of training")
+        if ckpt:  # resuming into the run's own checkpoint folder is the point, not a mistake
+            warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
+        built.trainer.fit(built.model, datamodule=built.data, ckpt_path=ckpt)
+    return built.trainer
+
+
+def _evaluate(stage: str, config: ConfigLike, overrides: Any, ckpt: str | None,
+              trust_checkpoint: bool) -> list[dict[str, float]]:
+    run = _trusting(load_config(config, overrides), trust_checkpoint)
+    _need_data(run, stage, "val_dataloader" if stage == "validate" else "test_dataloader")
+    which = ckpt or run.config.get("ckpt_path")
+    path = str(find_checkpoint(run.config, which)) if which else None
+    built = build(run)
+    fn = built.trainer.validate if stage == "validate" else built.trainer.test
+    return fn(built.model, datamodule=built.data, ckpt_path=path)  # type: ignore[no-any-return]
+
+
+def validate(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
+             ckpt: str | None = None, trust_checkpoint: bool = False) -> list[dict[str, float]]:
+    """Validate the task (weights from ``ckpt``: ``best``, ``last`` or a path)."""
+    return _evaluate("validate", config, overrides, ckpt, trust_checkpoint)
+
+
+def test(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
+         ckpt: str | None = None, trust_checkpoint: bool = False) -> list[dict[str, float]]:
+    """Test the task on every test dataloader (weights from ``ckpt``)."""
+    return _evaluate("test", config, overrides, ckpt, trust_checkpoint)
+
+
+def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[str | Path], output: str | Path,
+            overrides: Sequence[str] | Mapping[str, Any] | None = None, trust_checkpoint: bool = False,
+            progress: bool = False, max_failures: int | None = None, **options: Any) -> list[Path]:
+    """Stream-predict scenes to GeoTIFFs with the configured task and the datamodule's preprocessing.
+
+    Image-level tasks (classification, multi-label, scalar regression) write one CSV table
+    instead, a row per input file (see :func:`geo_core.inference.predict_images`).
+
+    ``options`` override the config's ``predict:`` section (``crop``, ``stride``, ``batch_size``,
+    ``output_kind``, ``quicklook``, ``compress``, ``overviews``, ``channels_last``). ``trust_checkpoint`` allows
+    pickled objects in ``ckpt``; ``progress`` shows a bar per scene on stderr. Several scenes are
+    shared among torchrun/SLURM ranks with a ledger in the output folder; ``max_failures`` stops
+    a rank once more scenes failed (see :func:`geo_core.inference.predict_paths`).
+    """
+    from geo_core.data import scene_preprocessing_of
+    from geo_core.inference._images import IMAGE_KINDS, predict_images
+    from geo_core.inference._options import PredictOptions
+    from geo_core.inference._stream import load_task_checkpoint, predict_paths
+
+    run = load_config(config, overrides)
+    section = dict(run.config.get("predict") or {})
+    section.update({k: v for k, v in options.items() if v is not None})
+    fields = {f.name for f in dataclasses.fields(PredictOptions)}
+    unknown = [k for k in section if k not in fields]
+    if unknown:
+        from geo_core._errors import ConfigError
+
+        raise ConfigError(f"unknown predict option {unknown[0]!r}; valid: {sorted(fields)}", key=unknown[0])
+    opts = PredictOptions(**section)
+    built = build(run)
+    which = ckpt or run.config.get("ckpt_path")
+    if which:
+        load_task_checkpoint(built.model, find_checkpoint(run.config, which), trust_checkpoint)
+    pre = scene_preprocessing_of(built.data)
+    if getattr(built.model, "task_kind", "") in IMAGE_KINDS:  # one table row per file, not a raster per file
+        return [predict_images(built.model, input, output, pre, opts, progress=progress)]
+    return predict_paths(built.model, input, output, pre, opts, progress=progress, max_failures=max_failures)
+
+
+def run_embedding(config: Any, overrides: Any = None, input: Any = None,
+                  output: str | Path | None = None, max_failures: int | None = None,
+                  ckpt: str | None = None) -> dict[str, int]:
+    """Python API of ``geo embed``: returns ``{"written": n, "skipped": m}``.
+
+    The config's ``model`` must be an ``EmbeddingGenerationTask``; predictions are
+    streamed to disk (``return_predictions=False``), so memory stays bounded.
+    With ``input`` (a file, folder, glob, text list or STAC document) the scenes are embedded
+    instead of the datamodule's predict set, shared among torchrun/SLURM ranks with a ledger
+    in ``output`` (default: the task's ``output_dir``); see :func:`geo_core.inference._embed_scenes.embed_scenes`.
+    """
+    from geo_core._errors import ConfigError
+    from geo_core.tasks._embedding import EmbeddingGenerationTask
+
+    extra = ["trainer.enable_checkpointing=false", "trainer.logger=false"]
+    ov = [*extra, *(overrides or [])] if not isinstance(overrides, dict) else overrides
+    run = load_config(config, ov)
+    built = build(run)
+    if not isinstance(built.model, EmbeddingGenerationTask):
+        raise ConfigError(f"geo embed needs model.class_path: EmbeddingGenerationTask, got "
+                          f"{type(built.model).__name__}; use geo predict for other tasks", key="model.class_path")
+    if input is not None:
+        from geo_core.data import scene_preprocessing_of
+        from geo_core.inference._embed_scenes import embed_scenes
+
+        if ckpt:
+            from geo_core.inference._stream import load_task_checkpoint
+
+            load_task_checkpoint(built.model, find_checkpoint(run.config, ckpt))
+        return embed_scenes(built.model, input, output or built.model.output_dir, scene_preprocessing_of(built.data),
+                            max_failures=max_failures)
+    built.trainer.predict(built.model, datamodule=built.data, return_predictions=False)
+    return dict(built.model.counts)

@@ -1,0 +1,34 @@
+"""Variant configurations, read from the shipped ``geo-plugin.toml`` (no torch import)."""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from importlib import resources
+from typing import Any
+
+__all__ = ["backbone_config", "manifest", "variant_names"]
+
+
+@functools.cache
+def manifest() -> dict[str, Any]:
+    """Return the parsed ``geo-plugin.toml`` of this distribution."""
+    text = resources.files("geo_plugin_terramind").joinpath("geo-plugin.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def variant_names() -> list[str]:
+    """Return the backbone variant names, in manifest order."""
+    return list(manifest()["backbone"])
+
+
+def backbone_config(variant: str) -> dict[str, Any]:
+    """Return a copy of the ``[backbone.<variant>]`` table.
+
+    Raises:
+        KeyError: ``variant`` is not a TerraMind backbone; the message lists the valid names.
+    """
+    table = manifest()["backbone"]
+    if variant not in table:
+        raise KeyError(f"unknown TerraMind variant {variant!r}; expected one of {sorted(table)}")
+    return dict(table[variant])
