@@ -39,9 +39,9 @@ def migrate(name: str, data: Path, out: Path, *extra: str) -> tuple[Path, Any]:
 
 def run_all_stages(config: Path) -> dict[str, float]:
     """Train one batch (+ one validation batch), then test one batch; return the test metrics."""
-    from geo_core import tasks
+    from geo_core import runs
 
-    trainer = tasks.train(config, RUN_OVERRIDES)
+    trainer = runs.train(config, RUN_OVERRIDES)
     assert trainer.global_step == 1
     results = trainer.test(trainer.lightning_module, datamodule=trainer.datamodule, verbose=False)
     assert results and "test/loss" in results[0]

@@ -357,7 +357,7 @@ def _check_node(node: Any, where: str) -> None:
 def _check_tensorboard(logger: Any) -> None:
     """A TensorBoardLogger without tensorboard installed: name the extra, before anything is built."""
     items = logger if isinstance(logger, list) else [logger]
-    if not _has_class(items, "TensorBoardLogger"):
+    if not any(isinstance(i, dict) and str(i.get("class_path", "")).endswith("TensorBoardLogger") for i in items):
         return
     if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
         raise ConfigError("trainer.logger: TensorBoardLogger needs tensorboard, which is not installed; "
