@@ -63,3 +63,26 @@ def test_not_a_clay_or_not_a_torch_file(tmp_path) -> None:
 def test_pretrained_without_released_weights_says_what_to_do() -> None:
     with pytest.raises(geo_core.CheckpointError, match=r"no released weights.*ckpt_path"):
         build_backbone("clay_v15_tiny", pretrained=True, depth=1)
+
+
+def test_pretrained_fetches_the_released_file_through_the_weights_layer(tmp_path, monkeypatch) -> None:
+    from geo_core.testing import WeightServer, checkpoint_bytes
+
+    torch.manual_seed(0)
+    src = build_backbone("clay_v1_base", depth=1)
+    sd = {f"model.encoder.{k}": v for k, v in src.state_dict().items()}
+    with WeightServer() as server:
+        server.use(monkeypatch, tmp_path)
+        server.add_hf_file("made-with-clay/Clay-legacy", "v1/clay-v1-base.ckpt",
+                           checkpoint_bytes({"state_dict": sd}))
+        model = geo_core.BACKBONES.build("clay:clay_v1_base", pretrained=True, depth=1)
+        assert _same(model, src)
+        assert server.count("GET", "v1/clay-v1-base.ckpt") == 1
+        # a wrong file (a damaged v1 base served as v1.5 large) names the keys as the file spells them
+        sd.pop("model.encoder.transformer.layers.0.1.net.3.weight")
+        server.add_hf_file("made-with-clay/Clay", "v1.5/clay-v1.5.ckpt", checkpoint_bytes({"state_dict": sd}))
+        with pytest.raises(geo_core.CheckpointError) as err:
+            build_backbone("clay_v15_large", pretrained=True, depth=1)
+    msg = str(err.value)
+    assert "missing keys ['model.encoder.transformer.layers.0.1.net.3.weight']" in msg
+    assert "model.encoder.cls_token: file (1, 1, 768) vs model (1, 1, 1024)" in msg

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import sys
 from typing import Annotated
 
 import typer
@@ -56,9 +57,22 @@ def list_cmd(
         names = [n for n in names if fnmatch.fnmatch(n, pat) or fnmatch.fnmatch(n.split(":", 1)[1], pat)]
     if as_json:
         emit_json(names)
-        return
-    for n in names:
-        typer.echo(n)
+    else:
+        for n in names:
+            typer.echo(n)
+    if not names:  # say so (an empty screen reads as a hang or a bug) and exit 1 for scripts
+        _nothing_listed(reg.kind, source, filter_)
+        raise typer.Exit(1)
+
+
+def _nothing_listed(kind: str, source: str | None, filter_: str | None) -> None:
+    from geo_core._first_party import uninstalled_for_kind
+
+    where = "".join([f" from source {source!r}" if source else "", f" matching {filter_!r}" if filter_ else ""])
+    err(f"no {kind} components installed{where}")
+    if source is None and filter_ is None:
+        for dist, summary in uninstalled_for_kind(kind).items():
+            sys.stderr.write(f"  {dist} provides them ({summary}): pip install {dist}\n")
 
 
 def info_cmd(

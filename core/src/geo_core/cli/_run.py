@@ -105,8 +105,13 @@ def predict_cmd(
     quicklook: Annotated[bool, typer.Option("--quicklook", help="Also write a PNG preview.")] = False,
     overviews: Annotated[bool, typer.Option("--overviews", help="Tiled output with internal overviews.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide the per-scene progress bar.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace outputs that already exist.")] = False,
     max_failures: Annotated[int | None, typer.Option(
         "--max-failures", help="Several scenes: stop a rank after more than N failed scenes (default: never).")] = None,
+    engine: Annotated[str | None, typer.Option(
+        "--engine", help="torch (default) or onnxruntime (the model exported to ONNX, same streaming).")] = None,
+    onnx_model: Annotated[str | None, typer.Option(
+        "--onnx-model", help="With --engine onnxruntime: a file from `geo export` instead of exporting now.")] = None,
     trust_checkpoint: TrustOpt = False,
     print_config: PrintOpt = False,
 ) -> None:
@@ -120,8 +125,8 @@ def predict_cmd(
     paths = _guard(lambda: predict(config, ckpt=ckpt, input=input, output=output, overrides=ctx.args,
                                    output_kind=output_kind, crop=crop, stride=stride, batch_size=batch_size,
                                    quicklook=quicklook or None, overviews=overviews or None,
-                                   trust_checkpoint=trust_checkpoint,
-                                   progress=not no_progress, max_failures=max_failures))
+                                   engine=engine, onnx_model=onnx_model, trust_checkpoint=trust_checkpoint,
+                                   progress=not no_progress, max_failures=max_failures, overwrite=overwrite))
     for p in paths or []:
         typer.echo(str(p))
 

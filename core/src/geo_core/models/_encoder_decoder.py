@@ -179,7 +179,12 @@ class EncoderDecoderFactory:
             builder, _ = _builder("backbone", spec)
             check_arguments(builder, kwargs, prefix="backbone_", where=f"backbone {spec!r}",
                             extra=_TEMPORAL_KEYS)
-            encoder = builder(**kwargs)
+            try:
+                encoder = builder(**kwargs)
+            except UnusedArgumentError as exc:  # a plugin's own check: name the arguments as the config does
+                if not exc.names or not set(exc.names) <= set(kwargs):
+                    raise
+                raise exc.prefixed("backbone_", f"backbone {spec!r}") from None
         if temporal.get("use_temporal"):
             from geo_core.models._temporal import TemporalWrapper
 

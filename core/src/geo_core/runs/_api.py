@@ -109,7 +109,8 @@ def test(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None
 
 def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[str | Path], output: str | Path,
             overrides: Sequence[str] | Mapping[str, Any] | None = None, trust_checkpoint: bool = False,
-            progress: bool = False, max_failures: int | None = None, **options: Any) -> list[Path]:
+            progress: bool = False, max_failures: int | None = None, overwrite: bool = False,
+            **options: Any) -> list[Path]:
     """Stream-predict scenes to GeoTIFFs with the configured task and the datamodule's preprocessing.
 
     Image-level tasks (classification, multi-label, scalar regression) write one CSV table
@@ -120,10 +121,15 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
     pickled objects in ``ckpt``; ``progress`` shows a bar per scene on stderr. Several scenes are
     shared among torchrun/SLURM ranks with a ledger in the output folder; ``max_failures`` stops
     a rank once more scenes failed (see :func:`geo_core.inference.predict_paths`).
+    An output that already exists is replaced only with ``overwrite`` (a rerun into a folder skips the
+    scenes its ledger records as done); an output that is one of the inputs is always refused. Object
+    detection tasks write one GeoJSON per image.
     """
     from geo_core.data import scene_preprocessing_of
     from geo_core.inference._images import IMAGE_KINDS, predict_images
     from geo_core.inference._options import PredictOptions
+    from geo_core.inference._outputs import check_outputs, ledger_done, planned_outputs
+    from geo_core.inference._scenes import list_all_scenes
     from geo_core.inference._stream import load_task_checkpoint, predict_paths
 
     run = load_config(config, overrides)
@@ -136,12 +142,21 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
 
         raise ConfigError(f"unknown predict option {unknown[0]!r}; valid: {sorted(fields)}", key=unknown[0])
     opts = PredictOptions(**section)
+    scenes = list_all_scenes(input)
     built = build(run)
+    task_kind = getattr(built.model, "task_kind", "")
+    kind = "detection" if task_kind == "detection" else "image" if task_kind in IMAGE_KINDS else "pixel"
+    ids = [sc.id for sc in scenes]
+    targets = planned_outputs(ids, output, kind, quicklook=bool(opts.quicklook))
+    local = [Path(sc.path) for sc in scenes if not sc.path.startswith("/vsi")]
+    check_outputs(local, targets, overwrite, resumable=ledger_done(output, ids) if kind == "pixel" else ())
     which = ckpt or run.config.get("ckpt_path")
     if which:
         load_task_checkpoint(built.model, find_checkpoint(run.config, which), trust_checkpoint)
     pre = scene_preprocessing_of(built.data)
-    if getattr(built.model, "task_kind", "") in IMAGE_KINDS:  # one table row per file, not a raster per file
+    if kind == "detection":  # one GeoJSON of boxes per image
+        return built.model.predict_files(input, output, pre, progress=progress)  # type: ignore[no-any-return]
+    if kind == "image":  # one table row per file, not a raster per file
         return [predict_images(built.model, input, output, pre, opts, progress=progress)]
     return predict_paths(built.model, input, output, pre, opts, progress=progress, max_failures=max_failures)
 

@@ -159,6 +159,9 @@ class BaseTask(pl.LightningModule):
         kwargs = dict(args or {})
         if aux_heads:
             kwargs["aux_decoders"] = aux_heads
+        from geo_core.models._routing import check_call
+
+        check_call(fac.build_model, kwargs, where="model_args", skip=1)
         return fac.build_model(self.task_kind, **kwargs)  # type: ignore[no-any-return]
 
     def _declared_aux_heads(self) -> list[str] | None:
