@@ -70,6 +70,25 @@ def test_cli_runs_migrated_config_with_terratorch_flags(compat_data: Path, tmp_p
     full = next(p for p in (tmp_path / "run").rglob("*.ckpt") if "state_dict" not in p.name)
     res = CliRunner().invoke(app, ["test", "-c", str(geo_cfg), "--ckpt_path", str(full), *RUN_OVERRIDES])
     assert res.exit_code == 0, res.output
+    out = tmp_path / "preds"
+    res = CliRunner().invoke(app, ["predict", "-c", str(geo_cfg), "--ckpt_path", str(full), "--predict_output_dir",
+                                   str(out), "--data.init_args.predict_data_root", str(compat_data / "cls" / "a")])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.glob("*.tif")) == ["c1_pred.tif", "c3_pred.tif"]
+
+
+def test_tensorboard_logger_without_tensorboard_names_the_extra(compat_data: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a, **k: None if name in ("tensorboard", "tensorboardX") else real(name, *a, **k))
+    geo_cfg, res = migrate("vit_no_neck_patch13.yaml", compat_data, tmp_path)
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["train", "-c", str(geo_cfg), "trainer.logger={class_path: TensorBoardLogger}"])
+    assert res.exit_code == 2
+    assert "TensorBoardLogger needs tensorboard" in res.output and "pip install 'geo-core[tensorboard]'" in res.output
 
 
 def test_migrated_config_is_written_into_the_config(compat_data: Path, tmp_path: Path) -> None:
@@ -87,3 +106,17 @@ def test_migrated_config_is_written_into_the_config(compat_data: Path, tmp_path:
     assert (init["optimizer"], init["lr"], init["scheduler"]) == ("Adam", 1.0e-3, "CosineAnnealingLR")
     assert init["scheduler_hparams"] == {"T_max": 10}
     assert "optimizer" not in cfg and "lr_scheduler" not in cfg
+
+
+def test_compute_statistics_reads_a_migrated_config(compat_data: Path, tmp_path: Path) -> None:
+    """TerraTorch's ``compute_statistics`` verb is ``geo stats``."""
+    geo_cfg, res = migrate("prithvi_factory_segmentation.yaml", compat_data, tmp_path)
+    assert res.exit_code == 0, res.output
+    from geo_core.cli._app import _register_plugin_commands
+
+    _register_plugin_commands()  # `geo` does this at start-up; plugin verbs (stats) come from geo-plugin-datasets
+    out = tmp_path / "stats.yaml"
+    res = CliRunner().invoke(app, ["compute_statistics", "-c", str(geo_cfg), "-o", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    stats = yaml.safe_load(out.read_text())
+    assert len(stats["means"]) == 6 and stats["file_count"] == 4

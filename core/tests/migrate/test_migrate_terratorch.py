@@ -195,6 +195,18 @@ def test_names_geo_registers_under_terratorch_spelling_pass_through():
     assert report.unmapped == [] and report.changes == []
 
 
+def test_embedding_generation_task():
+    cfg = {"model": {"class_path": "terratorch.tasks.EmbeddingGenerationTask", "init_args": {
+        "model": "prithvi_eo_tiny", "model_args": {"pretrained": False}, "output_format": "parquet",
+        "embed_file_key": "filename", "layers": [-1], "embedding_pooling": "vit_mean", "has_cls": True,
+        "output_dir": "emb"}}}
+    new, report = migrate_terratorch(cfg)
+    assert new["model"]["init_args"] == {"backbone": "prithvi_eo_tiny", "backbone_args": {"pretrained": False},
+                                         "output_format": "parquet", "layers": [-1], "pooling": "mean",
+                                         "output_dir": "emb"}
+    assert report.unmapped == []
+
+
 def test_unknown_task_is_reported():
     new, report = migrate_terratorch({"model": {"class_path": "terratorch.tasks.WeirdTask"}})
     assert new["model"]["class_path"] == "terratorch.tasks.WeirdTask"

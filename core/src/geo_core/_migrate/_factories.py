@@ -220,6 +220,17 @@ def _timm(margs: dict[str, Any], report: MigrationReport, where: str) -> dict[st
     return out
 
 
+def _registered_factory(name: str) -> bool:
+    from geo_core._errors import GeoError
+    from geo_core._registries import MODEL_FACTORIES
+
+    try:
+        MODEL_FACTORIES.resolve(name)
+    except GeoError:
+        return False
+    return True
+
+
 def migrate_factory(factory: Any, margs: dict[str, Any], kind: str, report: MigrationReport,
                     where: str) -> tuple[str | None, dict[str, Any]]:
     """Return the geo factory name and converted ``model_args``."""
@@ -242,6 +253,8 @@ def migrate_factory(factory: Any, margs: dict[str, Any], kind: str, report: Migr
         new = "FullModelFactory"
         if isinstance(margs.get("model"), str):
             margs["model"] = component(margs["model"], "model", report, f"{w}.model")
+    elif _registered_factory(name):
+        new = name  # an installed plugin registers it under TerraTorch's name
     else:
         report.not_mapped(f"{where}.model_factory", f"factory {factory} has no geo equivalent",
                           closest(name, ("EncoderDecoderFactory", "FullModelFactory", "SMPModelFactory",

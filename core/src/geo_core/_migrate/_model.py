@@ -50,6 +50,8 @@ def migrate_model(model: Any, report: MigrationReport, predict: dict[str, Any]) 
         report.not_mapped(f"model.{k}", "not class_path/init_args", "move it under model.init_args")
     if name == "ReconstructionTask":
         model["init_args"] = _reconstruction(args, report)
+    elif name == "EmbeddingGenerationTask":
+        model["init_args"] = _embedding(args, report)
     else:
         model["init_args"] = _task(cls, args, report, predict)
     return {"class_path": name, "init_args": model["init_args"]}
@@ -195,4 +197,46 @@ def _reconstruction(args: dict[str, Any], report: MigrationReport) -> dict[str, 
             out[key] = value
         else:
             report.not_mapped(where, f"ReconstructionTask has no argument {key!r}", closest(key, valid))
+    return out
+
+
+_POOLING = {None: "none", "mean": "mean", "vit_mean": "mean", "max": "max", "vit_max": "max", "cls": "cls",
+            "vit_cls": "cls", "none": "none"}
+
+
+def _embedding(args: dict[str, Any], report: MigrationReport) -> dict[str, Any]:
+    """EmbeddingGenerationTask: ``model``/``model_args`` -> ``backbone``/``backbone_args``, pooling names."""
+    from geo_core._registries import TASKS
+
+    valid, _ = accepted(TASKS.get("EmbeddingGenerationTask"))
+    w = "model.init_args"
+    out: dict[str, Any] = {}
+    for key, value in args.items():
+        where = f"{w}.{key}"
+        if key == "model" and isinstance(value, str):
+            out["backbone"] = component(value, "backbone", report, where)
+            report.change(where, "model", "backbone")
+        elif key == "model_args":
+            out["backbone_args"] = value
+            report.change(where, key, "backbone_args")
+        elif key == "embedding_pooling":
+            if value in _POOLING:
+                out["pooling"] = _POOLING[value]
+                report.change(where, value, f"pooling: {_POOLING[value]}")
+            else:
+                report.not_mapped(where, f"pooling {value!r}", "geo pools with cls, mean, max or none")
+        elif key == "has_cls":
+            report.note(where, "dropped: geo reads the leading non-patch tokens from the backbone (prefix_tokens)")
+        elif key == "embed_file_key":
+            if value == "filename":
+                report.note(where, "geo names embeddings after the input's filename")
+            else:
+                report.not_mapped(where, f"embedding ids from batch key {value!r}", "geo uses the filename")
+        elif key in valid:
+            out[key] = value
+        else:
+            report.not_mapped(where, f"EmbeddingGenerationTask has no argument {key!r}", closest(key, valid))
+    if "embedding_pooling" not in args and "pooling" not in args:
+        out["pooling"] = "none"  # TerraTorch's default keeps the token grid
+        report.change(f"{w}.embedding_pooling", "(default: no pooling)", "pooling: none")
     return out
