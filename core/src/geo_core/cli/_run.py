@@ -63,7 +63,29 @@ def train_cmd(
         return
     from geo_core.runs._api import train
 
-    _guard(lambda: train(config, ctx.args, resume=resume, trust_checkpoint=trust_checkpoint))
+    trainer = _guard(lambda: train(config, ctx.args, resume=resume, trust_checkpoint=trust_checkpoint))
+    if trainer is not None:
+        typer.echo(outputs_report(trainer))
+
+
+def outputs_report(trainer: Any) -> str:
+    """Where a finished run put its outputs: run directory, best and last checkpoints, log folders."""
+    lines = [f"run directory: {trainer.default_root_dir}"]
+    cb = getattr(trainer, "checkpoint_callback", None)
+    if cb is not None:
+        best, last = getattr(cb, "best_model_path", ""), getattr(cb, "last_model_path", "")
+        score = getattr(cb, "best_model_score", None)
+        monitor = getattr(cb, "monitor", None)
+        if best:
+            shown = f" ({monitor} = {float(score):.4g})" if score is not None and monitor else ""
+            lines.append(f"best checkpoint: {best}{shown}")
+        if last:
+            lines.append(f"last checkpoint: {last}")
+    for logger in getattr(trainer, "loggers", []) or []:
+        folder = getattr(logger, "log_dir", None)
+        if folder:
+            lines.append(f"{type(logger).__name__.removesuffix('Logger').lower()} logs: {folder}")
+    return "\n".join(lines)
 
 
 def _eval(stage: str) -> Callable[..., None]:

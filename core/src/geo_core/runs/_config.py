@@ -258,12 +258,14 @@ def _expose_custom_package(names: list[str]) -> None:
 def compose(
     configs: Sequence[str | Path | Mapping[str, Any]] | str | Path | Mapping[str, Any],
     overrides: Sequence[str] | Mapping[str, Any] | None = None,
+    resolve: bool = True,
 ) -> RunConfig:
     """Read, merge and override configs; import custom modules; resolve registry names.
 
     Args:
         configs: YAML paths and/or dicts, merged in order.
         overrides: Dotted ``key=value`` strings or a ``{dotted key: value}`` dict.
+        resolve: Rewrite registry names into import paths (imports the classes); False keeps the names.
     """
     if isinstance(configs, (str, Path, Mapping)):
         configs = [configs]
@@ -299,7 +301,8 @@ def compose(
             example = "SemanticSegmentationTask" if slot == "model" else "GenericNonGeoSegmentationDataModule"
             raise ConfigError(f"{slot} needs a class_path (e.g. {slot}: {{class_path: {example}, "
                               "init_args: {...}})", key=f"{slot}.class_path")
-    _resolve(cfg, "")
+    if resolve:
+        _resolve(cfg, "")
     return RunConfig(cfg, name, base)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -295,6 +296,23 @@ class BaseTask(pl.LightningModule):
             experiment.add_figure("val/sample", fig, global_step=self.global_step)
 
     # -- optimisation --------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record what ``geo predict`` needs to run without Lightning (see :mod:`geo_core.runs._light`).
+
+        The task's class, the run's ``data`` section (set by :func:`geo_core.runs.train`) and the
+        datamodule's scene preprocessing go under ``checkpoint["geo_predict"]`` as plain values.
+        """
+        trainer = getattr(self, "_trainer", None)
+        dm = getattr(trainer, "datamodule", None) if trainer is not None else None
+        fn = getattr(dm, "scene_preprocessing", None)
+        try:
+            pre = dataclasses.asdict(fn()) if fn is not None else None
+        except Exception:  # a datamodule that needs setup first: predict then builds it
+            pre = None
+        cls = type(self)
+        checkpoint["geo_predict"] = {"task": f"{cls.__module__}.{cls.__qualname__}",
+                                     "data": getattr(self, "geo_data_config", None), "scene_preprocessing": pre}
+
     def configure_optimizers(self) -> Any:
         """Optimiser over named parameter groups, optional scheduler."""
         hp = self.hparams
