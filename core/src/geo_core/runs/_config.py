@@ -221,11 +221,18 @@ def _class_of(name: str, slot: str | None) -> tuple[str, Any]:
     return dotted, obj
 
 
+def _is_transform_slot(key: str) -> bool:
+    """``train_transform``, ``transforms``...: specs the datamodule builds itself (``ToTensorV2``, albumentations)."""
+    return key == "transforms" or key == "transform" or key.endswith("_transform")
+
+
 def _resolve(node: Any, where: str, slot: str | None = None) -> None:
     if isinstance(node, dict):
         if isinstance(node.get("class_path"), str):
             node["class_path"] = _dotted_of(node["class_path"], slot or where)
         for k, v in node.items():
+            if _is_transform_slot(str(k)):
+                continue
             _resolve(v, f"{where}.{k}" if where else k, slot=k if not where else None)
     elif isinstance(node, list):
         for i, v in enumerate(node):
@@ -387,7 +394,18 @@ def _check_node(node: Any, where: str) -> None:
     _check_nulls(cls, args, f"{where}.init_args")
     _check_component_names(args, f"{where}.init_args")
     for k, v in args.items():
-        _check_node(v, f"{where}.init_args.{k}")
+        if not _is_transform_slot(str(k)):
+            _check_node(v, f"{where}.init_args.{k}")
+
+
+def _check_tensorboard(logger: Any) -> None:
+    """A TensorBoardLogger without tensorboard installed: name the extra, before anything is built."""
+    items = logger if isinstance(logger, list) else [logger]
+    if not any(isinstance(i, dict) and str(i.get("class_path", "")).endswith("TensorBoardLogger") for i in items):
+        return
+    if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
+        raise ConfigError("trainer.logger: TensorBoardLogger needs tensorboard, which is not installed; "
+                          "pip install 'geo-core[tensorboard]' (or use CSVLogger)", key="trainer.logger")
 
 
 def _check_names(node: Any, where: str) -> None:
@@ -422,6 +440,7 @@ def check(run: RunConfig) -> None:
             if k not in valid:
                 raise _unknown_key(k, "trainer", valid)
             _check_node(v, f"trainer.{k}")
+        _check_tensorboard(cfg["trainer"].get("logger"))
     if cfg.get("predict") is not None:
         from geo_core.inference._options import PredictOptions
 
