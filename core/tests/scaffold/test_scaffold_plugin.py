@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from geo_core.cli._app import app
-from geo_core.cli._scaffold import scaffold_plugin
+from geo_core.scaffold import scaffold_plugin
 from typer.testing import CliRunner
 
 
@@ -40,7 +40,7 @@ def _install(root: Path, target: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["backbone", "decoder", "datamodule"])
+@pytest.mark.parametrize("kind", ["backbone", "decoder", "datamodule", "task"])
 def test_scaffolded_plugin_installs_and_is_discovered(tmp_path, kind):
     root = scaffold_plugin("acme-geo", kind, tmp_path / "src")
     env = _install(root, tmp_path / "site")

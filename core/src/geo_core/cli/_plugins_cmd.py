@@ -113,7 +113,7 @@ def new(
     from pathlib import Path
 
     from geo_core.cli._output import err
-    from geo_core.cli._scaffold import scaffold_plugin
+    from geo_core.scaffold import scaffold_plugin
 
     try:
         root = scaffold_plugin(name, kind, Path(dest), component)  # type: ignore[arg-type]

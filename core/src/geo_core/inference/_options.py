@@ -26,6 +26,11 @@ class PredictOptions:
             (nearest for class maps, average otherwise), so GIS viewers open large outputs fast.
         channels_last: Run the model in channels-last layout (about twice as fast for CNNs on
             CPU); a model that cannot take it falls back to the default layout on its own.
+        engine: What runs the windows: ``torch`` (eager PyTorch) or a registered engine such as
+            ``onnxruntime`` (the task exported to ONNX once per run, run by ONNX Runtime); reading,
+            blending and writing are the same for every engine.
+        onnx_model: With ``engine: onnxruntime``, a file written by ``geo export`` to run instead of
+            exporting the task on the fly.
     """
 
     crop: int = 224
@@ -36,6 +41,8 @@ class PredictOptions:
     compress: str = "deflate"
     overviews: bool = False
     channels_last: bool = True
+    engine: str = "torch"
+    onnx_model: str | None = None
 
     def __post_init__(self) -> None:
         from geo_core._errors import ConfigError

@@ -19,6 +19,8 @@ _LAZY: dict[str, str] = {
     "check_neck": "geo_core.testing._conformance",
     "check_model_factory": "geo_core.testing._conformance",
     "check_plugin_metadata": "geo_core.testing._metadata",
+    "check_datamodule": "geo_core.testing._lightning",
+    "check_task": "geo_core.testing._lightning",
     "TinyGeoDataModule": "geo_core.testing._datamodules",
     "WeightServer": "geo_core.testing._weight_server",
     "checkpoint_bytes": "geo_core.testing._weight_server",
