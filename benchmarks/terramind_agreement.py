@@ -60,6 +60,7 @@ class Case:
     merge: str = "mean"
     size: tuple[int, int] = (224, 224)
     depth: int | None = None
+    bands: dict[str, list[str]] | None = None
 
 
 CASES = [
@@ -72,6 +73,12 @@ CASES = [
         "terramind_v1_base",
         ("S2L2A",),
         size=(256, 256),
+    ),
+    Case(
+        "base, band selection by name (S2L2A: RED GREEN BLUE NIR_NARROW SWIR_1, S1GRD: VH), 224",
+        "terramind_v1_base",
+        ("S2L2A", "S1GRD"),
+        bands={"S2L2A": ["RED", "GREEN", "BLUE", "NIR_NARROW", "SWIR_1"], "S1GRD": ["VH"]},
     ),
     Case(
         "large (SwiGLU), depth 8, S2L2A + S1GRD, concat, 224",
@@ -95,6 +102,48 @@ def load_reference(path: str) -> Any:
     pkg.__path__ = [str(root)]
     sys.modules[pkg.__name__] = pkg
     return importlib.import_module("terratorch.models.backbones.terramind.model.terramind_vit")
+
+
+def reference_band_selection(path: Path) -> Any:
+    """TerraTorch's ``select_modality_patch_embed_weights``, taken from ``terramind_register.py`` on its own.
+
+    The module itself imports TerraTorch's registries and tokenizers (diffusers, huggingface_hub), so only
+    this function's source is compiled, with the names it uses.
+    """
+    import ast
+    import logging
+
+    tree = ast.parse(path.read_text())
+    fn = next(
+        n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "select_modality_patch_embed_weights"
+    )
+    namespace: dict[str, Any] = {
+        "nn": torch.nn,
+        "logging": logging,
+        "logger": logging.getLogger("terramind_ref"),
+        "TerraMindViT": Any,
+    }
+    exec(compile(ast.Module(body=[fn], type_ignores=[]), str(path), "exec"), namespace)
+    return namespace["select_modality_patch_embed_weights"]
+
+
+PRETRAINED_BANDS = {
+    "untok_sen2l2a@224": [
+        "COASTAL_AEROSOL",
+        "BLUE",
+        "GREEN",
+        "RED",
+        "RED_EDGE_1",
+        "RED_EDGE_2",
+        "RED_EDGE_3",
+        "NIR_BROAD",
+        "NIR_NARROW",
+        "WATER_VAPOR",
+        "SWIR_1",
+        "SWIR_2",
+    ],
+    "untok_sen1grd@224": ["VV", "VH"],
+}  # TerraTorch's PRETRAINED_BANDS for the modalities the band case uses
 
 
 def reference_model(ref: Any, case: Case) -> Any:
@@ -155,11 +204,20 @@ def run_case(ref: Any, case: Case, tmp: Path) -> dict[str, Any]:
     dim = VARIANTS[case.variant][1]
     ckpt = tmp / f"{case.variant}.pt"
     torch.save(released_state_dict(rm, dim), ckpt)
-    kw: dict[str, Any] = {"modalities": list(case.modalities), "merge_method": case.merge, "ckpt_path": ckpt}
+    kw: dict[str, Any] = {
+        "modalities": list(case.modalities),
+        "merge_method": case.merge,
+        "ckpt_path": ckpt,
+        "bands": case.bands,
+    }
     if case.depth:
         kw["depth"] = case.depth
     ours = build_backbone(case.variant, **kw).eval()
     x = make_input(case)
+    if case.bands:
+        select = reference_band_selection(Path(ref.__file__).with_name("terramind_register.py"))
+        rm = select(rm, case.bands, PRETRAINED_BANDS).eval()
+        x = {m: t[:, : len(case.bands[m])] if m in case.bands else t for m, t in x.items()}
     t0 = time.perf_counter()
     with torch.no_grad():
         r_feats = rm({k: v.clone() for k, v in x.items()})
@@ -240,6 +298,8 @@ def main() -> None:
         "`geo_plugin_terramind`'s builder and key filter. Same multimodal input (`LULC`/`NDVI` as token ids);",
         "difference over every block's merged output (all blocks; the last one layer-normed).",
         "The large variant is checked at depth 8 to keep memory low (same block code at every depth).",
+        "The band-selection case applies TerraTorch's `select_modality_patch_embed_weights` (its source compiled",
+        "alone from `terramind_register.py`) to the reference and `bands=` to geo's builder.",
         "",
         f"**Worst max abs difference: {worst:.2e}** (target {TOL:g}).",
         "",

@@ -75,9 +75,18 @@ def _cli(run: Path, command: str, ckpt: Path) -> list[str]:
     return [*args, "--resume" if command == "train" else "--ckpt", str(ckpt)]
 
 
+def _raw_pickle(run: Path) -> Path:
+    """A plain Python pickle (pickle.dump of a dict), not a torch checkpoint (issue 22)."""
+    import pickle
+
+    bad = run / "raw.pkl"
+    bad.write_bytes(pickle.dumps({"state_dict": {"w": [1.0, 2.0]}, "epoch": 3}))
+    return bad
+
+
 @pytest.mark.parametrize("command", ["train", "validate", "test", "predict"])
 @pytest.mark.parametrize(("make", "needle"), [(_pickled, "weights_only"), (_truncated, "truncated"),
-                                              (_garbage, "truncated or corrupt")])
+                                              (_garbage, "truncated or corrupt"), (_raw_pickle, "untrusted pickle")])
 def test_cli_refuses_pickled_and_truncated_checkpoints_with_an_explanation(run, command, make, needle):
     bad = make(run)
     res = run_cli(_cli(run, command, bad))
@@ -87,6 +96,26 @@ def test_cli_refuses_pickled_and_truncated_checkpoints_with_an_explanation(run, 
     assert not (run.parent / "preds").exists()
     if make is _garbage:  # a damaged file is not offered --trust-checkpoint
         assert "refused" not in res.output and "trust" not in res.output, res.output
+    if make is _raw_pickle:  # not "truncated or corrupt": it is whole, and loading it would run its code
+        assert "corrupt" not in res.output and "--trust-checkpoint" in res.output, res.output
+
+
+def test_checkpoints_follow_the_umask(trained):
+    """issue 22: checkpoints were 0600 (the temporary file's mode); predictions were already 0644."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for ck in (trained / "run" / "checkpoints").glob("*.ckpt"):
+        assert ck.stat().st_mode & 0o777 == 0o666 & ~umask, oct(ck.stat().st_mode)
+
+
+def test_loaders_call_a_raw_pickle_untrusted(run):
+    from geo_core.models._state import load_state_dict
+    from geo_core.tasks import SemanticSegmentationTask
+
+    task = SemanticSegmentationTask(model_factory="EncoderDecoderFactory",
+                                    model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2})
+    with pytest.raises(CheckpointError, match=r"raw\.pkl: refused: an untrusted pickle.*weights_only=False"):
+        load_state_dict(task, _raw_pickle(run))
 
 
 @pytest.mark.filterwarnings("ignore:The dirpath has changed")  # the fixture copies the run to a new folder

@@ -88,7 +88,30 @@ _missing = st.sampled_from([
     ("data.class_path", "class_path"),
 ]).map(lambda t: (_delete(t[0]), t[1]))
 
-CASES = st.one_of(_malformed_yaml, _unknown_keys, _unknown_components, _wrong_types, _missing)
+def _rename(dotted: str, new: str) -> Any:
+    def mutate(cfg: dict[str, Any]) -> None:
+        node, leaf = _at(cfg, dotted)
+        node[new] = node.pop(leaf)
+    return mutate
+
+
+def _misspellings(word: str) -> st.SearchStrategy[str]:
+    """A dropped, doubled or swapped letter: what a hurried hand types."""
+    i = st.integers(1, len(word) - 2)
+    return st.one_of(i.map(lambda k: word[:k] + word[k + 1:]), i.map(lambda k: word[:k] + word[k] + word[k:]),
+                     i.map(lambda k: word[:k] + word[k + 1] + word[k] + word[k + 2:])).filter(lambda w: w != word)
+
+
+# issue 22: a misspelt required model argument names the missing one (one line, not a TypeError traceback)
+_misspelt_required = st.sampled_from(["backbone", "decoder"]).flatmap(
+    lambda key: _misspellings(key).map(lambda typo: (_rename(f"model.init_args.model_args.{key}", typo), key)))
+# issue 22: `num_classes: two` is a ValueError traceback no more
+_wrong_model_args = st.tuples(st.sampled_from(["two", "2.5", "[2]", "yes please"]),
+                              st.sampled_from(["model.init_args.model_args.num_classes"])).map(
+    lambda t: (_set(t[1], yaml.safe_load(t[0]) if t[0] != "yes please" else t[0]), "num_classes"))
+
+CASES = st.one_of(_malformed_yaml, _unknown_keys, _unknown_components, _wrong_types, _missing, _misspelt_required,
+                  _wrong_model_args)
 
 
 @pytest.fixture(scope="module")
@@ -100,14 +123,24 @@ def _check_rejected(command: str, case: tuple[Any, str], data: Path, work: Path)
     mutation, needle = case
     case_dir = Path(tempfile.mkdtemp(dir=work))
     run_dir, out = case_dir / "run", case_dir / "out"
-    if isinstance(mutation, str):
+    if isinstance(mutation, bytes | Path):
+        text = repr(mutation)
+    elif isinstance(mutation, str):
         text = mutation
     else:
         cfg = run_config(data, run_dir)
         cfg = copy.deepcopy(cfg)
         mutation(cfg)
         text = yaml.safe_dump(cfg)
-    path = write_yaml(case_dir / "bad.yaml", text)
+    if isinstance(mutation, Path):  # a directory given as the config
+        path = case_dir / mutation
+        path.mkdir()
+        (path / "inside.yaml").write_text("model: {}\n")
+    elif isinstance(mutation, bytes):
+        path = case_dir / "bad.yaml"
+        path.write_bytes(mutation)
+    else:
+        path = write_yaml(case_dir / "bad.yaml", text)
     extra = ["-i", str(data / "images"), "-o", str(out)] if command == "predict" else []
     res = run_cli([command, "-c", str(path), *extra])
     shown = f"--- {command} with\n{text}\n--- gave exit {res.exit_code}:\n{res.output}"
@@ -145,3 +178,26 @@ def test_no_data_section_is_a_config_error(command, seg_data, workdir):
 @pytest.mark.parametrize("dotted", ["model.init_args.lr", "data.init_args.img_grep", "data.init_args.num_workers"])
 def test_null_for_a_value_that_cannot_be_null(dotted, seg_data, workdir):
     _check_rejected("train", (_set(dotted, None), dotted.rsplit(".", 1)[-1]), seg_data, workdir)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize(("content", "needle"), [
+    (bytes(range(256)) * 4, "not a YAML text file"),               # a binary file (was a UnicodeDecodeError)
+    (b"\x89PNG\r\n\x1a\n" + bytes(200), "not a YAML text file"),
+    (Path("configs"), "is a directory"),                          # was "does not exist"
+    (b"", "the config is empty"),                                 # was "arguments are required: model"
+    (b"# only a comment\n\n", "the config is empty"),
+])
+def test_config_files_that_are_not_configs_say_what_they_are(command, content, needle, seg_data, workdir):
+    """issue 22: binary, directory and empty configs get one line saying what the file is."""
+    _check_rejected(command, (content, needle), seg_data, workdir)
+
+
+@pytest.mark.parametrize("command", ["train", "predict"])
+@pytest.mark.parametrize(("mutation", "needle"), [
+    (_rename("model.init_args.model_args.backbone", "backbon"), "'backbone' is missing; 'backbon' looks like"),
+    (_set("model.init_args.model_args.num_classes", "two"), "num_classes must be int"),
+])
+def test_model_args_the_factory_cannot_take_are_one_line(command, mutation, needle, seg_data, workdir):
+    """issue 22: these were a 92-line TypeError and a ValueError traceback."""
+    _check_rejected(command, (mutation, needle), seg_data, workdir)

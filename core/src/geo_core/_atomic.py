@@ -71,6 +71,12 @@ def fsync_dir(folder: str | Path) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success fsync it and rename it onto ``path``.
@@ -97,6 +103,7 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; the final file follows the umask like open()
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())

@@ -122,6 +122,8 @@ class UnusedArgumentError(ConfigError):
 
     def __init__(self, names: Sequence[str], where: str, suggestions: dict[str, str] | None = None) -> None:
         self.names = list(names)
+        self.where = where
+        self.suggestions = dict(suggestions or {})
         parts = []
         for n in self.names:
             s = (suggestions or {}).get(n)
@@ -129,6 +131,11 @@ class UnusedArgumentError(ConfigError):
         super().__init__(
             f"unused argument(s) for {where}: {', '.join(parts)}", key=self.names[0] if self.names else None
         )
+
+    def prefixed(self, prefix: str, where: str | None = None) -> UnusedArgumentError:
+        """The same error with names as a config spells them (``in_chanels`` -> ``backbone_in_chanels``)."""
+        return UnusedArgumentError([prefix + n for n in self.names], where or self.where,
+                                   {prefix + n: prefix + s for n, s in self.suggestions.items()})
 
 
 class InputDataError(GeoError, ValueError):
@@ -181,6 +188,22 @@ def refuses_pickled_objects(exc: BaseException) -> bool:
     """
     text = str(exc)
     return "GLOBAL" in text or "Unsupported global" in text
+
+
+def is_raw_pickle(path: object) -> bool:
+    """Whether ``path`` is a plain Python pickle (protocol 3+), not a torch checkpoint (a zip or a legacy file)."""
+    try:
+        with open(str(path), "rb") as fh:
+            head = fh.read(2)
+    except OSError:
+        return False
+    return len(head) == 2 and head[0] == 0x80 and 3 <= head[1] <= 5
+
+
+#: why a plain pickle is refused as a checkpoint, and how to opt in
+UNTRUSTED_PICKLE = ("refused: an untrusted pickle. The file is a plain Python pickle, not a torch checkpoint, and "
+                    "unpickling it runs code from the file. If you trust its source, pass --trust-checkpoint "
+                    "(trust_checkpoint=True in Python)")
 
 
 def torch_load_reason(exc: BaseException) -> str:

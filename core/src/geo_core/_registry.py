@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from geo_core._errors import DuplicateComponentError, PluginLoadError, UnknownComponentError
-from geo_core._plugins import GROUPS, default_priority, plugin_index
+from geo_core._plugins import GROUPS, _env_list, default_priority, plugin_index
 from geo_core._sources import ComponentInfo, ComponentSource
 from geo_core._suggest import close_matches
 
@@ -209,6 +209,14 @@ class Registry:
         order = self._order()
         return (order.index(source), "") if source in order else (len(order), source)
 
+    def _alphabetical_tie(self, a: str, b: str) -> bool:
+        """Whether plugin sources ``a`` and ``b`` are ordered only by name (same tier, neither put first by hand)."""
+        chosen_by_hand = set(self._priority or []) | set(_env_priority())
+        recs = plugin_index().plugins
+        if a in chosen_by_hand or b in chosen_by_hand or a not in recs or b not in recs:
+            return False
+        return recs[a].tier == recs[b].tier
+
     def _resolve(self, name: str) -> tuple[_Candidate, list[str]]:
         cands = self._candidates()
         if SEPARATOR in name:
@@ -229,7 +237,13 @@ class Registry:
         logged = (plugin_index().serial, self.kind, name)
         if others and logged not in _LOGGED:
             _LOGGED.add(logged)
-            log.info("%s %r resolved to %s (also served by %s)", self.kind, name, chosen.id, ", ".join(others))
+            rivals = [m.id for m in matches[1:] if self._alphabetical_tie(chosen.source, m.source)]
+            if rivals:  # two sources of one priority tier: only the alphabet decides, so say so
+                log.warning("%s %r is served by both %s and %s, of the same priority tier; using %s (alphabetical "
+                            "order). Write the qualified id, or set GEO_PRIORITY=%s to choose.", self.kind, name,
+                            chosen.id, " and ".join(rivals), chosen.id, rivals[0].partition(SEPARATOR)[0])
+            else:
+                log.info("%s %r resolved to %s (also served by %s)", self.kind, name, chosen.id, ", ".join(others))
         return chosen, others
 
     def _raise_unknown(self, name: str, cands: Mapping[str, _Candidate], source: str | None = None) -> None:
@@ -252,9 +266,11 @@ class Registry:
                 if alt in cands:
                     raise UnknownComponentError(self.kind, name, [alt], hint="(geo qualifies names with ':')")
         close = close_matches(guess, pool, n=3)
+        from geo_core._first_party import install_hint
+
         broken = [r for r in idx.plugins.values() if r.status in ("broken", "incompatible")]
-        hint = ""
-        if broken:
+        hint = install_hint(self.kind, name)  # a first-party plugin that is not installed: the pip line
+        if broken and not hint:
             hint = "Broken plugins that might provide it: " + "; ".join(f"{r.name} ({r.reason})" for r in broken)
         raise UnknownComponentError(self.kind, name, close[:3], hint=hint)
 
@@ -307,6 +323,10 @@ class Registry:
         Exceptions raised by the builder propagate unchanged.
         """
         return self.get(name)(*args, **kwargs)
+
+
+def _env_priority() -> list[str]:
+    return _env_list("GEO_PRIORITY") or []
 
 
 def _dynamic_candidate(src: ComponentSource, rec: Any, name: str) -> _Candidate:

@@ -217,7 +217,8 @@ def test_progress_reports_every_strip_up_to_the_full_height(tmp_path, capsys):
     seen = []
     predict_scene(_task().eval(), src, tmp_path / "p.tif", None, PredictOptions(crop=32, stride=24),
                   on_rows=lambda done, total: seen.append((done, total)))
-    assert seen == sorted(seen) and seen[-1] == (70, 70) and len(seen) == 3
+    assert seen == sorted(seen) and seen[-1] == (70, 70) and len(seen) == 4
+    assert seen[0] == (0, 70)  # issue 22: the total is known from the first row, not after the first strip
     predict_paths(_task().eval(), src, tmp_path / "q.tif", None, PredictOptions(crop=32, stride=24), progress=True)
     err = capsys.readouterr().err
     assert "s.tif" in err and "70/70 rows" in err

@@ -167,3 +167,32 @@ def test_duplicate_qualified_id_across_distributions_names_both(fresh):
 def test_unknown_registry_kind():
     with pytest.raises(ValueError, match="unknown registry kind"):
         geo_core.Registry("widget")
+
+
+def test_two_outside_sources_serving_one_plain_name_warn_once_naming_both(fresh, tmp_path, caplog):
+    """issue 22: a newly installed package could silently take over another plugin's plain name."""
+    from geo_core.testing import fake_distribution
+
+    for src in ("zebra", "aardvark"):  # neither declares a priority tier: the alphabet decides, loudly
+        fake_distribution(tmp_path, f"geo-plugin-{src}", {"geo.backbones": {"sharednet": f"{src}_pkg:Net"}},
+                          modules={f"{src}_pkg/__init__.py": "class Net:\n    out_channels = [1]\n"}, activate=False)
+    fresh.syspath_prepend(str(tmp_path))
+    geo_core.reset_plugins()
+    caplog.set_level(logging.INFO, logger="geo_core.registry")
+    assert BACKBONES.resolve("sharednet") == "aardvark:sharednet"  # as documented: alphabetical among the rest
+    assert BACKBONES.resolve("sharednet") == "aardvark:sharednet"
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING and "sharednet" in r.getMessage()]
+    assert len(warned) == 1, caplog.text
+    assert "aardvark:sharednet" in warned[0].getMessage() and "zebra:sharednet" in warned[0].getMessage()
+    assert "GEO_PRIORITY=zebra" in warned[0].getMessage()
+    fresh.setenv("GEO_PRIORITY", "zebra")  # the user chose: no warning
+    geo_core.reset_plugins()
+    caplog.clear()
+    assert BACKBONES.resolve("sharednet") == "zebra:sharednet"
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+def test_a_ranked_source_winning_over_an_outside_one_is_only_logged(fresh, caplog):
+    caplog.set_level(logging.INFO, logger="geo_core.registry")
+    assert BACKBONES.resolve("tiny_cnn") == "core:tiny_cnn"  # core beats the fixture plugin by tier, not alphabet
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text

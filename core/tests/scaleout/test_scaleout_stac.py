@@ -95,6 +95,13 @@ def test_local_item_collection_predicts_by_band_name_and_writes_a_valid_catalog(
     proj = ProjectionExtension.ext(items[0])
     assert proj.code == "EPSG:32616" and proj.shape == [96, 80] and proj.transform[0] == 10.0
     assert items[0].assets["prediction"].get_absolute_href() == str(out / "itemA_pred.tif")
+    # a single item to a single file
+    (tmp_path / "one.json").write_text(json.dumps({**_item("itemA"), "assets": {
+        k: {**a, "href": str(root / a["href"])} for k, a in _item("itemA")["assets"].items()}}))
+    (one,) = predict_paths(task, tmp_path / "one.json", tmp_path / "one_pred.tif", PRE, OPTS)
+    with rasterio.open(one) as a, rasterio.open(out / "itemA_pred.tif") as b:
+        np.testing.assert_array_equal(a.read(), b.read())
+    validate_dict(json.loads((tmp_path / "one_pred.json").read_text()), extensions=[])
 
 
 class _RangeHandler(SimpleHTTPRequestHandler):

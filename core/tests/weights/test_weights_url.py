@@ -172,3 +172,9 @@ def test_alternatives_fall_through_404_only(server: WeightServer) -> None:
     server.fail(first, status=500)
     with pytest.raises(WeightsError, match="HTTP 500"):
         fetch_weights([WeightRef(url=first), WeightRef(url=f"{server.url}/alt/third.pth")])
+
+
+def test_public_surface() -> None:
+    import geo_core.weights as w
+
+    assert {n for n in dir(w) if not n.startswith("_")} - {"annotations"} == set(w.__all__)

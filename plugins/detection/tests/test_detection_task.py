@@ -201,6 +201,40 @@ def test_detection_config_errors():
         )
 
 
+def test_geo_predict_on_a_detection_config_writes_geojson(tmp_path):
+    """issue 22: the CLI crashed ('ObjectDetectionTask' object has no attribute 'convert') leaving an empty folder."""
+    import yaml
+    from geo_core.cli._app import app
+    from typer.testing import CliRunner
+
+    (tmp_path / "data").mkdir()
+    for i in range(2):
+        _scene(tmp_path / "data", i)
+    cfg = {
+        "trainer": {"accelerator": "cpu", "devices": 1, "default_root_dir": str(tmp_path / "run")},
+        "model": {"class_path": "ObjectDetectionTask", "init_args": {
+            "model_args": {"framework": "faster-rcnn", "backbone": "tiny_cnn", "in_channels": 3, "num_classes": 2,
+                           "min_size": 64, "max_size": 64, "fpn_channels": 16, "score_thresh": 0.0},
+            "class_names": ["background", "square"], "predict_score_thresh": 0.0}},
+        "data": {"class_path": "GenericDetectionDataModule", "init_args": {
+            "class_names": ["background", "square"], "train_data_root": str(tmp_path / "data"), "batch_size": 2}},
+    }
+    (tmp_path / "det.yaml").write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "preds"
+    args = ["predict", "-c", str(tmp_path / "det.yaml"), "-i", str(tmp_path / "data"), "-o", str(out)]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["scene0.geojson", "scene1.geojson"]
+    fc = json.loads((out / "scene0.geojson").read_text())
+    assert fc["type"] == "FeatureCollection" and fc["crs"]["properties"]["name"] == "EPSG:32616"
+    single = tmp_path / "one.geojson"
+    res = CliRunner().invoke(app, [*args[:4], str(tmp_path / "data" / "scene1.tif"), "-o", str(single)])
+    assert res.exit_code == 0 and json.loads(single.read_text())["source"].endswith("scene1.tif"), res.output
+    res = CliRunner().invoke(app, args)  # the outputs exist now
+    assert res.exit_code == 2 and "--overwrite" in res.output, res.output
+
+
 def test_plugin_metadata() -> None:
     from geo_core.testing import check_plugin_metadata
 

@@ -179,3 +179,21 @@ def test_a_checkpoint_that_does_not_fit_is_a_checkpoint_error(tmp_path):
     torch.save({"state_dict": {"model.nope": torch.zeros(1)}}, bad)
     with pytest.raises(CheckpointError, match="weights do not fit"):
         export_from_config(cfg, tmp_path / "m.onnx", ckpt=str(bad))
+
+
+def test_geo_export_has_the_trust_checkpoint_flag_its_refusal_names(tmp_path, caplog):
+    """issue 22: the refusal said "pass --trust-checkpoint", which geo export did not accept."""
+    import pathlib
+
+    cfg = _config(tmp_path)
+    ckpt, _ = _checkpoint(tmp_path)
+    ck = torch.load(ckpt, weights_only=True)
+    ck["note"] = pathlib.PurePosixPath("/a/pickled/object")  # any non-tensor object needs the unpickler
+    torch.save(ck, ckpt)
+    out = tmp_path / "m.onnx"
+    res = _cli(["export", "-c", str(cfg), "--ckpt", str(ckpt), "-o", str(out)])
+    assert res.exit_code == 1 and "--trust-checkpoint" in res.output and not out.exists(), res.output
+    with caplog.at_level("WARNING", logger="geo_core.checkpoints"):
+        res = _cli(["export", "-c", str(cfg), "--ckpt", str(ckpt), "-o", str(out), "--trust-checkpoint"])
+    assert res.exit_code == 0 and out.is_file(), res.output
+    assert "only for files you trust" in caplog.text

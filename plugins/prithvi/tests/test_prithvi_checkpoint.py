@@ -212,3 +212,39 @@ def test_fine_tuned_lightning_checkpoint_with_model_encoder_prefix(tmp_path: Pat
     bb = build_backbone("prithvi_eo_tiny", ckpt_path=path, depth=2)
     for k, v in src.state_dict().items():
         assert torch.equal(bb.state_dict()[k], v), k
+
+
+def test_tl_checkpoint_missing_a_coordinate_scale_is_an_error_unless_built_without_it(write_checkpoint) -> None:
+    """issue 22: a _tl file lacking temporal_embed_enc.scale no longer loads silently."""
+    path, _ = write_checkpoint("prithvi_eo_v2_tiny_tl")
+    sd = torch.load(path, weights_only=True)
+    del sd["encoder.temporal_embed_enc.scale"]
+    torch.save(sd, path)
+    with pytest.raises(CheckpointError, match=r"(?s)encoder\.temporal_embed_enc\.scale.*coords_encoding") as info:
+        build_backbone("prithvi_eo_v2_tiny_tl", ckpt_path=path, depth=2)
+    assert str(path) in str(info.value)
+    bb = build_backbone("prithvi_eo_v2_tiny_tl", ckpt_path=path, depth=2, coords_encoding=["location"])  # opt out
+    assert not hasattr(bb, "temporal_embed_enc")
+
+
+def test_key_errors_name_keys_as_in_the_file_with_prefix_and_count(write_checkpoint) -> None:
+    path, _ = write_checkpoint("prithvi_eo_tiny")
+    sd = torch.load(path, weights_only=True)
+    torch.save({"state_dict": {f"model.{k}": v for k, v in sd.items()}}, path)  # a fine-tuned Lightning layout
+    with pytest.raises(CheckpointError) as info:
+        build_backbone("prithvi_eo_tiny", ckpt_path=path, depth=1)
+    msg = str(info.value)
+    assert str(path) in msg and "12 unexpected keys" in msg, msg
+    assert "'model.encoder.blocks.1." in msg, msg
+    with pytest.raises(CheckpointError, match=r"12 missing keys \('model\.encoder\.blocks\.2\."):
+        build_backbone("prithvi_eo_tiny", ckpt_path=path, depth=3)
+
+
+def test_checkpoint_without_patch_embedding_names_the_file(write_checkpoint) -> None:
+    path, _ = write_checkpoint("prithvi_eo_tiny")
+    sd = torch.load(path, weights_only=True)
+    del sd["encoder.patch_embed.proj.weight"]
+    torch.save(sd, path)
+    with pytest.raises(CheckpointError, match=r"patch_embed\.proj\.weight") as info:
+        build_backbone("prithvi_eo_tiny", ckpt_path=path, depth=2)
+    assert str(path) in str(info.value)

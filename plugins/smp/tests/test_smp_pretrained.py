@@ -63,3 +63,28 @@ def test_offline_miss(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GEO_OFFLINE", "1")
     with pytest.raises(WeightsOfflineError, match=r"smp-hub/mobilenet_v2\.imagenet/model\.safetensors"):
         geo_core.BACKBONES.build(f"smp:{ENCODER}", pretrained=True)
+
+
+def test_tu_encoder_takes_timms_released_weights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import timm
+    from safetensors.torch import save
+
+    torch.manual_seed(5)
+    state = timm.create_model("test_resnet", pretrained=False).state_dict()
+    with WeightServer() as srv:
+        srv.use(monkeypatch, tmp_path)
+        srv.add_hf_file("timm/test_resnet.r160_in1k", "model.safetensors", save(state))
+        bb = geo_core.BACKBONES.build("smp:tu-test_resnet", pretrained=True, depth=3)
+        model = geo_core.MODEL_FACTORIES.build("smp:SMPModelFactory").build_model(
+            "segmentation", arch="Unet", backbone="tu-test_resnet", num_classes=2, in_channels=4, pretrained=True,
+            encoder_depth=3, decoder_channels=[16, 8, 4])
+    got = {k.split("model.", 1)[1]: v for k, v in bb.encoder.state_dict().items()}
+    shared = [k for k in got if k in state]
+    assert len(shared) > 5
+    for k in shared:
+        torch.testing.assert_close(got[k], state[k], rtol=0, atol=0)
+    stem = next(k for k, v in model.encoder.state_dict().items() if v.ndim == 4)
+    assert model.encoder.state_dict()[stem].shape[1] == 4
+    assert srv.count("GET", "model.safetensors") == 1
+    with pytest.raises(geo_core.ConfigError, match="timm's default weights"):
+        geo_core.BACKBONES.build("smp:tu-test_resnet", pretrained="imagenet")

@@ -127,3 +127,17 @@ def test_weights_errors(tmp_path) -> None:
         geo_core.BACKBONES.build("timm:resnet10t", ckpt_path=str(tmp_path / "missing.pth"))
     with pytest.raises(ConfigError, match="does not accept img_size"):
         geo_core.BACKBONES.build("timm:resnet10t", img_size=64)
+
+
+@pytest.mark.parametrize(("kwargs", "needle"), [
+    ({"drop_path_rat": 0.1}, "'drop_path_rat' (did you mean 'drop_path_rate'?)"),
+    ({"in_chanels": 6}, "'in_chanels' (did you mean 'in_chans'?)"),
+])
+def test_unknown_arguments_are_named_with_a_suggestion(kwargs: dict, needle: str) -> None:
+    """issue 22: timm raised a bare TypeError with no suggestion."""
+    import geo_core
+    from geo_core import UnusedArgumentError
+
+    with pytest.raises(UnusedArgumentError) as info:
+        geo_core.BACKBONES.build("timm:resnet18", **kwargs)
+    assert needle in str(info.value) and "timm:resnet18" in str(info.value)

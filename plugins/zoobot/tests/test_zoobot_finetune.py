@@ -249,3 +249,6 @@ def test_released_hub_encoder_is_fetched_through_geo_weights(tmp_path: Path, mon
         assert server.count("GET", "model.safetensors") == 1
     with pytest.raises(WeightsOfflineError, match=r"zoobot-encoder-other/config\.json"):
         FinetuneableZoobotClassifier(name="hf_hub:mwalmsley/zoobot-encoder-other", num_classes=2)
+    # a plain timm name with timm_kwargs pretrained=True: timm's file, fetched by geo too (offline: named)
+    with pytest.raises(WeightsOfflineError, match=r"timm/test_resnet\.r160_in1k"):
+        FinetuneableZoobotClassifier(name="test_resnet", timm_kwargs={"pretrained": True}, num_classes=2)

@@ -59,8 +59,7 @@ def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show cached weight files (URL cache and Hugging Face cache) with size and verification status."""
-    from geo_core.weights import hf_cache_dir, weights_dir
-    from geo_core.weights._cache import list_cached
+    from geo_core.weights import hf_cache_dir, list_cached, weights_dir
 
     entries = list_cached(verify=verify)
     if as_json:

@@ -18,6 +18,8 @@ _LAZY: dict[str, str] = {
     "predict_images": "geo_core.inference._images",
     "expand_inputs": "geo_core.inference._stream",
     "load_task_checkpoint": "geo_core.inference._stream",
+    "read_preprocessed": "geo_core.inference._stream",
+    "planned_outputs": "geo_core.inference._outputs",
 }
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "predict_images",
     "expand_inputs",
     "load_task_checkpoint",
+    "read_preprocessed",
+    "planned_outputs",
 ]
 
 

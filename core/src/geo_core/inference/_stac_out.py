@@ -72,6 +72,13 @@ def write_prediction_item(scene: Scene, output: Path, kind: str, categorical: bo
     d["links"] = [*d["links"], {"rel": "root", "href": f"./{CATALOG_NAME}", "type": "application/json"},
                   {"rel": "parent", "href": f"./{CATALOG_NAME}", "type": "application/json"}]
     path = output.with_suffix(".json")
+    source = Path(scene.source)
+    if not scene.source.startswith(("http://", "https://")) and source.exists() and path.exists() \
+            and path.samefile(source):
+        from geo_core._errors import InputDataError
+
+        raise InputDataError(f"its prediction's STAC Item would be {path.name} and overwrite it; name the output "
+                             "differently (e.g. <id>_pred.tif)", path=source)
     with atomic_open(path, "w") as fh:
         json.dump(d, fh, indent=1)
     return path

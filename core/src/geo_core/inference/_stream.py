@@ -20,13 +20,13 @@ import numpy as np
 import torch
 
 from geo_core._atomic import atomic_path
-from geo_core._errors import CheckpointError, ConfigError, InputDataError
+from geo_core._errors import UNTRUSTED_PICKLE, CheckpointError, ConfigError, InputDataError, is_raw_pickle
 from geo_core.data import ScenePreprocessing
 from geo_core.inference._engines import open_engine
 from geo_core.inference._options import PredictOptions
 from geo_core.tasks._tiled import blend_weights, coverage, starts
 
-__all__ = ["predict_scene", "predict_paths", "expand_inputs", "load_task_checkpoint"]
+__all__ = ["predict_scene", "predict_paths", "expand_inputs", "load_task_checkpoint", "read_preprocessed"]
 
 log = logging.getLogger("geo_core.inference")
 
@@ -55,6 +55,8 @@ def load_task_checkpoint(task: Any, ckpt: str | Path, trust_checkpoint: bool = F
         raise CheckpointError("checkpoint file does not exist", path=path)
     if trust_checkpoint:
         warn_trusted(path)
+    elif is_raw_pickle(path):  # refused before torch warns about the pickle protocol
+        raise CheckpointError(UNTRUSTED_PICKLE, path=path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=not trust_checkpoint)
     except Exception as exc:
@@ -103,6 +105,26 @@ def bands_to_read(src: Any, pre: ScenePreprocessing, path: Path) -> list[int]:
             raise InputDataError(f"has {len(bands)} band(s) to read but the preprocessing has {len(stats)} "
                                  f"{name}; the file must have the training data's bands", path=path)
     return bands
+
+
+def read_preprocessed(path: str | Path, preprocessing: ScenePreprocessing | None = None) -> np.ndarray:
+    """A whole raster as ``(C, H, W)`` float32, bands selected and normalised as :func:`predict_scene` does.
+
+    For small images (detection chips); large scenes stream through :func:`predict_scene`.
+
+    Raises:
+        InputDataError: The file cannot be opened or read, or its bands do not fit (names the file).
+    """
+    import rasterio
+
+    pre = preprocessing or ScenePreprocessing()
+    try:
+        with rasterio.open(path) as src:
+            x = src.read(bands_to_read(src, pre, Path(path)), out_dtype="float32")
+            nodata = src.nodata
+    except rasterio.errors.RasterioError as exc:
+        raise InputDataError(f"cannot read raster ({type(exc).__name__}: {exc})", path=path) from exc
+    return _preprocess(x, pre, nodata)
 
 
 def _preprocess(x: np.ndarray, pre: ScenePreprocessing, nodata: float | None) -> np.ndarray:
@@ -199,6 +221,8 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
     device = next(iter(task.parameters())).device
     with src:
         height, width = src.height, src.width
+        if on_rows is not None:  # the bar knows its total before the first strip, not only after it
+            on_rows(0, height)
         bands = bands_to_read(src, pre, source)
         nodata = src.nodata
         crop, stride = opt.crop, opt.stride
@@ -369,8 +393,11 @@ def predict_paths(
     single = len(scenes) == 1 and not out.is_dir() and out.suffix.lower() in (".tif", ".tiff")
     if single:
         with _progress_bar(progress) as bar:
+            if scenes[0].item is not None:  # one STAC item: its band assets, and its STAC Item beside the output
+                return [_predict_stac_scene(task, scenes[0], out, preprocessing, options or PredictOptions(),
+                                            _bar_rows(bar, scenes[0].id))]
             return [predict_scene(task, scenes[0].path, out, preprocessing, options,
-                                  on_rows=_bar_rows(bar, scenes[0].id))]
+                                  on_rows=_bar_rows(bar, _label(scenes[0])))]
     from geo_core.inference._many import run_scenes
 
     opt = options or PredictOptions()
@@ -378,8 +405,9 @@ def predict_paths(
         def job(scene: Any, target: Path) -> Path:
             log.info("predicting %s -> %s", scene.source, target)
             if scene.item is None:
-                return predict_scene(task, scene.path, target, preprocessing, opt, on_rows=_bar_rows(bar, scene.id))
-            return _predict_stac_scene(task, scene, target, preprocessing, opt, _bar_rows(bar, scene.id))
+                return predict_scene(task, scene.path, target, preprocessing, opt,
+                                     on_rows=_bar_rows(bar, _label(scene)))
+            return _predict_stac_scene(task, scene, target, preprocessing, opt, _bar_rows(bar, _label(scene)))
 
         summary = run_scenes(scenes, job, lambda sc: out / f"{sc.id}_pred.tif", out, max_failures=max_failures)
     if any(sc.item is not None for sc in scenes):
@@ -389,6 +417,11 @@ def predict_paths(
     sys.stderr.write(summary.format() + "\n")
     summary.raise_if_incomplete(out / ".geo-ledger")
     return summary.outputs
+
+
+def _label(scene: Any) -> str:
+    """A scene's file name for the progress bar (``s.tif``, not the id ``s``)."""
+    return str(scene.source).rsplit("/", 1)[-1].split("?", 1)[0] or str(scene.id)
 
 
 def _predict_stac_scene(task: Any, scene: Any, target: Path, pre: ScenePreprocessing | None, opt: PredictOptions,

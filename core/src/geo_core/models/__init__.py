@@ -23,9 +23,11 @@ _LAZY: dict[str, str] = {
     "save_state_dict": "geo_core.models._state",
     "load_state_dict": "geo_core.models._state",
     "input_multiple": "geo_core.models._padding",
-    "check_arguments": "geo_core.models._routing",
-    "accepted_arguments": "geo_core._signature",
     "suggest": "geo_core._suggest",
+    "accepted_arguments": "geo_core._signature",
+    "check_arguments": "geo_core.models._routing",
+    "check_call": "geo_core.models._routing",
+    "unexpected_argument_error": "geo_core.models._routing",
 }
 
 __all__ = sorted(_LAZY)

@@ -27,8 +27,8 @@ TASK_ALIASES: dict[str, Task] = {
 }
 _TEMPORAL_KEYS = ("use_temporal", "temporal_pooling", "n_timestamps")
 _HEAD_KEYS = {
-    "segmentation": ["channel_list", "dropout", "activation"],
-    "regression": ["channel_list", "dropout", "activation", "final_act"],
+    "segmentation": ["channel_list", "dropout", "activation", "learned_upscale_layers"],
+    "regression": ["channel_list", "dropout", "activation", "final_act", "learned_upscale_layers"],
     "classification": ["channel_list", "dim_list", "dropout", "activation", "linear_after_pool"],
 }
 _HEAD_KEYS["scalar_regression"] = _HEAD_KEYS["classification"]
@@ -141,6 +141,8 @@ class EncoderDecoderFactory:
         if not isinstance(widths, (list, tuple)) or not widths:
             raise ConfigError(f"the backbone {type(encoder).__name__} has no out_channels list; backbones must "
                               "declare the width of each returned feature", key="backbone")
+        if pixel:
+            necks = _with_token_reshape(necks, encoder)
         necks = _with_backbone_args(necks, encoder)
         chain, channels = build_necks(necks, [int(c) for c in widths])
         dec, head = self._decoder_and_head(task, decoder, channels, parts["decoder"], parts["head"], n_out, "")
@@ -176,7 +178,12 @@ class EncoderDecoderFactory:
             builder, _ = _builder("backbone", spec)
             check_arguments(builder, kwargs, prefix="backbone_", where=f"backbone {spec!r}",
                             extra=_TEMPORAL_KEYS)
-            encoder = builder(**kwargs)
+            try:
+                encoder = builder(**kwargs)
+            except UnusedArgumentError as exc:  # a plugin's own check: name the arguments as the config does
+                if not exc.names or not set(exc.names) <= set(kwargs):
+                    raise
+                raise exc.prefixed("backbone_", f"backbone {spec!r}") from None
         if temporal.get("use_temporal"):
             from geo_core.models._temporal import TemporalWrapper
 
@@ -233,6 +240,39 @@ class EncoderDecoderFactory:
         if task == "regression":
             return dec, RegressionHead(c, n_out, **hkw)
         return dec, ClassificationHead(c, n_out, **hkw)
+
+
+_TOKEN_NECKS = ("ReshapeTokensToImage", "AggregateTokens")
+
+
+def _neck_name(spec: Any) -> str:
+    name = spec.get("name") if isinstance(spec, Mapping) else type(spec).__name__
+    return str(name).rpartition(":")[2]
+
+
+def _with_token_reshape(necks: Any, encoder: nn.Module) -> Any:
+    """Put ``ReshapeTokensToImage`` first when a token backbone feeds a pixel-wise decoder without one.
+
+    Token backbones declare ``output_format = "tokens"`` and ``prefix_tokens`` (leading
+    non-patch tokens); TerraTorch reshapes their tokens to images on its own, so configs
+    written for it list no neck.
+    """
+    if getattr(encoder, "output_format", "image") != "tokens":
+        return necks
+    specs = list(necks or [])
+    if any(_neck_name(n) in _TOKEN_NECKS for n in specs):
+        return necks
+    prefix = int(getattr(encoder, "prefix_tokens", 0) or 0)
+    if prefix > 1:
+        raise ConfigError(f"the backbone {type(encoder).__name__} returns tokens with {prefix} leading non-patch "
+                          "tokens; add a neck that turns them into images, e.g. necks: [{name: "
+                          "ReshapeTokensToImage, ...}] after dropping them", key="necks")
+    import logging
+
+    logging.getLogger("geo_core.models").info(
+        "backbone %s returns tokens: reshaping them to images (ReshapeTokensToImage) before the decoder",
+        type(encoder).__name__)
+    return [{"name": "ReshapeTokensToImage", "remove_cls_token": bool(prefix)}, *specs]
 
 
 def _with_backbone_args(necks: Any, encoder: Any) -> Any:

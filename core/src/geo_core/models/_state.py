@@ -11,7 +11,13 @@ import torch
 from torch import nn
 
 from geo_core._atomic import atomic_path
-from geo_core._errors import CheckpointError, refuses_pickled_objects, torch_load_reason
+from geo_core._errors import (
+    UNTRUSTED_PICKLE,
+    CheckpointError,
+    is_raw_pickle,
+    refuses_pickled_objects,
+    torch_load_reason,
+)
 
 __all__ = ["save_state_dict", "load_state_dict"]
 
@@ -64,6 +70,9 @@ def load_state_dict(
     if not weights_only:
         warnings.warn(f"loading {p} with weights_only=False: unpickling can run code from the file; "
                       "do this only for a file you trust", UserWarning, stacklevel=2)
+    if weights_only and is_raw_pickle(p):  # refused before torch warns about the pickle protocol
+        raise CheckpointError(UNTRUSTED_PICKLE.replace("--trust-checkpoint (trust_checkpoint=True in Python)",
+                                                       "weights_only=False"), path=p)
     try:
         obj = torch.load(p, map_location=map_location, weights_only=weights_only)
         state = _unwrap(obj)

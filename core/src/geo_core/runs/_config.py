@@ -124,12 +124,24 @@ def _set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
 def _load_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.suffix in (".yaml", ".yml"))[:5]
+        hint = f" (YAML files in it: {', '.join(inside)})" if inside else ""
+        raise ConfigError(f"config {str(path)!r} is a directory, not a YAML file{hint}", key="config")
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist", key="config")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a YAML text file (binary content at byte {exc.start}); give the YAML "
+                          "config, e.g. one written by `geo init`", key="config") from exc
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}", key="config") from exc
+    if data is None:
+        raise ConfigError(f"{path}: the config is empty; it needs at least a model section (`geo init` writes a "
+                          "commented starting config)", key="config")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config must be a mapping at the top level", key="config")
     return data
@@ -151,39 +163,75 @@ def _lightning_class(name: str, module: str, slot: str) -> tuple[str, Any]:
                       "(my_package.MyCallback) for your own classes", key=f"{slot}.class_path")
 
 
-def _class_of(name: str, slot: str | None) -> tuple[str, Any]:
-    """Resolve a ``class_path`` (registry name, qualified id or dotted path) to (dotted path, class)."""
+def _lightning_module_of(slot: str | None) -> str | None:
+    for prefix, module in _LIGHTNING_SLOTS.items():
+        if slot and (slot == prefix or slot.startswith(prefix + ".")):
+            return module
+    return None
+
+
+def _dotted_of(name: str, slot: str | None) -> str:
+    """A ``class_path`` (registry name, qualified id or dotted path) as a dotted path, importing nothing.
+
+    Registry names are looked up in the metadata (an unknown one is a :class:`ConfigError` with a
+    did-you-mean, before torch loads); bare Lightning callback/logger names get their module.
+    """
     from geo_core import REGISTRIES
 
     if "." in name and ":" not in name:
-        mod, _, attr = name.rpartition(".")
-        try:
-            return name, getattr(importlib.import_module(mod), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"class_path {name!r} cannot be imported: {exc}", key=slot) from exc
-    for prefix, module in _LIGHTNING_SLOTS.items():  # bare names as LightningCLI takes them: EarlyStopping
-        if slot and (slot == prefix or slot.startswith(prefix + ".")):
-            return _lightning_class(name, module, slot)
+        return name
+    module = _lightning_module_of(slot)
+    if module is not None:  # bare names as LightningCLI takes them: EarlyStopping
+        return f"{module}.{name}"
     kinds = [_SLOT_REGISTRY[slot]] if slot in _SLOT_REGISTRY else []
     kinds += [k for k in ("task", "datamodule", "model", "loss") if k not in kinds]
     first_error: UnknownComponentError | None = None
     for kind in kinds:
         try:
-            obj = REGISTRIES[kind].get(name)
+            target = REGISTRIES[kind].info(name).target
         except UnknownComponentError as exc:
             first_error = first_error or exc
             continue
-        return f"{obj.__module__}.{obj.__qualname__}", obj
+        return target.replace(":", ".")
     assert first_error is not None
     key = f"{slot}.class_path" if slot else "class_path"
     raise ConfigError(f"{key}: {first_error}", key=key)
 
 
+def _class_of(name: str, slot: str | None) -> tuple[str, Any]:
+    """Resolve a ``class_path`` (registry name, qualified id or dotted path) to (dotted path, class)."""
+    dotted = _dotted_of(name, slot)
+    mod, _, attr = dotted.rpartition(".")
+    if mod in _LIGHTNING_SLOTS.values():
+        return _lightning_class(attr, mod, slot or "class_path")
+    if dotted != name:  # a registry name: its builder, as the registry imports it (in-process ones too)
+        from geo_core import REGISTRIES
+
+        kinds = [_SLOT_REGISTRY[slot]] if slot in _SLOT_REGISTRY else []
+        for kind in [*kinds, "task", "datamodule", "model", "loss"]:
+            if name in REGISTRIES[kind]:
+                return dotted, REGISTRIES[kind].get(name)
+    try:
+        obj = importlib.import_module(mod)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"class_path {name!r} cannot be imported: {exc}", key=slot) from exc
+    return dotted, obj
+
+
+def _is_transform_slot(key: str) -> bool:
+    """``train_transform``, ``transforms``...: specs the datamodule builds itself (``ToTensorV2``, albumentations)."""
+    return key == "transforms" or key == "transform" or key.endswith("_transform")
+
+
 def _resolve(node: Any, where: str, slot: str | None = None) -> None:
     if isinstance(node, dict):
         if isinstance(node.get("class_path"), str):
-            node["class_path"], _ = _class_of(node["class_path"], slot or where)
+            node["class_path"] = _dotted_of(node["class_path"], slot or where)
         for k, v in node.items():
+            if _is_transform_slot(str(k)):
+                continue
             _resolve(v, f"{where}.{k}" if where else k, slot=k if not where else None)
     elif isinstance(node, list):
         for i, v in enumerate(node):
@@ -209,12 +257,14 @@ def _expose_custom_package(names: list[str]) -> None:
 def compose(
     configs: Sequence[str | Path | Mapping[str, Any]] | str | Path | Mapping[str, Any],
     overrides: Sequence[str] | Mapping[str, Any] | None = None,
+    resolve: bool = True,
 ) -> RunConfig:
     """Read, merge and override configs; import custom modules; resolve registry names.
 
     Args:
         configs: YAML paths and/or dicts, merged in order.
         overrides: Dotted ``key=value`` strings or a ``{dotted key: value}`` dict.
+        resolve: Rewrite registry names into import paths (imports the classes); False keeps the names.
     """
     if isinstance(configs, (str, Path, Mapping)):
         configs = [configs]
@@ -250,7 +300,8 @@ def compose(
             example = "SemanticSegmentationTask" if slot == "model" else "GenericNonGeoSegmentationDataModule"
             raise ConfigError(f"{slot} needs a class_path (e.g. {slot}: {{class_path: {example}, "
                               "init_args: {...}})", key=f"{slot}.class_path")
-    _resolve(cfg, "")
+    if resolve:
+        _resolve(cfg, "")
     return RunConfig(cfg, name, base)
 
 
@@ -332,12 +383,42 @@ def _check_node(node: Any, where: str) -> None:
     _check_nulls(cls, args, f"{where}.init_args")
     _check_component_names(args, f"{where}.init_args")
     for k, v in args.items():
-        _check_node(v, f"{where}.init_args.{k}")
+        if not _is_transform_slot(str(k)):
+            _check_node(v, f"{where}.init_args.{k}")
+
+
+def _check_tensorboard(logger: Any) -> None:
+    """A TensorBoardLogger without tensorboard installed: name the extra, before anything is built."""
+    items = logger if isinstance(logger, list) else [logger]
+    if not any(isinstance(i, dict) and str(i.get("class_path", "")).endswith("TensorBoardLogger") for i in items):
+        return
+    if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
+        raise ConfigError("trainer.logger: TensorBoardLogger needs tensorboard, which is not installed; "
+                          "pip install 'geo-core[tensorboard]' (or use CSVLogger)", key="trainer.logger")
+
+
+def _check_names(node: Any, where: str) -> None:
+    """Component names inside ``init_args`` (backbone, decoder, loss, factory), from metadata: no import, no torch."""
+    if isinstance(node, list):
+        for i, v in enumerate(node):
+            _check_names(v, f"{where}.{i}")
+    elif isinstance(node, dict):
+        args = node.get("init_args") if "class_path" in node else None
+        if isinstance(args, dict):
+            _check_component_names(args, f"{where}.init_args")
+        for k, v in node.items():
+            _check_names(v, f"{where}.{k}")
 
 
 def check(run: RunConfig) -> None:
-    """Report unknown keys and unknown components (imports classes, builds nothing)."""
+    """Report unknown keys and unknown components (imports classes, builds nothing).
+
+    Unknown component names are found first, from registry metadata, so such a config fails before
+    torch is imported.
+    """
     cfg = run.config
+    for slot in ("model", "data"):
+        _check_names(cfg.get(slot), slot)
     if cfg.get("trainer") is not None:
         if not isinstance(cfg["trainer"], dict):
             raise ConfigError("trainer must be a mapping of Trainer arguments", key="trainer")
@@ -348,6 +429,7 @@ def check(run: RunConfig) -> None:
             if k not in valid:
                 raise _unknown_key(k, "trainer", valid)
             _check_node(v, f"trainer.{k}")
+        _check_tensorboard(cfg["trainer"].get("logger"))
     if cfg.get("predict") is not None:
         from geo_core.inference._options import PredictOptions
 

@@ -16,7 +16,13 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from geo_core._atomic import atomic_path
-from geo_core._errors import CheckpointError, refuses_pickled_objects, torch_load_reason
+from geo_core._errors import (
+    UNTRUSTED_PICKLE,
+    CheckpointError,
+    is_raw_pickle,
+    refuses_pickled_objects,
+    torch_load_reason,
+)
 
 __all__ = ["AtomicCheckpointIO", "REFUSED_PICKLE", "warn_trusted", "load_error"]
 
@@ -30,6 +36,8 @@ REFUSED_PICKLE = ("refused: the checkpoint holds pickled objects beyond plain we
 
 def load_error(exc: BaseException, path: Path) -> CheckpointError:
     """The CheckpointError for a failed ``torch.load``: refused pickled objects, or a damaged file."""
+    if is_raw_pickle(path):
+        return CheckpointError(UNTRUSTED_PICKLE, path=path)
     if isinstance(exc, pickle.UnpicklingError) and refuses_pickled_objects(exc):
         return CheckpointError(REFUSED_PICKLE, path=path)
     return CheckpointError(f"cannot read the checkpoint (truncated or corrupt): {torch_load_reason(exc)}", path=path)
@@ -65,6 +73,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if self.trust_checkpoint:
             warn_trusted(path)
             weights_only = False
+        if weights_only is not False and is_raw_pickle(path):  # before torch warns about the pickle protocol
+            raise CheckpointError(UNTRUSTED_PICKLE, path=Path(path))
         try:
             return super().load_checkpoint(path, map_location=map_location,  # type: ignore[no-any-return]
                                            weights_only=True if weights_only is None else weights_only)

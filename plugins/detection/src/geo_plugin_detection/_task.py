@@ -37,6 +37,7 @@ class ObjectDetectionTask(pl.LightningModule):
         predict_score_thresh: Minimum score written to the GeoJSON.
     """
 
+    task_kind: ClassVar[str] = "detection"
     monitor: ClassVar[str] = "val/map"
     monitor_mode: ClassVar[str] = "max"
 
@@ -157,11 +158,40 @@ class ObjectDetectionTask(pl.LightningModule):
                 res["filename"] = name
                 folder = self.hparams.get("predict_output_dir")
                 if folder:
-                    res["geojson"] = str(self._write(Path(folder), str(name), res))
+                    res["geojson"] = str(self._write(Path(folder) / f"{Path(str(name)).stem}.geojson", str(name), res))
             out.append(res)
         return out
 
-    def _write(self, folder: Path, filename: str, det: Mapping[str, Tensor]) -> Path:
+    @torch.inference_mode()
+    @torch.inference_mode()
+    def predict_files(self, inputs: Any, output: str | Path, preprocessing: Any = None,
+                      progress: bool = False) -> list[Path]:
+        """Detect objects in each GeoTIFF of ``inputs``; write one GeoJSON per image in the image's CRS.
+
+        Args:
+            inputs: A file, folder or glob, or a list of them.
+            output: A folder (``<stem>.geojson`` per image) or, for one input, a ``.geojson`` file.
+            preprocessing: Band selection and normalisation (:class:`geo_core.data.ScenePreprocessing`).
+            progress: Accepted for symmetry with the raster writers (each image is a single forward pass).
+
+        Returns:
+            The GeoJSON files written. Each image is read whole (detection chips, not large scenes).
+        """
+        from geo_core.inference import expand_inputs, planned_outputs, read_preprocessed
+
+        files = [f for spec in (inputs if isinstance(inputs, list) else [inputs]) for f in expand_inputs(spec)]
+        targets = planned_outputs([f.stem for f in files], output, "detection")
+        self.eval()
+        device = next(iter(self.parameters())).device
+        thresh = float(self.hparams["predict_score_thresh"])
+        for f, target in zip(files, targets, strict=True):
+            x = read_preprocessed(f, preprocessing)
+            p = self.model([torch.from_numpy(x).to(device)])[0]
+            keep = p["scores"] >= thresh
+            self._write(target, str(f), {k: v[keep].detach().cpu() for k, v in p.items()})
+        return targets
+
+    def _write(self, path: Path, filename: str, det: Mapping[str, Tensor]) -> Path:
         from geo_core.data import detections_to_geojson, write_geojson
 
         transform = crs = None
@@ -184,7 +214,7 @@ class ObjectDetectionTask(pl.LightningModule):
             self.hparams.get("class_names"),
             source=filename,
         )
-        return write_geojson(folder / f"{src.stem}.geojson", fc)
+        return write_geojson(path, fc)
 
     def configure_optimizers(self) -> Any:
         """AdamW over trainable parameters."""

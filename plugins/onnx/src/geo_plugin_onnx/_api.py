@@ -59,11 +59,13 @@ def export_from_config(
     opset: int | None = None,
     check: bool = True,
     tolerance: float = 1e-4,
+    trust_checkpoint: bool = False,
 ) -> ExportReport:
     """Build the configured task, load ``ckpt`` (``best``, ``last`` or a path) and export it.
 
     The sample input shape is ``input_shape``, else one sample of the config's datamodule, else
-    what the backbone declares (see :func:`geo_plugin_onnx.export_onnx`).
+    what the backbone declares (see :func:`geo_plugin_onnx.export_onnx`). ``trust_checkpoint`` allows
+    pickled objects in ``ckpt`` (runs code from the file: trusted files only).
 
     Raises:
         ConfigError: Bad config, format or input shape.
@@ -86,7 +88,7 @@ def export_from_config(
     if which:
         from geo_core.inference import load_task_checkpoint
 
-        load_task_checkpoint(built.model, find_checkpoint(run.config, which))
+        load_task_checkpoint(built.model, find_checkpoint(run.config, which), trust_checkpoint)
     shape = input_shape
     if shape is None and built.data is not None:
         shape = sample_shape_from_data(built.data)

@@ -35,6 +35,9 @@ def export_cmd(
     no_check: Annotated[bool, typer.Option("--no-check", help="Skip the onnxruntime check.")] = False,
     tolerance: Annotated[float, typer.Option(
         "--tolerance", help="Allowed max abs difference, times max(1, output scale).")] = 1e-4,
+    trust_checkpoint: Annotated[bool, typer.Option(
+        "--trust-checkpoint", help="Allow pickled objects in the checkpoint (runs code from it: trusted files only).")
+    ] = False,
 ) -> None:
     """Export a trained model's main output to ONNX (dynamic batch and size where the model allows)."""
     from geo_core.cli import guard
@@ -45,7 +48,7 @@ def export_cmd(
         shape = parse_shape(input_shape) if input_shape else None
         return export_from_config(config, output, ckpt=ckpt, format=format,  # type: ignore[arg-type]
                                   input_shape=shape, overrides=ctx.args, dynamic=not static, opset=opset,
-                                  check=not no_check, tolerance=tolerance)
+                                  check=not no_check, tolerance=tolerance, trust_checkpoint=trust_checkpoint)
 
     report = guard(run)
     if report is not None:

@@ -47,8 +47,31 @@ _COORD_KEYS = ("temporal_embed", "location_embed")
 _PROJ = "patch_embed.proj.weight"
 
 
+class _Filtered(dict[str, Tensor]):
+    """A filtered state dict that remembers each key's name in the file (for messages)."""
+
+    file_prefix: str = ""
+    file_keys: dict[str, str]
+
+    def file_key(self, key: str) -> str:
+        """``key`` as the file spells it (a key the file lacks: where the file would have it)."""
+        return self.file_keys.get(key, self.file_prefix + key)
+
+
 def _clean(state_dict: dict[str, Any]) -> dict[str, Tensor]:
     return {k.replace("_timm_module.", ""): v for k, v in state_dict.items() if isinstance(v, Tensor)}
+
+
+def _named(sd: dict[str, Tensor], file_keys: dict[str, str], prefix: str) -> _Filtered:
+    out = _Filtered(sd)
+    out.file_keys = {k: file_keys.get(k, prefix + k) for k in sd}
+    out.file_prefix = prefix
+    return out
+
+
+def _listed(keys: Sequence[str], what: str) -> str:
+    shown = ", ".join(repr(k) for k in keys[:6])
+    return f"{len(keys)} {what} ({shown}{', ...' if len(keys) > 6 else ''})"
 
 
 def _encoder_prefix(keys: Sequence[str]) -> str:
@@ -76,15 +99,18 @@ def _drop_coords(sd: dict[str, Tensor], temporal: bool, location: bool, prefix: 
 
 
 def _remap_patch_embed(
-    sd: dict[str, Tensor], model_sd: dict[str, Tensor], key: str, pretrained: Sequence[Band], bands: Sequence[Band]
+    sd: dict[str, Tensor], model_sd: dict[str, Tensor], key: str, pretrained: Sequence[Band], bands: Sequence[Band],
+    source: object = None,
 ) -> None:
     if key not in sd:
-        raise CheckpointError(f"the checkpoint has no {key!r}; is it a Prithvi checkpoint?")
+        raise CheckpointError(f"the checkpoint has no {key!r} (under any prefix); is it a Prithvi checkpoint?",
+                              path=source)
     ck, own = sd[key], model_sd[key]
     if ck.ndim != own.ndim or ck.shape[0] != own.shape[0] or ck.shape[2:] != own.shape[2:]:
         raise CheckpointError(
             f"{key}: checkpoint shape {tuple(ck.shape)} does not fit the model's {tuple(own.shape)} "
-            "(embed_dim, tubelet or patch size differ; build the variant the checkpoint was trained as)"
+            "(embed_dim, tubelet or patch size differ; build the variant the checkpoint was trained as)",
+            path=source,
         )
     if list(bands) == list(pretrained):
         return
@@ -107,9 +133,13 @@ def _remap_decoder_pred(
 
 
 def filter_encoder_state_dict(
-    state_dict: dict[str, Any], model: nn.Module, pretrained_bands: Sequence[Band], bands: Sequence[Band]
+    state_dict: dict[str, Any], model: nn.Module, pretrained_bands: Sequence[Band], bands: Sequence[Band],
+    source: object = None,
 ) -> dict[str, Tensor]:
-    """Turn a released (v1, v2) or encoder-only state dict into one for :class:`PrithviViT` (see module doc)."""
+    """Turn a released (v1, v2) or encoder-only state dict into one for :class:`PrithviViT` (see module doc).
+
+    ``source`` (the file) is named in errors.
+    """
     sd = _clean(state_dict)
     prefix = _encoder_prefix(list(sd))
     if prefix:
@@ -120,28 +150,32 @@ def filter_encoder_state_dict(
     sd["pos_embed"] = own["pos_embed"]
     sd = _drop_coords(sd, bool(getattr(model, "temporal_encoding", False)),
                       bool(getattr(model, "location_encoding", False)), "")
-    _remap_patch_embed(sd, own, "patch_embed.proj.weight", pretrained_bands, bands)
-    return sd
+    _remap_patch_embed(sd, own, "patch_embed.proj.weight", pretrained_bands, bands, source)
+    return _named(sd, {}, prefix)
 
 
 def filter_mae_state_dict(
-    state_dict: dict[str, Any], model: nn.Module, pretrained_bands: Sequence[Band], bands: Sequence[Band]
+    state_dict: dict[str, Any], model: nn.Module, pretrained_bands: Sequence[Band], bands: Sequence[Band],
+    source: object = None,
 ) -> dict[str, Tensor]:
-    """Turn a released (v1, v2) MAE state dict into one for :class:`PrithviMAE` (see module doc)."""
+    """Turn a released (v1, v2) MAE state dict into one for :class:`PrithviMAE` (see module doc).
+
+    ``source`` (the file) is named in errors.
+    """
     sd = _clean(state_dict)
+    file_keys: dict[str, str] = {}
     if not _is_v2(list(sd)):
-        sd = {
-            ("decoder." if ("decoder" in k or "_dec" in k or k == "mask_token") else "encoder.") + k: v
-            for k, v in sd.items()
-        }
+        file_keys = {("decoder." if ("decoder" in k or "_dec" in k or k == "mask_token") else "encoder.") + k: k
+                     for k in sd}
+        sd = {new: sd[old] for new, old in file_keys.items()}
     own = model.state_dict()
     sd["encoder.pos_embed"] = own["encoder.pos_embed"]
     sd["decoder.decoder_pos_embed"] = own["decoder.decoder_pos_embed"]
     enc: Any = model.encoder
     sd = _drop_coords(sd, enc.temporal_encoding, enc.location_encoding, "")
-    _remap_patch_embed(sd, own, "encoder.patch_embed.proj.weight", pretrained_bands, bands)
+    _remap_patch_embed(sd, own, "encoder.patch_embed.proj.weight", pretrained_bands, bands, source)
     _remap_decoder_pred(sd, own, "decoder.", pretrained_bands, bands)
-    return sd
+    return _named(sd, file_keys, "")
 
 
 def load_filtered(model: nn.Module, sd: dict[str, Tensor], source: object) -> None:
@@ -161,17 +195,26 @@ def load_filtered(model: nn.Module, sd: dict[str, Tensor], source: object) -> No
         )
     with torch.no_grad():
         result = model.load_state_dict(sd, strict=False)
+    name = sd.file_key if isinstance(sd, _Filtered) else str
     missing = [k for k in result.missing_keys if not any(c in k for c in _COORD_KEYS)]
     if missing or result.unexpected_keys:
         parts = []
         if missing:
-            parts.append(f"missing keys {missing[:8]}{' ...' if len(missing) > 8 else ''}")
+            parts.append(_listed([name(k) for k in missing], "missing keys"))
         if result.unexpected_keys:
-            unexpected = list(result.unexpected_keys)
-            parts.append(f"unexpected keys {unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}")
+            parts.append(_listed([name(k) for k in result.unexpected_keys], "unexpected keys"))
         raise CheckpointError(
             "the checkpoint does not match the model: " + "; ".join(parts)
             + " (a different variant or depth? a decoder-only or fine-tuned file?)",
+            path=source,
+        )
+    coords = [k for k in result.missing_keys if any(c in k for c in _COORD_KEYS)]
+    if coords and any(c in k for k in sd for c in _COORD_KEYS):
+        # the file has coordinate scales (a _tl checkpoint) but not all the model needs: incomplete, not v1
+        raise CheckpointError(
+            "a checkpoint with coordinate encodings (_tl) lacks " + _listed([name(k) for k in coords], "keys")
+            + "; build the model without that encoding (coords_encoding=[...], backbone_coords_encoding in a "
+            "config) to load it anyway",
             path=source,
         )
     for k in result.missing_keys:

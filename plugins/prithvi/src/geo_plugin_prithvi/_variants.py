@@ -144,7 +144,7 @@ def build_backbone(
     model = PrithviViT(**kw)
     if load:
         source = _checkpoint_source(variant, cfg, ckpt_path)
-        sd = filter_encoder_state_dict(load_checkpoint_file(source), model, pre, model_bands)
+        sd = filter_encoder_state_dict(load_checkpoint_file(source), model, pre, model_bands, source)
         load_filtered(model, sd, source)
     model.variant = variant  # type: ignore[assignment]
     model.bands = model_bands  # type: ignore[assignment]
@@ -202,7 +202,7 @@ def build_mae(
     )
     if load:
         source = _checkpoint_source(variant, cfg, ckpt_path)
-        sd = filter_mae_state_dict(load_checkpoint_file(source), model, pre, model_bands)
+        sd = filter_mae_state_dict(load_checkpoint_file(source), model, pre, model_bands, source)
         load_filtered(model, sd, source)
     model.variant = variant  # type: ignore[assignment]
     model.bands = model_bands  # type: ignore[assignment]

@@ -6,7 +6,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Literal
 
-from geo_core import ConfigError
+from geo_core import ConfigError, UnusedArgumentError
+from geo_core.models import accepted_arguments, suggest, unexpected_argument_error
 from torch import Tensor, nn
 
 from geo_plugin_smp import _smp_compat as compat
@@ -75,17 +76,29 @@ def build_backbone(
     """
     weights = None
     if pretrained and ckpt_path is None:
-        from geo_plugin_smp._weights import resolve_weights_name
+        from geo_plugin_smp._weights import resolve_weights_name, timm_overlay
 
         weights = resolve_weights_name(name, pretrained)
+        if weights == "timm":  # tu-: timm loads its own released file (stem adapted by timm)
+            kwargs["pretrained_cfg_overlay"] = timm_overlay(name)
     if not 1 <= depth <= 5:
         raise ConfigError(f"smp:{name}: depth must be between 1 and 5, got {depth}.", key="depth")
+    own = accepted_arguments(build_backbone, skip=1)[0]
+    if kwargs and not name.startswith("tu-"):  # smp's own encoders drop extra arguments without a word
+        raise UnusedArgumentError(list(kwargs), f"smp:{name}", {k: s for k in kwargs if (s := suggest(k, own))})
     with warnings.catch_warnings():
         # smp warns that timm- encoders are deprecated; the registry metadata says so already.
         warnings.filterwarnings("ignore", message=".*`timm-` encoders are deprecated.*", category=DeprecationWarning)
-        encoder = compat.get_encoder(name, in_channels=3 if weights else in_channels, depth=depth,
-                                     output_stride=output_stride, **kwargs)
-    if weights:
+        try:
+            encoder = compat.get_encoder(name, in_channels=3 if weights and weights != "timm" else in_channels,
+                                         depth=depth, output_stride=output_stride, timm_pretrained=weights == "timm",
+                                         **kwargs)
+        except TypeError as exc:  # tu- encoders: timm's bare "unexpected keyword argument"
+            err = unexpected_argument_error(exc, f"smp:{name}", own)
+            if err is None:
+                raise
+            raise err from exc
+    if weights and weights != "timm":
         from geo_plugin_smp._weights import load_released_weights
 
         load_released_weights(encoder, name, weights, in_channels)

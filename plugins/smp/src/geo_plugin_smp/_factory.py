@@ -147,9 +147,11 @@ class SMPModelFactory:
         pretrained = pretrained or encoder_weights  # smp's word for the same thing
         weights = None
         if pretrained and backbone_ckpt_path is None:
-            from geo_plugin_smp._weights import resolve_weights_name
+            from geo_plugin_smp._weights import resolve_weights_name, timm_overlay
 
             weights = resolve_weights_name(enc, pretrained)
+            if weights == "timm":  # tu-: timm loads its own released file (stem adapted by timm)
+                kwargs["pretrained_cfg_overlay"] = timm_overlay(enc)
         if task == "regression":
             if num_classes not in (None, 1):
                 raise ConfigError(f"regression predicts one channel, got num_classes={num_classes}", key="num_classes")
@@ -166,14 +168,15 @@ class SMPModelFactory:
             kwargs.setdefault("dynamic_img_size", True)
         if encoder_depth is not None:
             kwargs["encoder_depth"] = encoder_depth
+        smp_weights = weights if weights != "timm" else None
         model = compat.create_model(
-            name, encoder_name=enc, in_channels=3 if weights else in_channels, classes=classes, aux_params=aux_params,
-            **kwargs
+            name, encoder_name=enc, in_channels=3 if smp_weights else in_channels, classes=classes,
+            aux_params=aux_params, timm_pretrained=weights == "timm", **kwargs
         )
-        if weights:
+        if smp_weights:
             from geo_plugin_smp._weights import load_released_weights
 
-            load_released_weights(compat.model_parts(model)[0], enc, weights, in_channels)
+            load_released_weights(compat.model_parts(model)[0], enc, smp_weights, in_channels)
         if backbone_ckpt_path is not None:
             load_encoder_weights(compat.model_parts(model)[0], backbone_ckpt_path, in_channels)
         wrapped = SMPModel(name, model, task=task, aux_head_name=aux_head_name)  # type: ignore[arg-type]

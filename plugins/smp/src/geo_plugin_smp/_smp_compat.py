@@ -263,10 +263,16 @@ def dpt_forward(decoder: nn.Module, features: list[Tensor], prefix: list[Tensor 
 
 
 # -- encoders --------------------------------------------------------------------
-def get_encoder(name: str, *, in_channels: int, depth: int, output_stride: int, **kwargs: Any) -> nn.Module:
-    """Build smp encoder ``name`` with random weights (smp is never asked to download)."""
+def get_encoder(name: str, *, in_channels: int, depth: int, output_stride: int, timm_pretrained: bool = False,
+                **kwargs: Any) -> nn.Module:
+    """Build smp encoder ``name`` with random weights (smp is never asked to download).
+
+    ``timm_pretrained`` (``tu-`` encoders only) lets timm load the file named by
+    ``pretrained_cfg_overlay=dict(file=...)`` in ``kwargs``.
+    """
     return smp.encoders.get_encoder(  # type: ignore[no-any-return]
-        name, in_channels=in_channels, depth=depth, weights=None, output_stride=output_stride, **kwargs
+        name, in_channels=in_channels, depth=depth, weights=True if timm_pretrained else None,
+        output_stride=output_stride, **kwargs
     )
 
 
@@ -296,9 +302,9 @@ def encoder_catalogue() -> dict[str, dict[str, Any]]:
 
 
 # -- whole models ----------------------------------------------------------------
-def create_model(arch: str, **kwargs: Any) -> nn.Module:
-    """Build a whole smp model with random encoder weights."""
-    model: nn.Module = smp.create_model(arch, encoder_weights=None, **kwargs)
+def create_model(arch: str, *, timm_pretrained: bool = False, **kwargs: Any) -> nn.Module:
+    """Build a whole smp model with random encoder weights (``timm_pretrained``: see :func:`get_encoder`)."""
+    model: nn.Module = smp.create_model(arch, encoder_weights=True if timm_pretrained else None, **kwargs)
     return model
 
 

@@ -13,7 +13,19 @@ from geo_core import CheckpointError, ConfigError
 from geo_core.weights import WeightRef, fetch_weights
 from torch import nn
 
-__all__ = ["weight_refs", "resolve_weights_name", "load_released_weights"]
+__all__ = ["weight_refs", "resolve_weights_name", "load_released_weights", "timm_overlay"]
+
+
+def timm_overlay(name: str) -> dict[str, str]:
+    """For ``tu-<timm name>``: fetch timm's released file (the timm plugin's resolver) as a timm overlay."""
+    try:
+        from geo_plugin_timm import fetch_timm_weights
+    except ImportError as exc:
+        from geo_core import MissingDependencyError
+
+        raise MissingDependencyError("geo-plugin-timm", "pip install geo-plugin-timm",
+                                     f"pretrained weights of smp:{name}") from exc
+    return {"file": str(fetch_timm_weights(name.removeprefix("tu-"))), "source": ""}
 
 
 def _settings(name: str) -> dict[str, Any]:
@@ -27,8 +39,10 @@ def resolve_weights_name(name: str, pretrained: bool | str) -> str:
     """``True`` -> ``imagenet`` (or the encoder's only weights); a string must be one of smp's names."""
     settings = _settings(name)
     if name.startswith("tu-"):
-        raise ConfigError(f"smp:{name}: released weights of tu- encoders are timm's; use the backbone "
-                          f"timm:{name[3:]} with pretrained=True, or pass ckpt_path=<file>", key="pretrained")
+        if pretrained is not True:
+            raise ConfigError(f"smp:{name}: a tu- encoder takes timm's default weights (pretrained=True); pick "
+                              f"another tag in the name, e.g. tu-{name[3:]}.<tag>", key="pretrained")
+        return "timm"
     if not settings:
         raise CheckpointError(f"smp:{name} has no released weights in smp; use pretrained=False or ckpt_path=<file>")
     if pretrained is True:

@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from geo_plugin_timm._backbone import TimmBackbone, build_backbone
     from geo_plugin_timm._factory import TimmModel, TimmModelFactory
+    from geo_plugin_timm._weights import fetch_timm_weights, weight_refs
 
 __all__ = [
     "TimmBackbone",
     "TimmModel",
     "TimmModelFactory",
     "build_backbone",
+    "fetch_timm_weights",
+    "weight_refs",
 ]
 
 _LAZY = {
@@ -28,6 +31,8 @@ _LAZY = {
     "build_backbone": "geo_plugin_timm._backbone",
     "TimmModel": "geo_plugin_timm._factory",
     "TimmModelFactory": "geo_plugin_timm._factory",
+    "fetch_timm_weights": "geo_plugin_timm._weights",
+    "weight_refs": "geo_plugin_timm._weights",
 }
 
 

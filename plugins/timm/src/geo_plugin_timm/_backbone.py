@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from geo_core import CheckpointError, ConfigError
+from geo_core.models import accepted_arguments, unexpected_argument_error
 from torch import Tensor, nn
 
 from geo_plugin_timm._index import load_index
@@ -162,4 +163,9 @@ def build_backbone(
         if ckpt_path is not None and "state_dict" in str(exc):
             raise CheckpointError(f"cannot load it into timm model {name!r}: {exc}", path=ckpt_path) from exc
         raise
+    except TypeError as exc:  # timm's bare "unexpected keyword argument": name it with a did-you-mean
+        err = unexpected_argument_error(exc, f"timm:{name}", accepted_arguments(build_backbone, skip=1)[0])
+        if err is None:
+            raise
+        raise err from exc
     return TimmBackbone(model, name)

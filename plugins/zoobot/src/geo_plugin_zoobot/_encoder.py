@@ -49,6 +49,17 @@ def hub_encoder_files(repo: str, with_weights: bool = True) -> tuple[dict[str, A
     return config, weights
 
 
+def _timm_released(name: str) -> Path:
+    try:
+        from geo_plugin_timm import fetch_timm_weights
+    except ImportError as exc:
+        from geo_core import MissingDependencyError
+
+        raise MissingDependencyError("geo-plugin-timm", "pip install geo-plugin-timm",
+                                     f"timm's released weights of {name}") from exc
+    return fetch_timm_weights(name)
+
+
 def build_timm_encoder(
     name: str, *, greyscale: bool = False, weights: str | Path | None = None, timm_kwargs: dict[str, Any] | None = None
 ) -> nn.Module:
@@ -61,8 +72,8 @@ def build_timm_encoder(
             (``timm_kwargs={"pretrained": False}`` keeps random weights of that architecture).
         greyscale: One input channel (timm adapts a pretrained stem).
         weights: Local weights file (``.safetensors``/``.pth``) loaded through timm's
-            ``pretrained_cfg_overlay=dict(file=...)``; ``None``: random init unless
-            ``timm_kwargs`` asks for ``pretrained`` or ``name`` is a Hub encoder.
+            ``pretrained_cfg_overlay=dict(file=...)``; ``None``: random init unless ``name`` is a Hub
+            encoder or ``timm_kwargs`` asks for ``pretrained`` (timm's released file, fetched by geo).
         timm_kwargs: Passed to ``timm.create_model`` (e.g. ``in_chans``, ``drop_path_rate``).
     """
     import timm
@@ -80,6 +91,8 @@ def build_timm_encoder(
         name = str(config["architecture"])
         kwargs = {**dict(config.get("model_args") or {}), **kwargs}
         weights = hub_file if load else weights
+    elif weights is None and kwargs.get("pretrained") and "file" not in (kwargs.get("pretrained_cfg_overlay") or {}):
+        weights = _timm_released(name)  # timm's own weights, fetched by geo rather than by timm
     if weights is not None:
         path = Path(weights)
         if not path.is_file():
