@@ -122,3 +122,12 @@ def test_geo_init_refuses_to_overwrite_and_names_bad_choices(tmp_path):
     res = _cli(["init", str(tmp_path / "d.yaml"), "--backbone", "resnet_nope"])
     assert res.exit_code == 2 and "unknown backbone 'resnet_nope'" in res.output
     assert not (tmp_path / "d.yaml").exists()
+
+
+def test_info_finds_the_kind_when_it_is_left_out():
+    """issue 22: the smp README's `geo info smp:mit_b0` did not run; both spellings work now."""
+    assert "smp:mit_b0" in _cli(["info", "backbone", "smp:mit_b0"]).output
+    res = _cli(["info", "smp:mit_b0"])
+    assert res.exit_code == 0 and "backbone" in res.output and "smp:mit_b0" in res.output, res.output
+    res = _cli(["info", "nosuchthing_anywhere"])
+    assert res.exit_code == 2 and "no component is named 'nosuchthing_anywhere'" in res.output
