@@ -102,7 +102,7 @@ _ADDED: set[str] = set()
 
 def _register_plugin_commands() -> None:
     """Let every healthy plugin add its subcommands (once per plugin and process)."""
-    from geo_core._plugins import call_impl, plugin_index
+    from geo_core._plugins import PluginStatus, call_impl, plugin_index
 
     idx = plugin_index()
     for name, impl in idx.hookimpls("geo_cli_commands").items():
@@ -113,7 +113,7 @@ def _register_plugin_commands() -> None:
             call_impl(impl, app=app)
         except Exception as exc:  # a plugin's CLI never takes the CLI down
             rec = idx.plugins[name]
-            rec.status, rec.reason, rec.error = "broken", f"geo_cli_commands failed: {exc}", exc
+            rec.status, rec.reason, rec.error = PluginStatus.BROKEN, f"geo_cli_commands failed: {exc}", exc
             if os.environ.get("GEO_STRICT") == "1":
                 raise
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -12,14 +11,14 @@ from geo_core._errors import ConfigError, UnusedArgumentError
 from geo_core.models._heads import ClassificationHead, RegressionHead, SegmentationHead
 from geo_core.models._models import DecoderWithHead, PixelWiseModel, ScalarOutputModel
 from geo_core.models._padding import PaddingMode
-from geo_core.models._routing import PREFIXES, check_arguments, route_prefixed, suggest
+from geo_core.models._routing import PREFIXES, accepted_arguments, check_arguments, route_prefixed, suggest
 from geo_core.models.necks._chain import build_necks
 
 __all__ = ["EncoderDecoderFactory", "Task", "TASK_ALIASES"]
 
 Task = Literal["segmentation", "regression", "classification", "scalar_regression"]
 #: Accepted spellings of each task.
-TASK_ALIASES: dict[str, str] = {
+TASK_ALIASES: dict[str, Task] = {
     "segmentation": "segmentation", "semantic_segmentation": "segmentation",
     "regression": "regression", "pixelwise_regression": "regression", "pixel_regression": "regression",
     "classification": "classification", "multilabel_classification": "classification", "multilabel": "classification",
@@ -35,7 +34,7 @@ _HEAD_KEYS = {
 _HEAD_KEYS["scalar_regression"] = _HEAD_KEYS["classification"]
 
 
-def _normalize_task(task: str) -> str:
+def _normalize_task(task: str) -> Task:
     t = TASK_ALIASES.get(str(task).lower())
     if t is None:
         s = suggest(str(task), TASK_ALIASES)
@@ -166,7 +165,7 @@ class EncoderDecoderFactory:
         fixed = suggest(head, PREFIXES) if sep and tail else None
         if fixed:
             return f"{fixed}_{tail}"
-        return suggest(key, [p for p in inspect.signature(self.build_model).parameters if p != "kwargs"])
+        return suggest(key, [p for p in accepted_arguments(self.build_model)[0] if p != "kwargs"])
 
     @staticmethod
     def _build_backbone(spec: Any, kwargs: dict[str, Any]) -> nn.Module:
@@ -209,7 +208,7 @@ class EncoderDecoderFactory:
 
     @staticmethod
     def _decoder_and_head(
-        task: str, spec: Any, channels: list[int], dkw: dict[str, Any], hkw: dict[str, Any], n_out: int, where: str
+        task: Task, spec: Any, channels: list[int], dkw: dict[str, Any], hkw: dict[str, Any], n_out: int, where: str
     ) -> tuple[nn.Module, nn.Module | None]:
         if isinstance(spec, nn.Module):
             if dkw:

@@ -21,7 +21,6 @@ __all__ = ["BaseTask", "RESERVED_KEYS"]
 
 #: Batch keys the task consumes itself; every other key is forwarded to the model as a keyword argument.
 RESERVED_KEYS = frozenset({"image", "mask", "label", "filename", "metadata"})
-OutputKind = Literal["prediction", "probabilities", "logits"]
 
 
 class BaseTask(pl.LightningModule):
