@@ -78,6 +78,8 @@ def train(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | Non
     built = build(run)
     built.model.geo_data_config = copy.deepcopy(run.config.get("data"))  # for geo predict (runs/_light.py)
     with warnings.catch_warnings():
+        # frozen parts (freeze_backbone, freeze_encoder) stay in eval mode on purpose
+        warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode at the start of training")
         if ckpt:  # resuming into the run's own checkpoint folder is the point, not a mistake
             warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
         built.trainer.fit(built.model, datamodule=built.data, ckpt_path=ckpt)

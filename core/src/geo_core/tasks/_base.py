@@ -21,7 +21,6 @@ __all__ = ["BaseTask", "RESERVED_KEYS"]
 
 #: Batch keys the task consumes itself; every other key is forwarded to the model as a keyword argument.
 RESERVED_KEYS = frozenset({"image", "mask", "label", "filename", "metadata"})
-OutputKind = Literal["prediction", "probabilities", "logits"]
 
 
 class BaseTask(pl.LightningModule):
@@ -47,7 +46,8 @@ class BaseTask(pl.LightningModule):
         layer_decay: Layer-wise lr decay factor for the encoder (None: off).
         training_mode: ``full`` or ``head_only`` (the encoder is frozen).
         freeze_backbone: Freeze the encoder.
-        freeze_decoder: Freeze the decoder.
+        freeze_decoder: Freeze the decoder (and the head).
+        freeze_head: Freeze the head only (TerraTorch's ``freeze_head``).
         class_names: Names of the classes (per-class metrics, plots).
         output_on_inference: What ``predict_step`` returns: ``prediction``, ``probabilities``, ``logits``, or a list.
         tiled_inference_parameters: ``{crop, stride, batch_size}`` for tiled validation/test/predict.
@@ -87,6 +87,7 @@ class BaseTask(pl.LightningModule):
         training_mode: Literal["full", "head_only"] = "full",
         freeze_backbone: bool = False,
         freeze_decoder: bool = False,
+        freeze_head: bool = False,
         class_names: list[str] | None = None,
         output_on_inference: str | list[str] = "prediction",
         tiled_inference_parameters: dict[str, int] | None = None,
@@ -113,6 +114,11 @@ class BaseTask(pl.LightningModule):
             model_any.freeze_encoder()
         if freeze_decoder:
             model_any.freeze_decoder()
+        if freeze_head:
+            if not callable(getattr(model_any, "freeze_head", None)):
+                raise ConfigError(f"freeze_head: {type(model_any).__name__} has no separate head to freeze; "
+                                  "use freeze_decoder", key="freeze_head")
+            model_any.freeze_head()
         self.loss_handler = LossHandler(
             build_loss(loss if loss is not None else self.default_loss, ignore_index=ignore_index,
                        class_weights=class_weights),
