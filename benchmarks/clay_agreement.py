@@ -21,6 +21,7 @@ Writes benchmarks/results/clay_agreement.md (and .json). Target: 1e-5.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import json
 import os
@@ -133,6 +134,8 @@ def run_case(ref: dict[str, types.ModuleType], case: Case, tmp: Path) -> dict[st
     sd["model.decoder.mask_patch"] = torch.randn(8)  # decoder / teacher keys of the release are dropped
     ckpt = tmp / f"{case.variant}.ckpt"
     torch.save({"state_dict": sd, "epoch": 0}, ckpt)
+    del sd  # keep one copy of the weights per side in memory (< 4 GB per process)
+    gc.collect()
     kw: dict[str, Any] = {"ckpt_path": ckpt, "bands": list(case.bands)}
     if case.depth:
         kw["depth"] = case.depth
@@ -183,6 +186,7 @@ def main() -> None:
             if args.only and args.only not in case.name:
                 continue
             row = run_case(ref, case, Path(d))
+            gc.collect()
             rows.append(row)
             flag = "ok" if row["passes"] else "FAIL"
             print(f"{flag:4}  {row['max_abs_diff']:.3e}  (|x|max {row['max_abs_value']:.2f})  {case.name}", flush=True)

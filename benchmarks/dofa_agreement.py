@@ -17,6 +17,7 @@ Writes benchmarks/results/dofa_agreement.md (and .json). Target: 1e-5.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import json
 import os
@@ -89,6 +90,8 @@ def run_case(ref: types.ModuleType, case: Case, tmp: Path) -> dict[str, Any]:
     released = {k: v.detach().clone() for k, v in src.state_dict().items() if not k.startswith(("head.", "fc_norm."))}
     ckpt = tmp / f"{case.variant}.pth"
     torch.save(released, ckpt)
+    del src, released  # keep one copy of the weights per side in memory (< 4 GB per process)
+    gc.collect()
 
     rm = DOFA(img_size=case.img_size, **size)
     rm = ref.load_dofa_weights(rm, "bilinear", ckpt_data=str(ckpt), input_size=case.img_size)
@@ -126,6 +129,7 @@ def main() -> None:
             if args.only and args.only not in case.name:
                 continue
             row = run_case(ref, case, Path(d))
+            gc.collect()
             rows.append(row)
             print(f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  "
                   f"(|x|max {row['max_abs_value']:.2f})  {case.name}", flush=True)

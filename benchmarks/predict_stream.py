@@ -5,7 +5,11 @@ Same scene, same model (3-layer 32-channel CNN, random weights), same windows (2
 wait4's rusage, throughput (Mpx/s) covers reading the GeoTIFF, inference, blending and
 writing the output GeoTIFF. Writes benchmarks/results/predict_stream.json and .md.
 
+Records the median and min-max of the interleaved runs and the load average before and after
+(other processes on the machine slow the cases unevenly: read the ratios with it).
+
 Usage: .venv/bin/python benchmarks/predict_stream.py [--sizes 2048,2896] [--baseline-max 4096] [--repeat 3]
+       [--batch 16]
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-#: stream: geo, batch 8 like the baselines (channels-last); stream_nchw: the same with channels_last=False;
+#: stream: geo, the baselines' batch (--batch) (channels-last); stream_nchw: the same with channels_last=False;
 #: stream_default: geo's defaults (batch 1 on CPU, channels-last);
 #: in_memory: whole scene read, TerraTorch-style tiled forward in the default layout;
 #: in_memory_cl: the same baseline given the channels-last layout too.
@@ -48,12 +52,13 @@ class CNN3(Model):
         return ModelOutput(self.decoder(self.encoder(x)))
 
 mode, src, dst = sys.argv[1:4]
+batch = int(sys.argv[5])
 task = SemanticSegmentationTask(model=CNN3()).eval()
 t0 = time.perf_counter()
 if mode == "stream_default":  # geo's defaults (one window per pass on CPU, channels-last)
     predict_scene(task, src, dst, None, PredictOptions(crop=224, stride=192, compress="none"))
 elif mode.startswith("stream"):
-    predict_scene(task, src, dst, None, PredictOptions(crop=224, stride=192, batch_size=8, compress="none",
+    predict_scene(task, src, dst, None, PredictOptions(crop=224, stride=192, batch_size=batch, compress="none",
                                                       channels_last=mode == "stream"))
 else:
     if mode == "in_memory_cl":  # the baseline given the same channels-last layout as the streamer
@@ -64,7 +69,7 @@ else:
     with torch.inference_mode():
         fmt = torch.channels_last if mode == "in_memory_cl" else torch.contiguous_format
         probs = tiled_forward(lambda t: task(t.contiguous(memory_format=fmt)).output.softmax(1), x, crop=224,
-                              stride=192, batch_size=8)
+                              stride=192, batch_size=batch)
     pred = probs.argmax(1).to(torch.uint8).numpy()
     profile.update(count=1, dtype="uint8", nodata=None)
     with rasterio.open(dst, "w", **profile) as d:
@@ -89,8 +94,8 @@ def make_scene(path: Path, size: int) -> None:
                       window=rasterio.windows.Window(0, y, size, h))
 
 
-def run(mode: str, src: Path, dst: Path, threads: int) -> dict[str, float]:
-    cmd = [sys.executable, "-c", CHILD, mode, str(src), str(dst), str(threads)]
+def run(mode: str, src: Path, dst: Path, threads: int, batch: int) -> dict[str, float]:
+    cmd = [sys.executable, "-c", CHILD, mode, str(src), str(dst), str(threads), str(batch)]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -108,9 +113,11 @@ def main() -> None:
     ap.add_argument("--baseline-max", type=int, default=4096, help="skip the in-memory baseline above this size")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=8, help="windows per batch (stream, stream_nchw, baselines)")
     ap.add_argument("--name", default="predict_stream", help="results file stem (predict_*)")
     args = ap.parse_args()
     rows = []
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(dir=os.environ.get("GEO_BENCH_TMP")) as tmp:
         for size in [int(s) for s in args.sizes.split(",")]:
             src = Path(tmp) / f"scene{size}.tif"
@@ -119,16 +126,19 @@ def main() -> None:
             runs: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
             for _ in range(args.repeat):  # interleaved, so a noisy moment hits every mode alike
                 for mode in modes:
-                    runs[mode].append(run(mode, src, Path(tmp) / f"out_{mode}.tif", args.threads))
+                    runs[mode].append(run(mode, src, Path(tmp) / f"out_{mode}.tif", args.threads, args.batch))
             for mode in modes:
                 secs = statistics.median(r["seconds"] for r in runs[mode])
                 mpx = size * size / 1e6
                 rows.append({"mode": mode, "size": size, "megapixels": round(mpx, 2), "seconds": round(secs, 2),
                              "seconds_all": [round(r["seconds"], 2) for r in runs[mode]],
                              "mpx_per_s": round(mpx / secs, 3),
+                             "mpx_per_s_min_max": [round(mpx / max(r["seconds"] for r in runs[mode]), 3),
+                                                   round(mpx / min(r["seconds"] for r in runs[mode]), 3)],
                              "peak_rss_mib": round(max(r["peak_rss_mib"] for r in runs[mode]), 1)})
                 print(rows[-1], flush=True)
             src.unlink()
+    load_after = os.getloadavg()
     stream = [r for r in rows if r["mode"] == "stream"]
     ratios = {}
     for r in rows:
@@ -140,22 +150,27 @@ def main() -> None:
                 ratios[f"{r['size']} {r['mode']}/{base}"] = round(r["mpx_per_s"] / b[0]["mpx_per_s"], 3)
     growth = (stream[-1]["peak_rss_mib"] / stream[0]["peak_rss_mib"] - 1) if len(stream) > 1 else None
     result = {"machine": f"{os.cpu_count()} CPU, torch threads={args.threads}", "crop": 224, "stride": 192,
-              "batch_size": 8, "model": "3-layer 32-channel CNN", "rows": rows,
+              "batch_size": args.batch, "model": "3-layer 32-channel CNN", "rows": rows,
               "stream_rss_growth_over_sizes": None if growth is None else round(growth, 4),
               "throughput_ratios": ratios, "repeat": args.repeat,
+              "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in load_after],
               "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = ["# Streaming prediction vs whole-scene in-memory tiled baseline", "",
-             f"{result['machine']}; {result['model']}; crops 224 / stride 192; batch 8; float32 6-band GeoTIFF in, "
+             f"{result['machine']}; {result['model']}; crops 224 / stride 192; batch {args.batch}; float32 6-band "
+             "GeoTIFF in, "
              "uint8 class GeoTIFF out. Each case in its own process; median of "
-             f"{args.repeat} interleaved runs. stream = geo, batch 8 (channels-last); stream_nchw = the same "
+             f"{args.repeat} interleaved runs (min-max in brackets); load average {result['loadavg_before']} before, "
+             f"{result['loadavg_after']} after (1, 5, 15 min). stream = geo, batch {args.batch} (channels-last); "
+             "stream_nchw = the same "
              "with channels_last=False; stream_default = geo's defaults (batch 1 on CPU); in_memory = whole "
              "scene + tiled forward (TerraTorch-style); in_memory_cl = that with channels-last.", "",
-             "| mode | scene | Mpx | seconds | Mpx/s | peak RSS MiB |", "|---|---|---|---|---|---|"]
+             "| mode | scene | Mpx | seconds | Mpx/s (min-max) | peak RSS MiB |", "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['mode']} | {r['size']}² | {r['megapixels']} | {r['seconds']} | {r['mpx_per_s']} | "
+        lines.append(f"| {r['mode']} | {r['size']}² | {r['megapixels']} | {r['seconds']} | {r['mpx_per_s']} "
+                     f"({r['mpx_per_s_min_max'][0]}-{r['mpx_per_s_min_max'][1]}) | "
                      f"{r['peak_rss_mib']} |")
     if ratios:
         lines += [""] + [f"- throughput {k}: {v}x" for k, v in ratios.items()]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import enum
+import gc
 import importlib.util
 import json
 import os
@@ -99,6 +100,8 @@ def run_case(ref: types.ModuleType, case: Case, tmp: Path) -> dict[str, Any]:
     sd["mask_token"] = torch.randn(1, 1, 4)
     ckpt = tmp / f"{case.variant}.pth"
     torch.save({"model": sd, "epoch": 799}, ckpt)
+    del src, sd  # keep one copy of the weights per side in memory (< 4 GB per process)
+    gc.collect()
 
     rm = ref.load_scalemae_weights(reference_model(ref, cfg, depth), str(ckpt), ["RED", "GREEN", "BLUE"]).eval()
     kw: dict[str, Any] = {"ckpt_path": ckpt, "out_indices": list(range(depth)), "bands": ["RED", "GREEN", "BLUE"]}
@@ -134,6 +137,7 @@ def main() -> None:
             if args.only and args.only not in case.name:
                 continue
             row = run_case(ref, case, Path(d))
+            gc.collect()
             rows.append(row)
             print(f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  "
                   f"(|x|max {row['max_abs_value']:.2f})  {case.name}", flush=True)

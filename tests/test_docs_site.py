@@ -23,3 +23,12 @@ def test_docs_build_strict(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "site" / "index.html").exists()
     assert (tmp_path / "site" / "reference" / "cli" / "index.html").exists()
+
+
+def test_generated_reference_matches_the_cli_and_registry():
+    """issue 22: docs/reference/*.md had drifted from what runs; regenerate with `python docs/gen_reference.py`."""
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_")}
+    proc = subprocess.run([sys.executable, str(root / "docs" / "gen_reference.py"), "--check"], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -25,7 +25,7 @@ from geo_core._errors import (
     WeightsOfflineError,
 )
 from geo_core._lazy import lazy_getattr
-from geo_core._plugins import reset_plugins
+from geo_core._plugins import PluginStatus, reset_plugins
 from geo_core._registries import (
     BACKBONES,
     DATAMODULES,
@@ -39,7 +39,9 @@ from geo_core._registries import (
     set_priority,
 )
 from geo_core._registry import Registry
+from geo_core._signature import accepted_arguments
 from geo_core._sources import ComponentInfo, ComponentSource, DoctorCheck
+from geo_core._suggest import close_matches, suggest
 from geo_core._version import __version__
 from geo_core.hookspecs import HOOKSPEC_VERSION, hookimpl
 
@@ -78,6 +80,7 @@ __all__ = [
     "NECKS",
     "Neck",
     "PluginLoadError",
+    "PluginStatus",
     "REGISTRIES",
     "Registry",
     "TASKS",
@@ -86,8 +89,10 @@ __all__ = [
     "WeightsError",
     "WeightsOfflineError",
     "__version__",
+    "accepted_arguments",
     "atomic_open",
     "atomic_path",
+    "close_matches",
     "freeze_module",
     "fsync_dir",
     "hookimpl",
@@ -95,6 +100,7 @@ __all__ = [
     "load_custom_modules",
     "reset_plugins",
     "set_priority",
+    "suggest",
 ]
 
 

@@ -17,6 +17,7 @@ import time
 import tomllib
 import traceback
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "KINDS",
     "GROUPS",
     "PluginRecord",
+    "PluginStatus",
     "PluginIndex",
     "plugin_index",
     "reset_plugins",
@@ -91,6 +93,15 @@ def default_priority() -> list[str]:
     return [*front, *[s for s in order if s not in front]]
 
 
+class PluginStatus(StrEnum):
+    """What discovery concluded about a plugin (compares equal to its value: ``"ok"``)."""
+
+    OK = "ok"
+    BROKEN = "broken"  # failed to import, bad manifest, unmet requirement or a failing hook
+    DISABLED = "disabled"  # GEO_DISABLE_PLUGINS / GEO_PLUGINS
+    INCOMPATIBLE = "incompatible"  # written for another hook-spec version
+
+
 @dataclass
 class PluginRecord:
     """What discovery knows about one plugin (one source name)."""
@@ -98,7 +109,7 @@ class PluginRecord:
     name: str
     distribution: str | None = None
     version: str | None = None
-    status: str = "ok"  # ok | broken | disabled | incompatible
+    status: PluginStatus = PluginStatus.OK
     reason: str = ""
     error: BaseException | None = None
     hook_module: str | None = None
@@ -225,7 +236,7 @@ class PluginIndex:
         if rec is None:
             rec = PluginRecord(name=name, distribution=dist_name, version=self._dist_info(dist)[1])
             if not self._allowed(name, dist_name):
-                rec.status, rec.reason = "disabled", "disabled by GEO_DISABLE_PLUGINS/GEO_PLUGINS"
+                rec.status, rec.reason = PluginStatus.DISABLED, "disabled by GEO_DISABLE_PLUGINS/GEO_PLUGINS"
             self.plugins[name] = rec
         return rec
 
@@ -254,12 +265,12 @@ class PluginIndex:
                     problem = _requirement_problem(req)
                     if problem and rec.status == "ok":
                         install = rec.manifest["plugin"].get("install", f"pip install '{req}'")
-                        rec.status = "broken"
+                        rec.status = PluginStatus.BROKEN
                         rec.reason = f"{problem}; install with: {install}"
                         rec.error = ImportError(rec.reason)
             except Exception as exc:  # a bad manifest breaks only its plugin
                 if rec.status == "ok":
-                    rec.status, rec.reason, rec.error = "broken", f"bad manifest: {exc}", exc
+                    rec.status, rec.reason, rec.error = PluginStatus.BROKEN, f"bad manifest: {exc}", exc
         # 2. static component entry points.
         for kind, group in GROUPS.items():
             for ep in eps.select(group=group):
@@ -282,7 +293,7 @@ class PluginIndex:
                 module = importlib.import_module(ep.value)
                 version = getattr(module, "GEO_HOOKSPEC_VERSION", hookspecs.HOOKSPEC_VERSION)
                 if int(version) != hookspecs.HOOKSPEC_VERSION:
-                    rec.status = "incompatible"
+                    rec.status = PluginStatus.INCOMPATIBLE
                     rec.reason = (
                         f"written for hook spec version {version}, this geo-core provides "
                         f"{hookspecs.HOOKSPEC_VERSION}; upgrade the plugin or geo-core"
@@ -312,7 +323,7 @@ class PluginIndex:
             self.check_strict()
 
     def _mark_broken(self, rec: PluginRecord, exc: BaseException) -> None:
-        rec.status = "broken"
+        rec.status = PluginStatus.BROKEN
         rec.reason = f"{type(exc).__name__}: {exc}"
         rec.error = exc
         if self.pm.get_plugin(rec.name) is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import logging
 from collections.abc import Callable, Iterator, Mapping
@@ -12,6 +11,7 @@ from typing import Any, TypeVar, overload
 from geo_core._errors import DuplicateComponentError, PluginLoadError, UnknownComponentError
 from geo_core._plugins import GROUPS, _env_list, default_priority, plugin_index
 from geo_core._sources import ComponentInfo, ComponentSource
+from geo_core._suggest import close_matches
 
 __all__ = ["Registry", "SEPARATOR", "reset_resolution_cache", "load_target"]
 
@@ -265,10 +265,7 @@ class Registry:
                 alt = f"{src}{SEPARATOR}{name[len(src) + 1 :]}"
                 if alt in cands:
                     raise UnknownComponentError(self.kind, name, [alt], hint="(geo qualifies names with ':')")
-        close = difflib.get_close_matches(guess, pool, n=3, cutoff=0.6)
-        lower = {p.lower(): p for p in pool}
-        if guess.lower() in lower and lower[guess.lower()] not in close:
-            close.insert(0, lower[guess.lower()])
+        close = close_matches(guess, pool, n=3)
         from geo_core._first_party import install_hint
 
         broken = [r for r in idx.plugins.values() if r.status in ("broken", "incompatible")]

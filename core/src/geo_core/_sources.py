@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["ComponentSource", "ComponentInfo", "DoctorCheck"]
+__all__ = ["Kind", "ComponentSource", "ComponentInfo", "DoctorCheck"]
 
 Kind = Literal["backbone", "decoder", "neck", "model", "model_factory", "task", "datamodule", "loss"]
 
@@ -27,7 +27,7 @@ class ComponentSource:
         summary: One line shown by ``geo info``.
     """
 
-    kind: str
+    kind: Kind
     source: str
     names: Iterable[str] | Callable[[], Iterable[str]]
     builder: str

@@ -46,6 +46,7 @@ print('HEAVY=' + ','.join(heavy), file=sys.stderr)
         ["list", "backbones", "--filter", "tiny*"],
         ["info", "backbone", "tiny_cnn"],
         ["info", "decoder", "core:UNetDecoder", "--json"],
+        ["info", "core:UNetDecoder"],
         ["train", "--help"],
         ["predict", "--help"],
     ],

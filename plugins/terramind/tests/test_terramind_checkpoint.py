@@ -44,6 +44,12 @@ def test_fine_tuned_prefix_is_found(write_checkpoint: Callable[..., Any]) -> Non
     path, src = write_checkpoint(transform=lambda sd: {f"model.encoder.{k}": v for k, v in sd.items()})
     ours = build_backbone("test_terramind_v1", modalities=MODS, ckpt_path=path).eval()
     assert torch.equal(ours.encoder[3].mlp.fc2.weight, src.encoder[3].mlp.fc2.weight)
+    # errors name the keys as they are in the file
+    path, _ = write_checkpoint(
+        seed=2, transform=lambda sd: {f"model.encoder.{k}": v for k, v in sd.items() if k != "encoder_norm.weight"}
+    )
+    with pytest.raises(CheckpointError, match=r"missing keys \['model\.encoder\.encoder_norm\.weight'\]"):
+        build_backbone("test_terramind_v1", modalities=MODS, ckpt_path=path)
 
 
 def test_truncated_file_names_the_missing_keys(write_checkpoint: Callable[..., Any]) -> None:

@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+from geo_plugin_timm._dinov3 import CFGS as DINOV3
 from geo_plugin_timm._index import index_names, load_index, model_metadata
 
 
@@ -38,7 +39,7 @@ def test_registry_lists_and_describes_timm_backbones() -> None:
     import geo_core
 
     names = geo_core.BACKBONES.names(source="timm")
-    assert "timm:resnet18" in names and len(names) == len(load_index()["models"])
+    assert "timm:resnet18" in names and len(names) == len(load_index()["models"]) + len(DINOV3)
     info = geo_core.BACKBONES.info("timm:resnet18")
     assert info.metadata["out_channels"] == [64, 64, 128, 256, 512]
     assert info.metadata["family"] == "resnet"

@@ -39,7 +39,7 @@ def _widths(arch: str, layout: str) -> list[int]:
 
 
 def test_every_terratorch_name_is_listed_with_its_weights_metadata() -> None:
-    from geo_plugin_torchgeo._index import load_index
+    from geo_plugin_torchgeo._index import load_index, weight_ref
 
     names = _names()
     assert len(names) == 22 + 42  # TerraTorch 85467a9f: 14 Satlas Swin + 8 Satlas ResNet; 31 ResNet + 11 ViT
@@ -51,7 +51,7 @@ def test_every_terratorch_name_is_listed_with_its_weights_metadata() -> None:
         entry = index[weights]
         assert meta["torchgeo_weights"] == weights and meta["layout"] == layout
         assert meta.get("bands") == entry.get("bands") and meta["in_chans"] == entry["in_chans"]
-        assert meta["weights"]["filename"] == entry["file"] and meta["weights"]["hf_repo"] in entry["url"]
+        assert meta["weights"] == weight_ref(entry).to_mapping()  # the enum's own file, fetched the same way
         assert meta["licence"] and meta["out_channels"] == _widths(meta["architecture"], layout)
     assert {"test_satlas_swin", "test_ssl4eo_resnet", "test_ssl4eo_vit"} <= {n.split(":")[1] for n in listed}
 
@@ -97,7 +97,7 @@ def _released(tmp_path: Path, name: str) -> tuple[Path, dict[str, torch.Tensor]]
     torch.manual_seed(0)
     model = getattr(tgm, meta["architecture"])(weights=None, in_chans=meta["in_chans"])
     state = {k: v + 0.01 * torch.randn_like(v) if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    path = tmp_path / meta["weights"]["filename"]
+    path = tmp_path / meta["weights"]["url"].rsplit("/", 1)[1]  # torchgeo's file name
     torch.save(state, path)
     return path, state
 
@@ -199,16 +199,13 @@ def test_manifest_lists_without_torch() -> None:
     assert json.loads(out.strip().splitlines()[-1]) == [22 + 42, False]
 
 
-def test_released_weights_come_through_the_weights_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from geo_core import WeightsError
+def test_terratorch_hf_addresses_come_through_the_weights_layer(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from geo_core.testing import WeightServer
 
     name = "ssl4eol_resnet18_landsat_tm_toa_moco"
     path, state = _released(tmp_path, name)
     meta = geo_core.BACKBONES.info(name).metadata
-    table = meta["weights"]
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no torchgeo download cache to find
-    monkeypatch.delenv("GEO_TORCHGEO_WEIGHTS", raising=False)
     with WeightServer() as server:
         server.use(monkeypatch, tmp_path / "cache")
         # TerraTorch's hf.co address in ckpt_data goes to the (fake) Hugging Face endpoint
@@ -216,8 +213,13 @@ def test_released_weights_come_through_the_weights_layer(tmp_path: Path, monkeyp
         bb = geo_core.BACKBONES.build(name, model_bands=meta["bands"],
                                       ckpt_data="https://hf.co/org/ssl4eo/resolve/main/w.pth")
         assert torch.equal(bb.body.conv1.weight, state["conv1.weight"])
-        # pretrained=True fetches the manifest's file; these random weights fail its SHA-256 prefix
-        server.add_hf_file(table["hf_repo"], table["filename"], path.read_bytes(), revision=table["revision"])
-        with pytest.raises(WeightsError, match="SHA-256"):
-            geo_core.BACKBONES.build(name, model_bands=meta["bands"], pretrained=True)
-        assert server.count("GET", f"/{table['hf_repo']}/resolve/{table['revision']}/{table['filename']}") == 1
+        assert server.count("GET", "/org/ssl4eo/resolve/main/w.pth") == 1
+
+
+def test_weights_without_band_names_take_model_bands_in_order() -> None:
+    # torchgeo records no bands for fMoW GASSL: TerraTorch configs still pass model_bands
+    bb = geo_core.BACKBONES.build("fmow_resnet50_fmow_rgb_gassl", model_bands=RGB)
+    assert bb.bands == RGB and bb.out_channels == [2048]
+    with pytest.raises(ConfigError, match="take 3 bands"):
+        geo_core.BACKBONES.build("fmow_resnet50_fmow_rgb_gassl", model_bands=["RED", "GREEN"], pretrained=True,
+                                 weights_dir="/nonexistent")

@@ -17,7 +17,8 @@ app = typer.Typer(
     name="geo",
     help="Fine-tune geospatial foundation models: train, predict and manage plugins.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -25,8 +26,28 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"geo {__version__}")
+        typer.echo(version_report())
         raise typer.Exit()
+
+
+def version_report() -> str:
+    """The version of geo, then each plugin's and torch/lightning's, from metadata (nothing is imported)."""
+    from importlib import metadata
+
+    from geo_core._plugins import plugin_index
+
+    lines = [f"geo {__version__}"]
+    for rec in sorted(plugin_index().plugins.values(), key=lambda r: r.name):
+        if rec.name == "core":
+            continue
+        state = "" if rec.status == "ok" else f" ({rec.status})"
+        lines.append(f"  {rec.distribution or rec.name} {rec.version or '?'}{state}")
+    for dist in ("torch", "lightning"):
+        try:
+            lines.append(f"  {dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            lines.append(f"  {dist} not installed")
+    return "\n".join(lines)
 
 
 @app.callback()
@@ -62,6 +83,9 @@ def _register_commands() -> None:
 
     app.command("embed", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(embed_cmd)
     app.command("info")(_info.info_cmd)
+    from geo_core.cli._init_cmd import init_cmd
+
+    app.command("init")(init_cmd)
     import importlib
 
     try:
@@ -78,7 +102,7 @@ _ADDED: set[str] = set()
 
 def _register_plugin_commands() -> None:
     """Let every healthy plugin add its subcommands (once per plugin and process)."""
-    from geo_core._plugins import call_impl, plugin_index
+    from geo_core._plugins import PluginStatus, call_impl, plugin_index
 
     idx = plugin_index()
     for name, impl in idx.hookimpls("geo_cli_commands").items():
@@ -89,7 +113,7 @@ def _register_plugin_commands() -> None:
             call_impl(impl, app=app)
         except Exception as exc:  # a plugin's CLI never takes the CLI down
             rec = idx.plugins[name]
-            rec.status, rec.reason, rec.error = "broken", f"geo_cli_commands failed: {exc}", exc
+            rec.status, rec.reason, rec.error = PluginStatus.BROKEN, f"geo_cli_commands failed: {exc}", exc
             if os.environ.get("GEO_STRICT") == "1":
                 raise
 
@@ -111,4 +135,31 @@ def main() -> None:
     except GeoError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)
-    app()
+    interrupted = _catch_interrupt()
+    try:
+        app()
+    except KeyboardInterrupt:
+        interrupted.append(True)
+    except SystemExit:  # click turns Ctrl-C into "Aborted!" and exit 1; Lightning exits 1 after its shutdown
+        if not interrupted:
+            raise
+    if interrupted:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+
+
+def _catch_interrupt() -> list[bool]:
+    """Note Ctrl-C (SIGINT) as it arrives, whatever catches the KeyboardInterrupt later: exit 130, as shells expect."""
+    import signal
+
+    seen: list[bool] = []
+
+    def on_sigint(signum: int, frame: object) -> None:
+        seen.append(True)
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # pragma: no cover - not the main thread (embedded use)
+        pass
+    return seen

@@ -75,14 +75,31 @@ def _nothing_listed(kind: str, source: str | None, filter_: str | None) -> None:
             sys.stderr.write(f"  {dist} provides them ({summary}): pip install {dist}\n")
 
 
-def info_cmd(
-    kind: Annotated[str, typer.Argument(help="Component kind, e.g. backbone.")],
-    name: Annotated[str, typer.Argument(help="Qualified (smp:Unet) or plain name.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Show a component's metadata without importing it."""
+def _kind_serving(name: str) -> str:
+    """The one kind whose registry serves ``name`` (``geo info smp:mit_b0`` without the kind), or exit 2."""
+    from geo_core._plugins import KINDS
     from geo_core._registries import REGISTRIES
 
+    found = [k for k in KINDS if name in REGISTRIES[k]]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        err(f"{name!r} is a {' and a '.join(found)}; say which: geo info {found[0]} {name}")
+    else:
+        err(f"no component is named {name!r}; `geo list <kind>` shows the names (kinds: {', '.join(sorted(_ALIASES))})")
+    raise typer.Exit(2)
+
+
+def info_cmd(
+    kind: Annotated[str, typer.Argument(help="Component kind, e.g. backbone (may be left out).")],
+    name: Annotated[str | None, typer.Argument(help="Qualified (smp:Unet) or plain name.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a component's metadata without importing it (`geo info backbone smp:mit_b0` or `geo info smp:mit_b0`)."""
+    from geo_core._registries import REGISTRIES
+
+    if name is None:  # one argument: the name; find its kind
+        kind, name = _kind_serving(kind), kind
     reg = REGISTRIES[kind_of(kind)]
     try:
         info = reg.info(name)

@@ -13,11 +13,13 @@ migrate_app = typer.Typer(help="Convert configs written for other tools.", no_ar
 
 @migrate_app.command("terratorch")
 def terratorch(
-    config: Annotated[str, typer.Argument(help="A TerraTorch YAML config.")],
+    config: Annotated[str | None, typer.Argument(help="A TerraTorch YAML config.")] = None,
+    config_opt: Annotated[str | None, typer.Option("--config", "-c", help="The config (instead of the argument).")]
+    = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write here (default: stdout).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when something could not be mapped.")] = False,
 ) -> None:
-    """Convert a TerraTorch config (names, class paths) and report what could not be mapped."""
+    """Convert a TerraTorch config: every key is converted or reported as NOT MAPPED (path and suggestion)."""
     from pathlib import Path
 
     import yaml
@@ -26,6 +28,10 @@ def terratorch(
     from geo_core._migrate import migrate_terratorch
     from geo_core.cli._output import err
 
+    config = config or config_opt
+    if not config:
+        err("give the TerraTorch config: geo migrate terratorch CONFIG.yaml (or -c CONFIG.yaml)")
+        raise typer.Exit(2)
     path = Path(config)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -40,7 +46,11 @@ def terratorch(
     except TypeError as exc:
         err(f"{config}: {exc}")
         raise typer.Exit(2) from None
-    text = f"# converted from {path.name} by `geo migrate terratorch`\n" + yaml.safe_dump(new, sort_keys=False)
+    header = [f"# converted from {path.name} by `geo migrate terratorch`"]
+    if report.unmapped:
+        header.append("# NOT MAPPED (left out of this config):")
+        header += [f"#   {u}" for u in report.unmapped]
+    text = "\n".join(header) + "\n" + yaml.safe_dump(new, sort_keys=False)
     if output:
         with atomic_open(output, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -50,7 +50,9 @@ def train_cmd(
     ctx: typer.Context,
     config: ConfigOpt,
     resume: Annotated[
-        str | None, typer.Option("--resume", help="'last' (this run's last checkpoint) or a path.")
+        str | None, typer.Option("--resume", "--ckpt_path",
+                                 help="'last' (this run's last checkpoint) or a path (--ckpt_path: TerraTorch's "
+                                      "spelling).")
     ] = None,
     trust_checkpoint: TrustOpt = False,
     print_config: PrintOpt = False,
@@ -61,14 +63,37 @@ def train_cmd(
         return
     from geo_core.runs._api import train
 
-    _guard(lambda: train(config, ctx.args, resume=resume, trust_checkpoint=trust_checkpoint))
+    trainer = _guard(lambda: train(config, ctx.args, resume=resume, trust_checkpoint=trust_checkpoint))
+    if trainer is not None:
+        typer.echo(outputs_report(trainer))
+
+
+def outputs_report(trainer: Any) -> str:
+    """Where a finished run put its outputs: run directory, best and last checkpoints, log folders."""
+    lines = [f"run directory: {trainer.default_root_dir}"]
+    cb = getattr(trainer, "checkpoint_callback", None)
+    if cb is not None:
+        best, last = getattr(cb, "best_model_path", ""), getattr(cb, "last_model_path", "")
+        score = getattr(cb, "best_model_score", None)
+        monitor = getattr(cb, "monitor", None)
+        if best:
+            shown = f" ({monitor} = {float(score):.4g})" if score is not None and monitor else ""
+            lines.append(f"best checkpoint: {best}{shown}")
+        if last:
+            lines.append(f"last checkpoint: {last}")
+    for logger in getattr(trainer, "loggers", []) or []:
+        folder = getattr(logger, "log_dir", None)
+        if folder:
+            lines.append(f"{type(logger).__name__.removesuffix('Logger').lower()} logs: {folder}")
+    return "\n".join(lines)
 
 
 def _eval(stage: str) -> Callable[..., None]:
     def cmd(
         ctx: typer.Context,
         config: ConfigOpt,
-        ckpt: Annotated[str | None, typer.Option("--ckpt", help="'best', 'last' or a checkpoint path.")] = None,
+        ckpt: Annotated[str | None, typer.Option("--ckpt", "--ckpt_path", help="'best', 'last' or a checkpoint path "
+                                                 "(--ckpt_path: TerraTorch's spelling).")] = None,
         trust_checkpoint: TrustOpt = False,
         print_config: PrintOpt = False,
     ) -> None:
@@ -86,11 +111,15 @@ def _eval(stage: str) -> Callable[..., None]:
 def predict_cmd(
     ctx: typer.Context,
     config: ConfigOpt,
-    input: Annotated[str, typer.Option("--input", "-i", help=(
-        "A GeoTIFF, a folder of them, a glob, a .txt list of paths/URLs, or a STAC ItemCollection/catalogue."))],
-    output: Annotated[Path, typer.Option(
-        "--output", "-o", help="Output GeoTIFF (one input), folder, or .csv (image-level tasks).")],
-    ckpt: Annotated[str | None, typer.Option("--ckpt", help="'best', 'last' or a checkpoint path.")] = None,
+    input: Annotated[str | None, typer.Option("--input", "-i", help=(
+        "A GeoTIFF, a folder of them, a glob, a .txt list of paths/URLs, or a STAC ItemCollection/catalogue "
+        "(default: the config's data.init_args.predict_data_root)."))] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", "--predict_output_dir",
+        help="Output GeoTIFF (one input), folder, or .csv (image-level tasks); --predict_output_dir is "
+             "TerraTorch's spelling.")] = None,
+    ckpt: Annotated[str | None, typer.Option("--ckpt", "--ckpt_path", help="'best', 'last' or a checkpoint path "
+                                             "(--ckpt_path: TerraTorch's spelling).")] = None,
     output_kind: Annotated[str | None, typer.Option(help="prediction | probabilities | logits")] = None,
     crop: Annotated[int | None, typer.Option(help="Window size in pixels.")] = None,
     stride: Annotated[int | None, typer.Option(help="Window step (overlaps are blended).")] = None,
@@ -114,6 +143,7 @@ def predict_cmd(
         return
     from geo_core.runs._api import predict
 
+    input, output = _guard(lambda: _predict_io(config, ctx.args, input, output))
     paths = _guard(lambda: predict(config, ckpt=ckpt, input=input, output=output, overrides=ctx.args,
                                    output_kind=output_kind, crop=crop, stride=stride, batch_size=batch_size,
                                    quicklook=quicklook or None, overviews=overviews or None,
@@ -123,9 +153,30 @@ def predict_cmd(
         typer.echo(str(p))
 
 
+def _predict_io(config: list[Path], overrides: list[str], input: str | None,
+                output: Path | None) -> tuple[str, Path]:
+    """``--input`` / ``--output``, else TerraTorch's ``data.init_args.predict_data_root`` / ``predict_output_dir``."""
+    from geo_core._errors import ConfigError
+
+    if input is None:
+        from geo_core.runs._config import compose
+
+        data = compose(config, overrides).config.get("data") or {}
+        root = (data.get("init_args") or {}).get("predict_data_root") if isinstance(data, dict) else None
+        if root is None:
+            raise ConfigError("give --input (a GeoTIFF, folder or glob) or data.init_args.predict_data_root",
+                              key="input")
+        input = str(root)
+    if output is None:
+        raise ConfigError("give --output (or TerraTorch's --predict_output_dir)", key="output")
+    return input, output
+
+
 def register(app: typer.Typer) -> None:
-    """Add the run commands to the root app."""
+    """Add the run commands to the root app (``fit`` is TerraTorch's name of ``train``)."""
     app.command("train", context_settings=_CTX, epilog=_EPILOG)(train_cmd)
+    app.command("fit", context_settings=_CTX, epilog=_EPILOG, hidden=True,
+                help="TerraTorch's name of `geo train`.")(train_cmd)
     app.command("validate", context_settings=_CTX, epilog=_EPILOG)(_eval("validate"))
     app.command("test", context_settings=_CTX, epilog=_EPILOG)(_eval("test"))
     app.command("predict", context_settings=_CTX, epilog=_EPILOG)(predict_cmd)

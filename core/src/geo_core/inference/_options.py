@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["PredictOptions"]
+__all__ = ["OutputKind", "PredictOptions"]
+
+#: What ``geo predict`` writes per pixel (or per image).
+OutputKind = Literal["prediction", "probabilities", "logits"]
 
 
 @dataclass
@@ -36,7 +39,7 @@ class PredictOptions:
     crop: int = 224
     stride: int = 192
     batch_size: int | None = None
-    output_kind: Literal["prediction", "probabilities", "logits"] = "prediction"
+    output_kind: OutputKind = "prediction"
     quicklook: bool = False
     compress: str = "deflate"
     overviews: bool = False

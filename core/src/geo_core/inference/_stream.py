@@ -236,6 +236,8 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
             "prediction" if task_kind == "regression" else "probabilities")
         batch_size = opt.batch_size or (1 if device.type == "cpu" else 16)
         acc: torch.Tensor | None = None
+        # one window batch, reused: a fresh 10-20 MiB tensor per batch costs page faults each time
+        windows = torch.empty((batch_size, len(bands), crop, crop), device=device)
         dst = None
         with open_engine(opt.engine, task, blend_kind, opt, (len(bands), crop, crop)) as run, \
                 atomic_path(output, suffix=".tif") as tmp:
@@ -254,17 +256,17 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
                     for k in range(0, len(xs), batch_size):
                         cols = xs[k: k + batch_size]
                         try:
-                            out = run(torch.stack([xt[:, :, c: c + crop] for c in cols]))
+                            out = run(torch.stack([xt[:, :, c: c + crop] for c in cols], out=windows[: len(cols)]))
                         except (RuntimeError, InputDataError) as exc:  # a band count the model was not built for
                             if isinstance(exc, InputDataError) and exc.path is not None:
                                 raise
                             raise InputDataError(f"the model cannot take this scene's {len(bands)} band(s): "
                                                  f"{str(exc).splitlines()[0]}", path=source) from exc
-                        out = (out.unsqueeze(1) if out.ndim == 3 else out) * weight
+                        out = out.unsqueeze(1) if out.ndim == 3 else out
                         if acc is None:
                             acc = torch.zeros((out.shape[1], crop, wp), device=device)
-                        for c, o in zip(cols, out, strict=True):
-                            acc[:, :, c: c + crop] += o
+                        for c, o in zip(cols, out, strict=True):  # fused weight-and-add: no weighted copy
+                            acc[:, :, c: c + crop].addcmul_(o, weight)
                     assert acc is not None
                     n = (ys[i + 1] - y) if i + 1 < len(ys) else crop
                     rows = min(n, height - y)

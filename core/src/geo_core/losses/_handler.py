@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,6 +9,8 @@ import torch
 from torch import Tensor, nn
 
 from geo_core._errors import ConfigError, UnknownComponentError
+from geo_core._signature import accepted_arguments
+from geo_core._suggest import suggest
 
 __all__ = ["WeightedSumLoss", "build_loss", "LossHandler"]
 
@@ -40,12 +40,7 @@ def _call_builder(name: str, **common: Any) -> nn.Module:
         builder = LOSSES.get(name)
     except UnknownComponentError as exc:
         raise ConfigError(f"unknown loss {name!r}: {exc}", key="loss") from exc
-    params: Mapping[str, inspect.Parameter]
-    try:
-        params = inspect.signature(builder).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        params = {}
-    var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    params, var_kw = accepted_arguments(builder)
     kwargs = {k: v for k, v in common.items() if v is not None and (var_kw or k in params)}
     dropped = [k for k, v in common.items() if v is not None and k not in kwargs and k != "ignore_index"]
     if dropped:
@@ -112,8 +107,8 @@ class LossHandler(nn.Module):
         heads = list(head_names)
         for n in self.aux_loss:
             if n not in heads:
-                close = difflib.get_close_matches(n, heads, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; the model's auxiliary heads are {heads}"
+                close = suggest(n, heads)
+                hint = f"; did you mean {close!r}?" if close else f"; the model's auxiliary heads are {heads}"
                 raise ConfigError(f"aux_loss names head {n!r}, which the model does not have{hint}", key="aux_loss")
         missing = [h for h in heads if h not in self.aux_loss]
         if missing:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -12,14 +11,14 @@ from geo_core._errors import ConfigError, UnusedArgumentError
 from geo_core.models._heads import ClassificationHead, RegressionHead, SegmentationHead
 from geo_core.models._models import DecoderWithHead, PixelWiseModel, ScalarOutputModel
 from geo_core.models._padding import PaddingMode
-from geo_core.models._routing import PREFIXES, check_arguments, route_prefixed, suggest
+from geo_core.models._routing import PREFIXES, accepted_arguments, check_arguments, route_prefixed, suggest
 from geo_core.models.necks._chain import build_necks
 
 __all__ = ["EncoderDecoderFactory", "Task", "TASK_ALIASES"]
 
 Task = Literal["segmentation", "regression", "classification", "scalar_regression"]
 #: Accepted spellings of each task.
-TASK_ALIASES: dict[str, str] = {
+TASK_ALIASES: dict[str, Task] = {
     "segmentation": "segmentation", "semantic_segmentation": "segmentation",
     "regression": "regression", "pixelwise_regression": "regression", "pixel_regression": "regression",
     "classification": "classification", "multilabel_classification": "classification", "multilabel": "classification",
@@ -28,14 +27,14 @@ TASK_ALIASES: dict[str, str] = {
 }
 _TEMPORAL_KEYS = ("use_temporal", "temporal_pooling", "n_timestamps")
 _HEAD_KEYS = {
-    "segmentation": ["channel_list", "dropout", "activation"],
-    "regression": ["channel_list", "dropout", "activation", "final_act"],
+    "segmentation": ["channel_list", "dropout", "activation", "learned_upscale_layers"],
+    "regression": ["channel_list", "dropout", "activation", "final_act", "learned_upscale_layers"],
     "classification": ["channel_list", "dim_list", "dropout", "activation", "linear_after_pool"],
 }
 _HEAD_KEYS["scalar_regression"] = _HEAD_KEYS["classification"]
 
 
-def _normalize_task(task: str) -> str:
+def _normalize_task(task: str) -> Task:
     t = TASK_ALIASES.get(str(task).lower())
     if t is None:
         s = suggest(str(task), TASK_ALIASES)
@@ -142,6 +141,8 @@ class EncoderDecoderFactory:
         if not isinstance(widths, (list, tuple)) or not widths:
             raise ConfigError(f"the backbone {type(encoder).__name__} has no out_channels list; backbones must "
                               "declare the width of each returned feature", key="backbone")
+        if pixel:
+            necks = _with_token_reshape(necks, encoder)
         necks = _with_backbone_args(necks, encoder)
         chain, channels = build_necks(necks, [int(c) for c in widths])
         dec, head = self._decoder_and_head(task, decoder, channels, parts["decoder"], parts["head"], n_out, "")
@@ -164,7 +165,7 @@ class EncoderDecoderFactory:
         fixed = suggest(head, PREFIXES) if sep and tail else None
         if fixed:
             return f"{fixed}_{tail}"
-        return suggest(key, [p for p in inspect.signature(self.build_model).parameters if p != "kwargs"])
+        return suggest(key, [p for p in accepted_arguments(self.build_model)[0] if p != "kwargs"])
 
     @staticmethod
     def _build_backbone(spec: Any, kwargs: dict[str, Any]) -> nn.Module:
@@ -207,7 +208,7 @@ class EncoderDecoderFactory:
 
     @staticmethod
     def _decoder_and_head(
-        task: str, spec: Any, channels: list[int], dkw: dict[str, Any], hkw: dict[str, Any], n_out: int, where: str
+        task: Task, spec: Any, channels: list[int], dkw: dict[str, Any], hkw: dict[str, Any], n_out: int, where: str
     ) -> tuple[nn.Module, nn.Module | None]:
         if isinstance(spec, nn.Module):
             if dkw:
@@ -239,6 +240,39 @@ class EncoderDecoderFactory:
         if task == "regression":
             return dec, RegressionHead(c, n_out, **hkw)
         return dec, ClassificationHead(c, n_out, **hkw)
+
+
+_TOKEN_NECKS = ("ReshapeTokensToImage", "AggregateTokens")
+
+
+def _neck_name(spec: Any) -> str:
+    name = spec.get("name") if isinstance(spec, Mapping) else type(spec).__name__
+    return str(name).rpartition(":")[2]
+
+
+def _with_token_reshape(necks: Any, encoder: nn.Module) -> Any:
+    """Put ``ReshapeTokensToImage`` first when a token backbone feeds a pixel-wise decoder without one.
+
+    Token backbones declare ``output_format = "tokens"`` and ``prefix_tokens`` (leading
+    non-patch tokens); TerraTorch reshapes their tokens to images on its own, so configs
+    written for it list no neck.
+    """
+    if getattr(encoder, "output_format", "image") != "tokens":
+        return necks
+    specs = list(necks or [])
+    if any(_neck_name(n) in _TOKEN_NECKS for n in specs):
+        return necks
+    prefix = int(getattr(encoder, "prefix_tokens", 0) or 0)
+    if prefix > 1:
+        raise ConfigError(f"the backbone {type(encoder).__name__} returns tokens with {prefix} leading non-patch "
+                          "tokens; add a neck that turns them into images, e.g. necks: [{name: "
+                          "ReshapeTokensToImage, ...}] after dropping them", key="necks")
+    import logging
+
+    logging.getLogger("geo_core.models").info(
+        "backbone %s returns tokens: reshaping them to images (ReshapeTokensToImage) before the decoder",
+        type(encoder).__name__)
+    return [{"name": "ReshapeTokensToImage", "remove_cls_token": bool(prefix)}, *specs]
 
 
 def _with_backbone_args(necks: Any, encoder: Any) -> Any:

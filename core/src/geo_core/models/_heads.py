@@ -2,7 +2,8 @@
 
 User-facing keys (``head_*`` in the factory, TerraTorch's names): ``dropout``,
 ``channel_list`` (hidden widths), ``activation`` (a ``torch.nn`` class name),
-``final_act`` (regression), ``linear_after_pool`` (classification).
+``final_act`` (regression), ``learned_upscale_layers`` (pixel-wise heads),
+``linear_after_pool`` (classification).
 """
 
 from __future__ import annotations
@@ -13,7 +14,32 @@ from torch import Tensor, nn
 
 from geo_core.models._layers import get_activation
 
-__all__ = ["SegmentationHead", "RegressionHead", "ClassificationHead"]
+__all__ = ["SegmentationHead", "RegressionHead", "ClassificationHead", "PixelShuffleUpscale"]
+
+
+class PixelShuffleUpscale(nn.Module):
+    """Learned 2x upsampling: 3x3 conv to ``4 * channels``, pixel shuffle, BatchNorm, ReLU.
+
+    Args:
+        channels: Width in and out.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels * 4, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(2)
+        self.bn = nn.BatchNorm2d(channels)
+        self.act = nn.ReLU()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Return ``(B, C, 2h, 2w)``."""
+        return self.act(self.bn(self.shuffle(self.conv(x))))  # type: ignore[no-any-return]
+
+
+def _upscale(channels: int, layers: int) -> nn.Module:
+    if layers < 0:
+        raise ValueError(f"learned_upscale_layers must be >= 0, got {layers}")
+    return nn.Sequential(*[PixelShuffleUpscale(channels) for _ in range(int(layers))]) if layers else nn.Identity()
 
 
 def _conv_stack(c_in: int, widths: Sequence[int], activation: str | nn.Module) -> tuple[nn.Sequential, int]:
@@ -34,6 +60,8 @@ class SegmentationHead(nn.Module):
         channel_list: Hidden conv widths (``head_channel_list``).
         dropout: Dropout before the last layer (``head_dropout``).
         activation: Activation after each hidden layer.
+        learned_upscale_layers: Learned 2x upsampling steps (:class:`PixelShuffleUpscale`) before the
+            hidden layers, for decoders whose output is coarser than the input.
     """
 
     def __init__(
@@ -43,16 +71,18 @@ class SegmentationHead(nn.Module):
         channel_list: Sequence[int] | None = None,
         dropout: float = 0.0,
         activation: str = "ReLU",
+        learned_upscale_layers: int = 0,
     ) -> None:
         super().__init__()
+        self.upscale = _upscale(in_channels, learned_upscale_layers)
         self.hidden, c = _conv_stack(in_channels, channel_list or [], activation)
         self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
         self.out = nn.Conv2d(c, num_classes, 1)
         self.num_classes = num_classes
 
     def forward(self, x: Tensor) -> Tensor:
-        """Return ``(B, num_classes, h, w)``."""
-        return self.out(self.dropout(self.hidden(x)))  # type: ignore[no-any-return]
+        """Return ``(B, num_classes, h, w)`` (``h, w`` doubled per learned upscale layer)."""
+        return self.out(self.dropout(self.hidden(self.upscale(x))))  # type: ignore[no-any-return]
 
 
 class RegressionHead(nn.Module):
@@ -64,7 +94,9 @@ class RegressionHead(nn.Module):
         channel_list: Hidden conv widths.
         dropout: Dropout before the last layer.
         activation: Activation after each hidden layer.
-        final_act: Activation applied to the output (e.g. ``"Sigmoid"``), none by default.
+        final_act: Activation applied to the output (e.g. ``"Sigmoid"`` or ``"torch.nn.ReLU"``), none by
+            default.
+        learned_upscale_layers: Learned 2x upsampling steps before the hidden layers.
     """
 
     def __init__(
@@ -75,8 +107,10 @@ class RegressionHead(nn.Module):
         dropout: float = 0.0,
         activation: str = "ReLU",
         final_act: str | None = None,
+        learned_upscale_layers: int = 0,
     ) -> None:
         super().__init__()
+        self.upscale = _upscale(in_channels, learned_upscale_layers)
         self.hidden, c = _conv_stack(in_channels, channel_list or [], activation)
         self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
         self.out = nn.Conv2d(c, num_outputs, 1)
@@ -84,7 +118,7 @@ class RegressionHead(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Return ``(B, num_outputs, h, w)``."""
-        return self.final_act(self.out(self.dropout(self.hidden(x))))  # type: ignore[no-any-return]
+        return self.final_act(self.out(self.dropout(self.hidden(self.upscale(x)))))  # type: ignore[no-any-return]
 
 
 class ClassificationHead(nn.Module):

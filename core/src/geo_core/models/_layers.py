@@ -10,6 +10,8 @@ __all__ = ["get_activation", "conv_bn_act", "resolve_index"]
 def get_activation(activation: str | nn.Module | type[nn.Module] | None) -> nn.Module:
     """Return an activation module from a ``torch.nn`` class name (case-insensitive), class or instance.
 
+    Dotted names (``torch.nn.ReLU``, as TerraTorch configs write them) are accepted.
+
     Example:
         >>> get_activation("gelu")
         GELU(approximate='none')
@@ -21,7 +23,10 @@ def get_activation(activation: str | nn.Module | type[nn.Module] | None) -> nn.M
     if isinstance(activation, type) and issubclass(activation, nn.Module):
         return activation()
     by_lower = {n.lower(): n for n in dir(nn) if isinstance(getattr(nn, n), type)}
-    name = by_lower.get(str(activation).lower())
+    text = str(activation)
+    for prefix in ("torch.nn.modules.activation.", "torch.nn.", "nn."):  # TerraTorch's dotted spelling
+        text = text.removeprefix(prefix)
+    name = by_lower.get(text.lower())
     if name is None:
         raise ValueError(f"unknown activation {activation!r}; give a torch.nn class name such as 'ReLU' or 'GELU'")
     cls = getattr(nn, name)

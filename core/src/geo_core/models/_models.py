@@ -93,6 +93,10 @@ class _EncoderDecoderModel(Model):
         mods += list(self.aux_heads.values())
         return mods
 
+    def freeze_head(self) -> None:
+        """Freeze the head only (nothing to freeze when the decoder includes its head)."""
+        self._freeze([self.head] if self.head is not None else [])
+
     def encode(
         self, x: Tensor | Mapping[str, Tensor], **kwargs: Any
     ) -> tuple[list[Tensor], tuple[int, int], tuple[int, int]]:
@@ -146,6 +150,13 @@ class PixelWiseModel(_EncoderDecoderModel):
     def forward(self, x: Tensor | Mapping[str, Tensor], **kwargs: Any) -> ModelOutput:
         """Predict per pixel; extra kwargs go to the backbone when it accepts them."""
         feats, orig, padded = self.encode(x, **kwargs)
+        if any(f.dim() == 3 for f in feats):
+            from geo_core._errors import ConfigError
+
+            raise ConfigError(
+                f"the decoder {type(self.decoder).__name__} would get (B, N, D) tokens from the backbone "
+                f"{type(self.encoder).__name__}; add necks: [{{name: ReshapeTokensToImage}}] (or declare "
+                "output_format = 'tokens' and prefix_tokens on the backbone so geo adds it)", key="necks")
         y, aux = self._heads(feats)
         return ModelOutput(self._finish(y, orig, padded), {k: self._finish(v, orig, padded) for k, v in aux.items()})
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from geo_core._errors import ConfigError, UnusedArgumentError
+from geo_core._signature import accepted_arguments
+from geo_core._suggest import suggest
 
 __all__ = ["PREFIXES", "route_prefixed", "check_arguments", "check_call", "suggest", "accepted_arguments",
            "unexpected_argument_error", "forward_kwargs", "filter_kwargs"]
@@ -16,16 +17,6 @@ __all__ = ["PREFIXES", "route_prefixed", "check_arguments", "check_call", "sugge
 #: The routed parts, in the order prefixes are tried. A key is split on the
 #: known prefix only, so ``backbone_head_dim`` is the backbone's ``head_dim``.
 PREFIXES: tuple[str, ...] = ("backbone", "decoder", "head")
-
-
-def suggest(name: str, candidates: Iterable[str]) -> str | None:
-    """Return the closest candidate to ``name`` or None."""
-    pool = list(dict.fromkeys(candidates))
-    lower = {c.lower(): c for c in pool}
-    if name.lower() in lower:
-        return lower[name.lower()]
-    close = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
-    return close[0] if close else None
 
 
 def route_prefixed(
@@ -51,19 +42,6 @@ def route_prefixed(
             raise ConfigError(f"{key!r} is given twice: flat and as {part}_kwargs[{sub!r}]; keep one", key=key)
         parts[part][sub] = value
     return parts, rest
-
-
-def accepted_arguments(fn: Callable[..., Any], skip: int = 0) -> tuple[list[str], bool]:
-    """Return the keyword names ``fn`` accepts (after ``skip`` positionals) and whether it takes ``**kwargs``."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return [], True
-    params = list(sig.parameters.values())
-    if inspect.isclass(fn) and params and params[0].name == "self":  # pragma: no cover - signature() drops self
-        params = params[1:]
-    names = [p.name for p in params[skip:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    return names, any(p.kind is p.VAR_KEYWORD for p in params)
 
 
 _SIMPLE_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,),

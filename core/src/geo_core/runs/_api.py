@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
@@ -75,7 +76,10 @@ def train(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | Non
     _need_data(run, "train", "train_dataloader")
     ckpt = str(find_checkpoint(run.config, resume)) if resume else run.config.get("ckpt_path")
     built = build(run)
+    built.model.geo_data_config = copy.deepcopy(run.config.get("data"))  # for geo predict (runs/_light.py)
     with warnings.catch_warnings():
+        # frozen parts (freeze_backbone, freeze_encoder) stay in eval mode on purpose
+        warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode at the start of training")
         if ckpt:  # resuming into the run's own checkpoint folder is the point, not a mistake
             warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
         built.trainer.fit(built.model, datamodule=built.data, ckpt_path=ckpt)
@@ -130,7 +134,8 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
     from geo_core.inference._scenes import list_all_scenes
     from geo_core.inference._stream import load_task_checkpoint, predict_paths
 
-    run = load_config(config, overrides)
+    light = None if isinstance(config, RunConfig) or trust_checkpoint else _light(config, overrides, ckpt)
+    run = load_config(config, overrides) if light is None else light[0]
     section = dict(run.config.get("predict") or {})
     section.update({k: v for k, v in options.items() if v is not None})
     fields = {f.name for f in dataclasses.fields(PredictOptions)}
@@ -141,22 +146,44 @@ def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[st
         raise ConfigError(f"unknown predict option {unknown[0]!r}; valid: {sorted(fields)}", key=unknown[0])
     opts = PredictOptions(**section)
     scenes = list_all_scenes(input)
-    built = build(run)
-    task_kind = getattr(built.model, "task_kind", "")
+    if light is None:
+        built = build(run)
+        model = built.model
+    else:  # a pixel-wise task from a geo checkpoint: no Lightning, no datamodule
+        model = light[1]
+    task_kind = getattr(model, "task_kind", "")
     kind = "detection" if task_kind == "detection" else "image" if task_kind in IMAGE_KINDS else "pixel"
     ids = [sc.id for sc in scenes]
     targets = planned_outputs(ids, output, kind, quicklook=bool(opts.quicklook))
     local = [Path(sc.path) for sc in scenes if not sc.path.startswith("/vsi")]
     check_outputs(local, targets, overwrite, resumable=ledger_done(output, ids) if kind == "pixel" else ())
+    if light is not None:
+        return predict_paths(model, input, output, light[2], opts, progress=progress, max_failures=max_failures)
     which = ckpt or run.config.get("ckpt_path")
     if which:
-        load_task_checkpoint(built.model, find_checkpoint(run.config, which), trust_checkpoint)
+        load_task_checkpoint(model, find_checkpoint(run.config, which), trust_checkpoint)
     pre = scene_preprocessing_of(built.data)
     if kind == "detection":  # one GeoJSON of boxes per image
-        return built.model.predict_files(input, output, pre, progress=progress)  # type: ignore[no-any-return]
+        return model.predict_files(input, output, pre, progress=progress)  # type: ignore[no-any-return]
     if kind == "image":  # one table row per file, not a raster per file
-        return [predict_images(built.model, input, output, pre, opts, progress=progress)]
-    return predict_paths(built.model, input, output, pre, opts, progress=progress, max_failures=max_failures)
+        return [predict_images(model, input, output, pre, opts, progress=progress)]
+    return predict_paths(model, input, output, pre, opts, progress=progress, max_failures=max_failures)
+
+
+def _light(config: ConfigLike, overrides: Any, ckpt: str | None) -> tuple[RunConfig, Any, Any] | None:
+    """``(unresolved run, predictor, preprocessing)`` when predicting needs no Lightning task, else None."""
+    from geo_core.runs._light import light_predictor
+
+    run = compose(config, overrides, resolve=False)  # type: ignore[arg-type]
+    which = ckpt or run.config.get("ckpt_path")
+    if not which or not isinstance(which, str):
+        return None
+    try:
+        path = find_checkpoint(run.config, which)
+    except Exception:  # the task path reports it
+        return None
+    found = light_predictor(run.config, path)
+    return None if found is None else (run, *found)
 
 
 def run_embedding(config: Any, overrides: Any = None, input: Any = None,

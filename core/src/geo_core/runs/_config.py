@@ -16,7 +16,6 @@ The flow (shared by the CLI and the Python API in :mod:`geo_core.runs`):
 from __future__ import annotations
 
 import copy
-import difflib
 import importlib
 import importlib.util
 import inspect
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from geo_core._errors import ConfigError, UnknownComponentError
+from geo_core._signature import accepted_arguments
+from geo_core._suggest import close_matches
 
 __all__ = ["TOP_KEYS", "RunConfig", "Built", "compose", "check", "with_defaults", "build", "dump",
            "checkpoint_dir", "find_checkpoint", "nodes_of_class"]
@@ -151,14 +152,12 @@ _LIGHTNING_SLOTS = {"trainer.callbacks": "lightning.pytorch.callbacks", "trainer
 
 
 def _lightning_class(name: str, module: str, slot: str) -> tuple[str, Any]:
-    import difflib
-
     mod = importlib.import_module(module)
     obj = getattr(mod, name, None)
     if isinstance(obj, type):
         return f"{module}.{name}", obj
     names = sorted(n for n in dir(mod) if isinstance(getattr(mod, n, None), type) and not n.startswith("_"))
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    close = close_matches(name, names, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise ConfigError(f"{slot}.class_path: {name!r} is not in {module}; {hint}give a dotted path "
                       "(my_package.MyCallback) for your own classes", key=f"{slot}.class_path")
@@ -221,11 +220,18 @@ def _class_of(name: str, slot: str | None) -> tuple[str, Any]:
     return dotted, obj
 
 
+def _is_transform_slot(key: str) -> bool:
+    """``train_transform``, ``transforms``...: specs the datamodule builds itself (``ToTensorV2``, albumentations)."""
+    return key == "transforms" or key == "transform" or key.endswith("_transform")
+
+
 def _resolve(node: Any, where: str, slot: str | None = None) -> None:
     if isinstance(node, dict):
         if isinstance(node.get("class_path"), str):
             node["class_path"] = _dotted_of(node["class_path"], slot or where)
         for k, v in node.items():
+            if _is_transform_slot(str(k)):
+                continue
             _resolve(v, f"{where}.{k}" if where else k, slot=k if not where else None)
     elif isinstance(node, list):
         for i, v in enumerate(node):
@@ -251,12 +257,14 @@ def _expose_custom_package(names: list[str]) -> None:
 def compose(
     configs: Sequence[str | Path | Mapping[str, Any]] | str | Path | Mapping[str, Any],
     overrides: Sequence[str] | Mapping[str, Any] | None = None,
+    resolve: bool = True,
 ) -> RunConfig:
     """Read, merge and override configs; import custom modules; resolve registry names.
 
     Args:
         configs: YAML paths and/or dicts, merged in order.
         overrides: Dotted ``key=value`` strings or a ``{dotted key: value}`` dict.
+        resolve: Rewrite registry names into import paths (imports the classes); False keeps the names.
     """
     if isinstance(configs, (str, Path, Mapping)):
         configs = [configs]
@@ -292,14 +300,15 @@ def compose(
             example = "SemanticSegmentationTask" if slot == "model" else "GenericNonGeoSegmentationDataModule"
             raise ConfigError(f"{slot} needs a class_path (e.g. {slot}: {{class_path: {example}, "
                               "init_args: {...}})", key=f"{slot}.class_path")
-    _resolve(cfg, "")
+    if resolve:
+        _resolve(cfg, "")
     return RunConfig(cfg, name, base)
 
 
 # -- checking -------------------------------------------------------------------
 def _unknown_key(key: str, where: str, valid: Sequence[str]) -> ConfigError:
     full = f"{where}.{key}" if where else key
-    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
+    close = close_matches(key, valid, n=1, cutoff=0.5)
     hint = f"; did you mean {(f'{where}.' if where else '') + close[0]!r}?" if close else ""
     shown = ", ".join(sorted(valid)[:40])
     return ConfigError(f"unknown config key {full!r}{hint} (valid keys here: {shown})", key=full)
@@ -307,17 +316,7 @@ def _unknown_key(key: str, where: str, valid: Sequence[str]) -> ConfigError:
 
 def _params(obj: Any) -> tuple[list[str], bool]:
     """Accepted keyword names; follows ``**kwargs`` up the MRO (the usual ``super().__init__(**kwargs)``)."""
-    targets = [vars(c)["__init__"] for c in obj.__mro__ if "__init__" in vars(c)] if isinstance(obj, type) else [obj]
-    names: list[str] = []
-    for target in targets:
-        if target is object.__init__:
-            return names, True
-        sig = inspect.signature(target)
-        names += [n for n, p in sig.parameters.items()
-                  if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and n not in names]
-        if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-            return names, False
-    return names, True
+    return accepted_arguments(obj, follow_mro=True)
 
 
 def _check_nulls(cls: Any, args: Mapping[str, Any], where: str) -> None:
@@ -384,7 +383,18 @@ def _check_node(node: Any, where: str) -> None:
     _check_nulls(cls, args, f"{where}.init_args")
     _check_component_names(args, f"{where}.init_args")
     for k, v in args.items():
-        _check_node(v, f"{where}.init_args.{k}")
+        if not _is_transform_slot(str(k)):
+            _check_node(v, f"{where}.init_args.{k}")
+
+
+def _check_tensorboard(logger: Any) -> None:
+    """A TensorBoardLogger without tensorboard installed: name the extra, before anything is built."""
+    items = logger if isinstance(logger, list) else [logger]
+    if not any(isinstance(i, dict) and str(i.get("class_path", "")).endswith("TensorBoardLogger") for i in items):
+        return
+    if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
+        raise ConfigError("trainer.logger: TensorBoardLogger needs tensorboard, which is not installed; "
+                          "pip install 'geo-core[tensorboard]' (or use CSVLogger)", key="trainer.logger")
 
 
 def _check_names(node: Any, where: str) -> None:
@@ -419,6 +429,7 @@ def check(run: RunConfig) -> None:
             if k not in valid:
                 raise _unknown_key(k, "trainer", valid)
             _check_node(v, f"trainer.{k}")
+        _check_tensorboard(cfg["trainer"].get("logger"))
     if cfg.get("predict") is not None:
         from geo_core.inference._options import PredictOptions
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +21,6 @@ __all__ = ["BaseTask", "RESERVED_KEYS"]
 
 #: Batch keys the task consumes itself; every other key is forwarded to the model as a keyword argument.
 RESERVED_KEYS = frozenset({"image", "mask", "label", "filename", "metadata"})
-OutputKind = Literal["prediction", "probabilities", "logits"]
 
 
 class BaseTask(pl.LightningModule):
@@ -46,7 +46,8 @@ class BaseTask(pl.LightningModule):
         layer_decay: Layer-wise lr decay factor for the encoder (None: off).
         training_mode: ``full`` or ``head_only`` (the encoder is frozen).
         freeze_backbone: Freeze the encoder.
-        freeze_decoder: Freeze the decoder.
+        freeze_decoder: Freeze the decoder (and the head).
+        freeze_head: Freeze the head only (TerraTorch's ``freeze_head``).
         class_names: Names of the classes (per-class metrics, plots).
         output_on_inference: What ``predict_step`` returns: ``prediction``, ``probabilities``, ``logits``, or a list.
         tiled_inference_parameters: ``{crop, stride, batch_size}`` for tiled validation/test/predict.
@@ -86,6 +87,7 @@ class BaseTask(pl.LightningModule):
         training_mode: Literal["full", "head_only"] = "full",
         freeze_backbone: bool = False,
         freeze_decoder: bool = False,
+        freeze_head: bool = False,
         class_names: list[str] | None = None,
         output_on_inference: str | list[str] = "prediction",
         tiled_inference_parameters: dict[str, int] | None = None,
@@ -112,6 +114,11 @@ class BaseTask(pl.LightningModule):
             model_any.freeze_encoder()
         if freeze_decoder:
             model_any.freeze_decoder()
+        if freeze_head:
+            if not callable(getattr(model_any, "freeze_head", None)):
+                raise ConfigError(f"freeze_head: {type(model_any).__name__} has no separate head to freeze; "
+                                  "use freeze_decoder", key="freeze_head")
+            model_any.freeze_head()
         self.loss_handler = LossHandler(
             build_loss(loss if loss is not None else self.default_loss, ignore_index=ignore_index,
                        class_weights=class_weights),
@@ -288,6 +295,23 @@ class BaseTask(pl.LightningModule):
             experiment.add_figure("val/sample", fig, global_step=self.global_step)
 
     # -- optimisation --------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record what ``geo predict`` needs to run without Lightning (see :mod:`geo_core.runs._light`).
+
+        The task's class, the run's ``data`` section (set by :func:`geo_core.runs.train`) and the
+        datamodule's scene preprocessing go under ``checkpoint["geo_predict"]`` as plain values.
+        """
+        trainer = getattr(self, "_trainer", None)
+        dm = getattr(trainer, "datamodule", None) if trainer is not None else None
+        fn = getattr(dm, "scene_preprocessing", None)
+        try:
+            pre = dataclasses.asdict(fn()) if fn is not None else None
+        except Exception:  # a datamodule that needs setup first: predict then builds it
+            pre = None
+        cls = type(self)
+        checkpoint["geo_predict"] = {"task": f"{cls.__module__}.{cls.__qualname__}",
+                                     "data": getattr(self, "geo_data_config", None), "scene_preprocessing": pre}
+
     def configure_optimizers(self) -> Any:
         """Optimiser over named parameter groups, optional scheduler."""
         hp = self.hparams

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -11,6 +10,7 @@ import torch
 from torch import nn
 
 from geo_core._errors import ConfigError
+from geo_core._suggest import close_matches
 
 __all__ = ["build_param_groups", "build_optimizer", "build_scheduler", "layer_ids", "warmup_factor"]
 
@@ -21,8 +21,7 @@ def _lookup(module: Any, name: str, kind: str, key: str) -> Any:
     obj = getattr(module, name, None)
     if obj is None or not isinstance(obj, type):
         pool = [n for n in dir(module) if not n.startswith("_") and isinstance(getattr(module, n), type)]
-        close = [p for p in pool if p.lower() == name.lower()]
-        close += [c for c in difflib.get_close_matches(name, pool, n=3, cutoff=0.5) if c not in close]
+        close = close_matches(name, pool, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
         raise ConfigError(f"unknown {kind} {name!r} (a class in {module.__name__}){hint}", key=key)
     return obj

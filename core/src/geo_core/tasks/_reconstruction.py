@@ -49,10 +49,16 @@ class ReconstructionTask(pl.LightningModule):
         model: ``MODELS`` registry name or a ready module.
         model_args: Arguments of the model's builder.
         mask_ratio: Fraction of patches masked (None: the model's default).
-        lr: Learning rate (AdamW).
-        weight_decay: AdamW weight decay.
+        lr: Learning rate.
+        weight_decay: Weight decay of the optimiser.
         rgb_indices: Bands shown in quicklooks.
         save_reconstructions: Folder for PNG quicklooks of the first validation batch per epoch.
+        optimizer: Class name in ``torch.optim``.
+        optimizer_hparams: Extra optimiser arguments.
+        scheduler: Class name in ``torch.optim.lr_scheduler`` or None.
+        scheduler_hparams: Scheduler arguments, plus Lightning's ``interval``/``frequency``/``monitor``.
+        freeze_encoder: Freeze the model's ``encoder`` (TerraTorch's ``freeze_encoder``).
+        freeze_decoder: Freeze the model's ``decoder``.
     """
 
     monitor: ClassVar[str] = "val/loss"
@@ -67,6 +73,12 @@ class ReconstructionTask(pl.LightningModule):
         weight_decay: float = 0.05,
         rgb_indices: list[int] | None = None,
         save_reconstructions: str | None = None,
+        optimizer: str = "AdamW",
+        optimizer_hparams: dict[str, Any] | None = None,
+        scheduler: str | None = None,
+        scheduler_hparams: dict[str, Any] | None = None,
+        freeze_encoder: bool = False,
+        freeze_decoder: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["model"] if isinstance(model, nn.Module) else None)
@@ -80,6 +92,24 @@ class ReconstructionTask(pl.LightningModule):
             from geo_core import MODELS
 
             self.model = MODELS.build(model, **dict(model_args or {}))
+        for part, wanted in (("encoder", freeze_encoder), ("decoder", freeze_decoder)):
+            if wanted:
+                self._freeze_part(part)
+
+    def _freeze_part(self, part: str) -> None:
+        module = getattr(self.model, part, None)
+        if not isinstance(module, nn.Module):
+            raise ConfigError(f"freeze_{part}: {type(self.model).__name__} has no {part!r} sub-module",
+                              key=f"freeze_{part}")
+        from geo_core._contracts import freeze_module
+
+        freeze_module(module)
+        self._frozen = [*getattr(self, "_frozen", []), module]
+
+    def on_train_epoch_start(self) -> None:
+        """Keep frozen parts in eval mode (Lightning calls ``train()`` on the whole task)."""
+        for module in getattr(self, "_frozen", []):
+            module.eval()
 
     def forward(self, x: Tensor, **kwargs: Any) -> tuple[Tensor, Tensor]:
         """``(reconstruction, pixel mask)`` of a batch."""
@@ -128,9 +158,19 @@ class ReconstructionTask(pl.LightningModule):
         return out
 
     def configure_optimizers(self) -> Any:
-        """AdamW over the trainable parameters."""
+        """The optimiser (AdamW by default) over the trainable parameters, optional scheduler."""
+        from geo_core.tasks._optim import build_optimizer, build_scheduler
+
+        hp = self.hparams
         params = [p for p in self.parameters() if p.requires_grad]
-        return torch.optim.AdamW(params, lr=self.hparams["lr"], weight_decay=self.hparams["weight_decay"])
+        if not params:
+            raise ConfigError("the task has no trainable parameters (everything is frozen)", key="freeze_encoder")
+        opt_hp = {"weight_decay": hp["weight_decay"], **dict(hp.get("optimizer_hparams") or {})}
+        opt = build_optimizer(hp.get("optimizer") or "AdamW", [{"params": params}], hp["lr"], opt_hp)
+        if not hp.get("scheduler"):
+            return opt
+        return {"optimizer": opt,
+                "lr_scheduler": build_scheduler(hp["scheduler"], opt, hp.get("scheduler_hparams"), self.monitor)}
 
     def write_quicklook(self, path: Path, image: Tensor, rec: Tensor, mask: Tensor) -> Path:
         """Save input | masked input | reconstruction side by side as a PNG (atomic write)."""

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from torch import Tensor
 
 from geo_core.tasks._base import BaseTask
+from geo_core.tasks._convert import convert_regression
 
 __all__ = ["PixelwiseRegressionTask", "ScalarRegressionTask"]
 
@@ -28,9 +29,7 @@ class _RegressionMixin(BaseTask):
 
     def convert(self, output: Tensor, kind: str) -> Tensor:
         """Regression outputs are the prediction for every kind."""
-        if output.ndim >= 2 and output.shape[1] == 1:
-            output = output.squeeze(1)
-        return output
+        return convert_regression(output, kind)
 
 
 class PixelwiseRegressionTask(_RegressionMixin):

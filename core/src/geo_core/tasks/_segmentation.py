@@ -8,6 +8,7 @@ from torch import Tensor
 
 from geo_core._errors import ConfigError
 from geo_core.tasks._base import BaseTask
+from geo_core.tasks._convert import convert_segmentation
 
 __all__ = ["SemanticSegmentationTask"]
 
@@ -56,8 +57,4 @@ class SemanticSegmentationTask(BaseTask):
 
     def convert(self, output: Tensor, kind: str) -> Tensor:
         """Class map, softmax probabilities or logits."""
-        if kind == "prediction":
-            return output.argmax(1)
-        if kind == "probabilities":
-            return output.softmax(1)
-        return output
+        return convert_segmentation(output, kind)

@@ -138,6 +138,8 @@ class TinyViTBackbone(nn.Module):
         self.blocks = nn.ModuleList(_Block(embed_dim, num_heads) for _ in range(depth))
         self.out_indices = list(range(depth)) if out_indices is None else [int(i) for i in out_indices]
         self.out_channels = [self.embed_dim] * len(self.out_indices)
+        self.output_format = "tokens"
+        self.prefix_tokens = 1 if cls_token else 0
 
     def forward(self, x: Tensor) -> list[Tensor]:
         """Return the tokens after each selected block."""

@@ -58,9 +58,9 @@ def resolve_bands(
         elif b in names:
             out.append(names.index(b))
         else:
-            import difflib
+            from geo_core import close_matches
 
-            close = difflib.get_close_matches(str(b), [str(n) for n in names], n=3)
+            close = close_matches(str(b), [str(n) for n in names], n=3)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             raise ConfigError(
                 f"output band {b!r} is not among dataset_bands {names}{hint}", key="output_bands"

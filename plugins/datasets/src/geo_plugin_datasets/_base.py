@@ -12,6 +12,7 @@ from geo_core import ConfigError, InputDataError
 from geo_plugin_datasets._bands import BandSpec, _name, resolve_bands, resolve_norm
 from geo_plugin_datasets._datasets import ImageReader, Item
 from geo_plugin_datasets._io import raster_info
+from geo_plugin_datasets._transforms import TransformSpecs
 
 if TYPE_CHECKING:
     from geo_core.data import ScenePreprocessing
@@ -63,9 +64,9 @@ class GenericDataModule(pl.LightningDataModule):
         no_data_replace: float | None = None,
         expand_temporal_dimension: bool = False,
         rgb_indices: Sequence[int] | None = None,
-        train_transform: Any = None,
-        val_transform: Any = None,
-        test_transform: Any = None,
+        train_transform: TransformSpecs = None,
+        val_transform: TransformSpecs = None,
+        test_transform: TransformSpecs = None,
         drop_last: bool = True,
         pin_memory: bool = False,
         check_stackability: bool = True,
@@ -93,10 +94,10 @@ class GenericDataModule(pl.LightningDataModule):
         from geo_plugin_datasets._transforms import build_transform
 
         self.transforms = {
-            "train": build_transform(train_transform),
-            "val": build_transform(val_transform),
-            "test": build_transform(test_transform),
-            "predict": build_transform(test_transform),
+            "train": build_transform(train_transform, "train_transform"),
+            "val": build_transform(val_transform, "val_transform"),
+            "test": build_transform(test_transform, "test_transform"),
+            "predict": build_transform(test_transform, "test_transform"),
         }
         self.drop_last = drop_last
         self.pin_memory = pin_memory

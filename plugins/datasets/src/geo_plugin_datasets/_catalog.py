@@ -16,6 +16,7 @@ from geo_core import ConfigError, InputDataError
 from geo_plugin_datasets._base import GenericDataModule
 from geo_plugin_datasets._datasets import ImageLevelDataset, ImageReader, Item
 from geo_plugin_datasets._pairing import apply_split, find_files
+from geo_plugin_datasets._transforms import TransformSpecs
 
 __all__ = [
     "GenericNonGeoClassificationDataModule",
@@ -166,9 +167,9 @@ class GenericNonGeoClassificationDataModule(_ImageLevelDataModule):
         predict_output_bands: Sequence[Any] | None = None,
         constant_scale: float = 1.0,
         rgb_indices: Sequence[int] | None = None,
-        train_transform: Any = None,
-        val_transform: Any = None,
-        test_transform: Any = None,
+        train_transform: TransformSpecs = None,
+        val_transform: TransformSpecs = None,
+        test_transform: TransformSpecs = None,
         expand_temporal_dimension: bool = False,
         no_data_replace: float | None = 0,
         drop_last: bool = True,
@@ -266,9 +267,9 @@ class GenericNonGeoMultiLabelClassificationDataModule(_ImageLevelDataModule):
         predict_output_bands: Sequence[Any] | None = None,
         constant_scale: float = 1.0,
         rgb_indices: Sequence[int] | None = None,
-        train_transform: Any = None,
-        val_transform: Any = None,
-        test_transform: Any = None,
+        train_transform: TransformSpecs = None,
+        val_transform: TransformSpecs = None,
+        test_transform: TransformSpecs = None,
         expand_temporal_dimension: bool = False,
         no_data_replace: float | None = 0,
         drop_last: bool = True,
@@ -344,9 +345,9 @@ class GenericNonGeoScalarRegressionDataModule(_ImageLevelDataModule):
         predict_output_bands: Sequence[Any] | None = None,
         constant_scale: float = 1.0,
         rgb_indices: Sequence[int] | None = None,
-        train_transform: Any = None,
-        val_transform: Any = None,
-        test_transform: Any = None,
+        train_transform: TransformSpecs = None,
+        val_transform: TransformSpecs = None,
+        test_transform: TransformSpecs = None,
         expand_temporal_dimension: bool = False,
         no_data_replace: float | None = 0,
         drop_last: bool = True,

@@ -26,6 +26,7 @@ from geo_plugin_datasets._catalog import (
 from geo_plugin_datasets._datasets import ImageReader, Item, PixelwiseDataset
 from geo_plugin_datasets._io import raster_info
 from geo_plugin_datasets._pairing import apply_split, find_files, pair_by_key
+from geo_plugin_datasets._transforms import TransformSpecs
 from geo_plugin_datasets._windows import scene_windows
 
 __all__ = [
@@ -66,9 +67,9 @@ class _PixelwiseDataModule(GenericDataModule):
         predict_output_bands: Sequence[Any] | None = None,
         constant_scale: float = 1.0,
         rgb_indices: Sequence[int] | None = None,
-        train_transform: Any = None,
-        val_transform: Any = None,
-        test_transform: Any = None,
+        train_transform: TransformSpecs = None,
+        val_transform: TransformSpecs = None,
+        test_transform: TransformSpecs = None,
         expand_temporal_dimension: bool = False,
         no_data_replace: float | None = None,
         no_label_replace: float | None = -1,
@@ -198,9 +199,9 @@ class GenericNonGeoSegmentationDataModule(_PixelwiseDataModule):
         predict_output_bands: Sequence[Any] | None = None,
         constant_scale: float = 1.0,
         rgb_indices: Sequence[int] | None = None,
-        train_transform: Any = None,
-        val_transform: Any = None,
-        test_transform: Any = None,
+        train_transform: TransformSpecs = None,
+        val_transform: TransformSpecs = None,
+        test_transform: TransformSpecs = None,
         expand_temporal_dimension: bool = False,
         reduce_zero_label: bool = False,
         no_data_replace: float | None = None,
@@ -270,9 +271,9 @@ class GenericNonGeoPixelwiseRegressionDataModule(_PixelwiseDataModule):
         predict_output_bands: Sequence[Any] | None = None,
         constant_scale: float = 1.0,
         rgb_indices: Sequence[int] | None = None,
-        train_transform: Any = None,
-        val_transform: Any = None,
-        test_transform: Any = None,
+        train_transform: TransformSpecs = None,
+        val_transform: TransformSpecs = None,
+        test_transform: TransformSpecs = None,
         expand_temporal_dimension: bool = False,
         no_data_replace: float | None = None,
         no_label_replace: float | None = None,

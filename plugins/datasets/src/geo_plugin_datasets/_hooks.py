@@ -6,15 +6,18 @@ from typing import Any
 
 from geo_core import DoctorCheck, hookimpl
 
+__all__ = ["GEO_HOOKSPEC_VERSION", "geo_cli_commands", "geo_doctor"]
+
 GEO_HOOKSPEC_VERSION = 1
 
 
 @hookimpl
 def geo_cli_commands(app: Any) -> None:
-    """Add ``geo stats``."""
+    """Add ``geo stats`` (also under TerraTorch's verb ``compute_statistics``)."""
     from geo_plugin_datasets._cli import stats_cmd
 
     app.command("stats")(stats_cmd)
+    app.command("compute_statistics", hidden=True, help="TerraTorch's name of `geo stats`.")(stats_cmd)
 
 
 @hookimpl

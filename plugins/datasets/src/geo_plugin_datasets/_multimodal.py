@@ -21,6 +21,7 @@ from geo_plugin_datasets._base import GenericDataModule
 from geo_plugin_datasets._datasets import ImageReader, Item, PixelwiseDataset
 from geo_plugin_datasets._io import raster_info
 from geo_plugin_datasets._pairing import apply_split, find_files
+from geo_plugin_datasets._transforms import TransformSpecs
 
 __all__ = ["GenericMultiModalDataModule", "MultiModalDataset"]
 
@@ -137,9 +138,9 @@ class GenericMultiModalDataModule(GenericDataModule):
         rgb_indices: Sequence[int] | None = None,
         no_data_replace: float | None = None,
         no_label_replace: float | None = -1,
-        train_transform: Any = None,
-        val_transform: Any = None,
-        test_transform: Any = None,
+        train_transform: TransformSpecs = None,
+        val_transform: TransformSpecs = None,
+        test_transform: TransformSpecs = None,
         drop_last: bool = True,
         pin_memory: bool = False,
         check_stackability: bool = True,

@@ -1,20 +1,25 @@
 """Augmentation on tensors; geometric transforms move image and mask together.
 
-A transform list may hold, in any mix:
+A transform list (a datamodule's ``train_transform`` ...) may hold, in any mix:
 
 * names of built-in ops: ``hflip``, ``vflip``, ``rot90``, ``d4`` (random dihedral),
   also under their albumentations names (``HorizontalFlip``, ``VerticalFlip``,
-  ``RandomRotate90``, ``D4``, ``RandomCrop``, ``CenterCrop``; ``ToTensorV2`` is a
-  no-op) so TerraTorch configs carry over without albumentations installed;
-* ``{"class_path": ..., "init_args": {...}}`` dicts (albumentations class paths map
-  to the built-ins above; any other class path is imported and instantiated);
+  ``RandomRotate90``, ``D4``, ``RandomCrop``, ``CenterCrop``, ``Rotate``, ``Resize``,
+  ``RandomResizedCrop``, ``Normalize``, ``Flip``, ``Transpose``; ``ToTensorV2`` is a
+  no-op) so TerraTorch configs carry over;
+* ``{"class_path": ..., "init_args": {...}}`` dicts. ``albumentations.*`` class paths run
+  as a real albumentations pipeline on HWC arrays (image and mask in step) when
+  albumentations is installed (``pip install 'geo-plugin-datasets[albumentations]'``),
+  and as the built-ins above otherwise; any other class path is imported and instantiated;
 * torchvision ``transforms.v2`` objects (called with ``tv_tensors.Image`` and
   ``tv_tensors.Mask``, so photometric ops touch the image only);
 * kornia augmentation modules (wrapped in ``AugmentationSequential`` with
   ``data_keys=["input", "mask"]``);
+* albumentations objects;
 * any callable ``f(image, mask) -> (image, mask)``.
 
-Built-in ops work on the last two axes, so ``(C, T, H, W)`` samples work too.
+Built-in ops work on the last two axes, so ``(C, T, H, W)`` samples work too. An
+unknown transform is a ``ConfigError`` naming its slot (``train_transform[2]``).
 """
 
 from __future__ import annotations
@@ -25,10 +30,18 @@ from typing import TYPE_CHECKING, Any
 
 from geo_core import ConfigError
 
+from geo_plugin_datasets import _ops
+from geo_plugin_datasets._albu import INSTALL, AlbumentationsOps, albumentations_available, albumentations_op
+
 if TYPE_CHECKING:
     from torch import Tensor
 
-__all__ = ["JointTransform", "build_transform"]
+__all__ = ["JointTransform", "build_transform", "TransformSpecs"]
+
+#: What a datamodule's ``*_transform`` argument takes. Spelled out (not ``Any``) so that config
+#: parsing keeps ``{class_path: ...}`` specs as data for :func:`build_transform` instead of
+#: importing and instantiating them itself.
+TransformSpecs = list[str | dict[str, Any]] | str | dict[str, Any] | Callable[..., Any] | None
 
 Pair = tuple["Tensor", "Tensor | None"]
 
@@ -120,6 +133,12 @@ _BUILTINS: dict[str, Callable[..., Any]] = {
     "CenterCrop": lambda **kw: _Crop(center=True, **kw),
     "ToTensorV2": _Identity,
     "identity": _Identity,
+    "Rotate": _ops.Rotate,
+    "Resize": _ops.Resize,
+    "RandomResizedCrop": _ops.RandomResizedCrop,
+    "Normalize": _ops.Normalize,
+    "Flip": _ops.Flip,
+    "Transpose": _ops.Transpose,
 }
 
 
@@ -151,51 +170,94 @@ class _Kornia:
         return img[0], msk[0, 0].round().to(mask.dtype)
 
 
-def _from_spec(spec: Any) -> Callable[[Any, Any], Pair]:
+class _Albu:
+    """An albumentations op waiting to be grouped with its neighbours into one pipeline."""
+
+    def __init__(self, op: Any) -> None:
+        self.op = op
+
+
+def _albumentations_spec(path: str, kwargs: dict[str, Any], where: str) -> Any:
+    short = path.rsplit(".", 1)[-1]
+    if short == "ToTensorV2":  # samples are tensors already
+        return _Identity()
+    if albumentations_available():
+        return _Albu(albumentations_op(path, kwargs, where))
+    if short in _BUILTINS:
+        kwargs.pop("always_apply", None)
+        return _BUILTINS[short](**kwargs)
+    raise ConfigError(f"{where}: {path} is not built in and albumentations is not installed; {INSTALL} "
+                      f"(built-ins: {sorted(k for k in _BUILTINS if k[0].isupper())})", key=where)
+
+
+def _from_spec(spec: Any, where: str = "transform") -> Any:
     if isinstance(spec, str):
         if spec in _BUILTINS:
-            return _BUILTINS[spec]()  # type: ignore[no-any-return]
-        return _from_spec({"class_path": spec})
+            return _BUILTINS[spec]()
+        return _from_spec({"class_path": spec}, where)
     if isinstance(spec, dict):
         if "class_path" not in spec:
-            raise ConfigError(f"a transform dict needs 'class_path', got {spec}", key="transform")
+            raise ConfigError(f"{where}: a transform dict needs 'class_path', got {spec}", key=where)
         path, kwargs = str(spec["class_path"]), dict(spec.get("init_args") or {})
         short = path.rsplit(".", 1)[-1]
-        if short in _BUILTINS and (path == short or path.startswith("albumentations")):
+        if path.startswith("albumentations."):
+            return _albumentations_spec(path, kwargs, where)
+        if short in _BUILTINS and path == short:
             kwargs.pop("always_apply", None)
-            return _BUILTINS[short](**kwargs)  # type: ignore[no-any-return]
+            try:
+                return _BUILTINS[short](**kwargs)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{where}: {short}({kwargs}) failed: {exc}", key=where) from exc
         if "." not in path:
             raise ConfigError(
-                f"unknown transform {path!r}; built-ins: {sorted(_BUILTINS)}, or give a full class path",
-                key="transform",
-            )
+                f"{where}: unknown transform {path!r}; built-ins: {sorted(_BUILTINS)}, "
+                "albumentations.<Name>, or a full class path", key=where)
         module, _, attr = path.rpartition(".")
         try:
             obj = getattr(importlib.import_module(module), attr)(**kwargs)
         except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"cannot import transform {path!r}: {exc}", key="transform") from exc
-        return _from_spec(obj)
+            raise ConfigError(f"{where}: cannot import transform {path!r}: {exc}", key=where) from exc
+        return _from_spec(obj, where)
     mod = type(spec).__module__
     if mod.startswith("torchvision.transforms.v2"):
         return _TorchvisionV2(spec)
     if mod.startswith("kornia.augmentation"):
         return _Kornia(spec)
     if mod.startswith("albumentations"):
-        raise ConfigError(
-            f"albumentations object {type(spec).__name__} cannot run on tensors; use its name "
-            f"({sorted(k for k in _BUILTINS if k[0].isupper())}) or a torchvision v2 / kornia transform",
-            key="transform",
-        )
+        if type(spec).__name__ == "ToTensorV2":
+            return _Identity()
+        return _Albu(spec)
     if callable(spec):
-        return spec  # type: ignore[no-any-return]
-    raise ConfigError(f"not a transform: {spec!r}", key="transform")
+        return spec
+    raise ConfigError(f"{where}: not a transform: {spec!r}", key=where)
+
+
+def _group(ops: list[Any]) -> list[Callable[[Any, Any], Pair]]:
+    """Merge runs of albumentations ops into one pipeline each (one HWC round trip per run)."""
+    out: list[Any] = []
+    run: list[Any] = []
+    for op in [*ops, None]:
+        if isinstance(op, _Albu):
+            run.append(op.op)
+            continue
+        if run:
+            out.append(AlbumentationsOps(run))
+            run = []
+        if op is not None:
+            out.append(op)
+    return out
 
 
 class JointTransform:
-    """Apply a list of transforms to ``(image, mask)`` in order."""
+    """Apply a list of transforms to ``(image, mask)`` in order.
 
-    def __init__(self, specs: Sequence[Any]) -> None:
-        self.ops = [_from_spec(s) for s in specs]
+    Args:
+        specs: Transform specs (see the module docstring).
+        slot: The config slot they come from, for error messages (``train_transform``).
+    """
+
+    def __init__(self, specs: Sequence[Any], slot: str = "transform") -> None:
+        self.ops = _group([_from_spec(s, f"{slot}[{i}]") for i, s in enumerate(specs)])
 
     def __call__(self, image: Tensor, mask: Tensor | None = None) -> Pair:
         for op in self.ops:
@@ -206,13 +268,13 @@ class JointTransform:
         return len(self.ops)
 
 
-def build_transform(specs: Sequence[Any] | Callable[..., Any] | None) -> JointTransform | None:
-    """Build a :class:`JointTransform` from a config value (None or empty -> None)."""
+def build_transform(specs: Sequence[Any] | Callable[..., Any] | None, slot: str = "transform") -> JointTransform | None:
+    """Build a :class:`JointTransform` from a config value (None or empty -> None); ``slot`` names it in errors."""
     if specs is None:
         return None
     if isinstance(specs, JointTransform):
         return specs
     if not isinstance(specs, list | tuple):
         specs = [specs]
-    t = JointTransform(specs)
+    t = JointTransform(specs, slot)
     return t if len(t) else None

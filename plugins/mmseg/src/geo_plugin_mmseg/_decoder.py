@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import difflib
-import inspect
 import logging
 import os
 import re
@@ -12,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from geo_core import ConfigError, UnusedArgumentError
+from geo_core import ConfigError, UnusedArgumentError, accepted_arguments, suggest
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -227,8 +225,8 @@ class MMSegDecoder(nn.Module):
             if unknown is None:
                 raise ConfigError(f"cannot build mmseg {self.head_type} with {_summary(cfg)}: {exc}") from exc
             name, accepted = unknown.group(1), self._accepted_arguments(head_class(self.head_type))
-            close = difflib.get_close_matches(name, accepted, n=1)
-            raise UnusedArgumentError([name], f"mmseg:{self.head_type}", {name: close[0]} if close else None) from exc
+            close = suggest(name, accepted)
+            raise UnusedArgumentError([name], f"mmseg:{self.head_type}", {name: close} if close else None) from exc
         except (AssertionError, ValueError, KeyError) as exc:
             detail = str(exc) or "an mmseg assertion failed (it carries no message)"
             raise ConfigError(
@@ -240,16 +238,8 @@ class MMSegDecoder(nn.Module):
     @staticmethod
     def _accepted_arguments(cls: type) -> list[str]:
         """Keyword arguments an mmseg head class takes, along its ``**kwargs`` chain."""
-        names: list[str] = ["checkpoint", "checkpoint_prefix", "checkpoint_allow_pickle", "checkpoint_skip_mismatched"]
-        for klass in cls.__mro__:
-            init = klass.__dict__.get("__init__")
-            if init is None:
-                continue
-            params = inspect.signature(init).parameters.values()
-            names += [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
-            if not any(p.kind is p.VAR_KEYWORD for p in params):
-                break
-        return [n for n in dict.fromkeys(names) if n != "self"]
+        names = ["checkpoint", "checkpoint_prefix", "checkpoint_allow_pickle", "checkpoint_skip_mismatched"]
+        return list(dict.fromkeys([*names, *accepted_arguments(cls, follow_mro=True)[0]]))
 
     # -- forward ---------------------------------------------------------------
     def _gather(self, features: Sequence[Tensor]) -> list[Tensor]:

@@ -11,6 +11,8 @@ from geo_core import DoctorCheck, hookimpl
 
 from geo_plugin_mmseg._env import COMPILED_HEADS, COMPILED_MMCV_INSTALL, INSTALL, compiled_mmcv_available, mmcv_problem
 
+__all__ = ["GEO_HOOKSPEC_VERSION", "geo_doctor"]
+
 GEO_HOOKSPEC_VERSION = 1
 
 _PROBLEM = mmcv_problem()

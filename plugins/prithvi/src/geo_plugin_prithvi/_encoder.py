@@ -58,7 +58,9 @@ class PrithviViT(nn.Module):
         num_frames: Frames the model is built for; sets the stored position embedding and
             :attr:`effective_time_dim`. Inputs with another frame count still run.
         img_size: Image size of the stored position embedding (checkpoint layout only;
-            any multiple of the patch size runs).
+            any multiple of the patch size runs). A patch size that does not divide it (13 against
+            224) is fine: the stored grid is ``img_size // patch`` per side, and pixel-wise models pad
+            inputs to a multiple of the patch and crop the output back.
         coords_encoding: ``"time"`` and/or ``"location"``: add encodings of the
             ``temporal_coords`` / ``location_coords`` forward arguments.
         coords_scale_learn: Learn the scale of the coordinate encodings (the ``_tl`` releases do).
@@ -110,7 +112,11 @@ class PrithviViT(nn.Module):
         self.patch_size = self.patch_embed.patch_size
         if num_frames % self.patch_size[0]:
             raise ValueError(f"num_frames={num_frames} is not a multiple of the tubelet size {self.patch_size[0]}")
-        self.grid_size = self.patch_embed.grid((num_frames, *self.img_size))
+        # The stored position embedding covers img_size // patch tokens per side (as TerraTorch's does), so a
+        # patch that does not divide img_size (13 against 224) builds; inputs are padded to the patch by the model.
+        _, ph, pw = self.patch_size
+        self.grid_size = (num_frames // self.patch_size[0], max(1, self.img_size[0] // ph),
+                          max(1, self.img_size[1] // pw))
 
         self.temporal_encoding = "time" in coords_encoding
         self.location_encoding = "location" in coords_encoding
@@ -132,6 +138,8 @@ class PrithviViT(nn.Module):
             raise ValueError(f"out_indices {bad} out of range for a model with {depth} blocks")
         self.out_indices = [i % depth for i in indices]
         self.out_channels = [embed_dim] * len(self.out_indices)
+        self.output_format = "tokens"  # (B, 1 + N, D) per block: geo reshapes them for image decoders
+        self.prefix_tokens = 1
         self._pos_cache: dict[tuple[int, int, int], Tensor] = {}
         self._init_weights()
 

@@ -6,6 +6,8 @@ from geo_core import ComponentSource, DoctorCheck, hookimpl
 
 from geo_plugin_smp._index import accepts_encoder, encoder_metadata, encoder_names
 
+__all__ = ["GEO_HOOKSPEC_VERSION", "geo_component_sources", "geo_doctor"]
+
 GEO_HOOKSPEC_VERSION = 1
 
 

@@ -27,7 +27,7 @@ import torch
 from geo_core import CheckpointError
 from torch import Tensor, nn
 
-__all__ = ["filter_state_dict", "load_checkpoint_file", "load_filtered", "select_bands"]
+__all__ = ["checkpoint_prefix", "filter_state_dict", "load_checkpoint_file", "load_filtered", "select_bands"]
 
 log = logging.getLogger("geo_plugin_terramind")
 
@@ -62,7 +62,8 @@ def load_checkpoint_file(path: str | os.PathLike[str]) -> dict[str, Tensor]:
     return {k: v for k, v in obj.items() if isinstance(v, Tensor)}
 
 
-def _prefix(keys: Sequence[str]) -> str:
+def checkpoint_prefix(keys: Sequence[str]) -> str:
+    """The prefix the encoder's keys sit under in a file (``""`` for released files, ``model.encoder.`` ...)."""
     for k in keys:
         if k.endswith(_ANCHOR):
             return k[: -len(_ANCHOR)]
@@ -71,7 +72,7 @@ def _prefix(keys: Sequence[str]) -> str:
 
 def filter_state_dict(state_dict: Mapping[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
     """Keep what ``model`` (a :class:`~geo_plugin_terramind.TerraMindViT`) uses of a released or own state dict."""
-    prefix = _prefix(list(state_dict))
+    prefix = checkpoint_prefix(list(state_dict))
     sd = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
     own = model.state_dict()
     keys = set(getattr(model, "keys", []))
@@ -127,7 +128,7 @@ def _shorten(keys: Sequence[str]) -> str:
     return f"{keys[:8]}{f' ... ({len(keys)} in all)' if len(keys) > 8 else ''}"
 
 
-def load_filtered(model: nn.Module, sd: Mapping[str, Tensor], source: Any) -> None:
+def load_filtered(model: nn.Module, sd: Mapping[str, Tensor], source: Any, prefix: str = "") -> None:
     """Load a filtered state dict strictly.
 
     Raises:
@@ -149,9 +150,9 @@ def load_filtered(model: nn.Module, sd: Mapping[str, Tensor], source: Any) -> No
     if missing or unexpected:
         parts = []
         if missing:
-            parts.append(f"missing keys {_shorten(missing)}")
+            parts.append(f"missing keys {_shorten([prefix + k for k in missing])}")
         if unexpected:
-            parts.append(f"unexpected keys {_shorten(unexpected)}")
+            parts.append(f"unexpected keys {_shorten([prefix + k for k in unexpected])}")
         raise CheckpointError(
             "the checkpoint does not match the model: "
             + "; ".join(parts)

@@ -14,7 +14,13 @@ from typing import Any
 
 from geo_core import CheckpointError, ConfigError
 
-from geo_plugin_terramind._checkpoint import filter_state_dict, load_checkpoint_file, load_filtered, select_bands
+from geo_plugin_terramind._checkpoint import (
+    checkpoint_prefix,
+    filter_state_dict,
+    load_checkpoint_file,
+    load_filtered,
+    select_bands,
+)
 from geo_plugin_terramind._encoder import MergeMethod, ModalitySpec, TerraMindViT
 from geo_plugin_terramind._manifest import backbone_config
 from geo_plugin_terramind._modalities import canonical_modality
@@ -172,11 +178,12 @@ def build_backbone(
     if ckpt_path is None and not pretrained:
         return model
     source = str(ckpt_path) if ckpt_path is not None else _weights_file(variant, cfg)
-    sd = filter_state_dict(load_checkpoint_file(source), model)
+    raw = load_checkpoint_file(source)
+    sd = filter_state_dict(raw, model)
     for key, (_, pre, chosen) in selected.items():
         if pre:
             select_bands(sd, model, key, pre, chosen)
-    load_filtered(model, sd, source)
+    load_filtered(model, sd, source, checkpoint_prefix(list(raw)))
     return model
 
 

@@ -83,23 +83,13 @@ def resolve_checkpoint(ckpt: str | Path, name: str) -> Path:
 
 
 def released_file(name: str, weights: str, weights_dir: str | Path | None = None) -> Path:
-    """The local file of the released weights of ``name``.
+    """The local file of the released weights of ``name`` (torchgeo ``weights``).
 
-    Looks in ``weights_dir`` only when it is given; otherwise in ``$GEO_TORCHGEO_WEIGHTS`` and torch's
-    hub cache (where torchgeo keeps its downloads), then fetches the manifest's ``weights`` table
-    through :func:`geo_core.weights.fetch_weights` (cached, SHA-256 prefix checked, ``GEO_OFFLINE``).
+    :func:`~geo_plugin_torchgeo._weights.find_weights_file`: ``weights_dir`` only when given; otherwise
+    ``$GEO_TORCHGEO_WEIGHTS`` and torch's hub cache, else the manifest's URL fetched (and its SHA-256
+    prefix checked) by :func:`geo_core.weights.fetch_weights`.
     """
-    entry = dict(load_index()["weights"][weights])
-    try:
-        return find_weights_file(weights, entry, None, weights_dir)
-    except CheckpointError:
-        if weights_dir is not None:
-            raise
-    import geo_core
-    from geo_core.weights import WeightRef, fetch_weights
-
-    table = geo_core.BACKBONES.info(f"torchgeo:{name}").metadata["weights"]
-    return Path(fetch_weights(WeightRef.from_mapping(table), name=f"torchgeo:{name}"))
+    return find_weights_file(weights, dict(load_index()["weights"][weights]), None, weights_dir)
 
 
 def _band_names(bands: Sequence[Any] | None) -> list[str] | None:
@@ -149,12 +139,20 @@ def build_named(
         raise ConfigError(f"{name}: ckpt_data={ckpt_data} and ckpt_path={ckpt_path} disagree; give one",
                           key="ckpt_data")
     ckpt = ckpt_path if ckpt_path is not None else ckpt_data
+    chosen = _band_names(model_bands if model_bands is not None else bands)
+    entry = load_index()["weights"][weights]
+    unnamed = chosen is not None and not entry.get("bands")
+    if unnamed:  # torchgeo records no band names (fMoW GASSL): the input must be the weight's bands, in order
+        if (pretrained or ckpt is not None) and len(chosen or []) != entry["in_chans"]:
+            raise ConfigError(f"{name}: the weights take {entry['in_chans']} bands (torchgeo records no names), "
+                              f"got model_bands={chosen}; give them all, in the weight's order", key="in_chans")
+        kwargs.setdefault("in_chans", len(chosen or []))
+        given, chosen = chosen, None
     local = resolve_checkpoint(ckpt, name) if ckpt is not None else None
     if local is None and pretrained:
         local = released_file(name, weights, weights_dir)
     if local is not None:
         check_keys(local, weights, layout, name)
-    chosen = _band_names(model_bands if model_bands is not None else bands)
     if layout == "swin":
         bb = build_backbone(weights, pretrained=pretrained or local is not None, ckpt_path=local,
                             weights_dir=weights_dir, bands=chosen, **kwargs)
@@ -168,6 +166,8 @@ def build_named(
         bb = build_backbone(weights, pretrained=pretrained or local is not None, ckpt_path=local,
                             weights_dir=weights_dir, bands=chosen, out_indices=picked, **kwargs)
     bb.name = name
+    if unnamed:
+        bb.bands = given
     return bb
 
 

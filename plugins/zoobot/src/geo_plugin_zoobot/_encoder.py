@@ -107,9 +107,9 @@ def build_timm_encoder(
         return timm.create_model(name, **kwargs)
     except RuntimeError as exc:
         if "Unknown model" in str(exc):
-            import difflib
+            from geo_core import close_matches
 
-            close = difflib.get_close_matches(name, timm.list_models(), n=3)
+            close = close_matches(name, timm.list_models(), n=3)
             raise ConfigError(f"unknown timm architecture {name!r}; did you mean {close}?", key="name") from exc
         raise
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from geo_core import hookimpl
 
+__all__ = ["GEO_HOOKSPEC_VERSION", "geo_cli_commands"]
+
 GEO_HOOKSPEC_VERSION = 1
 
 

@@ -1,0 +1,129 @@
+"""``geo predict`` without Lightning: the model from the factory, the weights and preprocessing from the checkpoint.
+
+Building the Lightning task imports Lightning, which imports torchmetrics and torchvision: most
+of ``geo predict``'s start-up. A pixel-wise task (``SemanticSegmentationTask``,
+``PixelwiseRegressionTask``) needs none of it to predict: its model comes from
+``model_factory.build_model(task_kind, **model_args)`` and the task only converts the output.
+Checkpoints written by ``geo train`` carry ``geo_predict`` (the task class, the run's ``data``
+section and the datamodule's :class:`~geo_core.data.ScenePreprocessing`), so the datamodule need
+not be built either while the config's ``data`` section is the one the model was trained with.
+
+:func:`light_predictor` returns None whenever any of that does not hold (another task, a ready
+``model``, a changed ``data`` section, an older checkpoint, weights that do not fit, ...);
+:func:`geo_core.runs.predict` then builds the task as before, which also reports any error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from geo_core._contracts import ModelOutput
+from geo_core.data import ScenePreprocessing
+from geo_core.tasks._convert import CONVERTERS
+
+__all__ = ["LightPredictor", "light_predictor", "LIGHT_TASKS"]
+
+log = logging.getLogger("geo_core.runs")
+
+#: task classes predicted without Lightning -> their task kind
+LIGHT_TASKS = {"geo_core.tasks._segmentation.SemanticSegmentationTask": "segmentation",
+               "geo_core.tasks._regression.PixelwiseRegressionTask": "regression"}
+
+
+class LightPredictor(nn.Module):
+    """What streaming prediction uses of a pixel-wise task: ``forward``, ``convert``, ``task_kind``.
+
+    Args:
+        model: The model the task wraps (its ``model`` attribute), weights loaded.
+        task_kind: ``segmentation`` or ``regression``.
+    """
+
+    def __init__(self, model: nn.Module, task_kind: str) -> None:
+        super().__init__()
+        self.model = model
+        self.task_kind = task_kind
+        self._convert = CONVERTERS[task_kind]
+
+    def forward(self, x: Tensor, **kwargs: Any) -> ModelOutput:
+        """Run the model; a bare tensor output is wrapped into :class:`ModelOutput` (as the task does)."""
+        out = self.model(x, **kwargs)
+        return out if isinstance(out, ModelOutput) else ModelOutput(out)
+
+    def convert(self, output: Tensor, kind: str) -> Tensor:
+        """The task's conversion (class map, probabilities, logits or regression values)."""
+        return self._convert(output, kind)
+
+
+def _tail(class_path: Any) -> str:
+    return str(class_path).rpartition(":")[2].rpartition(".")[2]
+
+
+def _same_data(config_data: Any, trained: Any) -> bool:
+    """The config's (unresolved) ``data`` section equals the trained (resolved) one, class names by their tail."""
+    if config_data is None or trained is None:
+        return config_data is None and trained is None
+    if not (isinstance(config_data, Mapping) and isinstance(trained, Mapping)):
+        return False
+    cp, tp = config_data.get("class_path"), trained.get("class_path")
+    if "." in str(cp) and ":" not in str(cp):
+        if cp != tp:
+            return False
+    elif _tail(cp) != _tail(tp):
+        return False
+    rest = {k: v for k, v in config_data.items() if k != "class_path"}
+    return rest == {k: v for k, v in trained.items() if k != "class_path"}
+
+
+def light_predictor(config: Mapping[str, Any], ckpt: Path) -> tuple[LightPredictor, ScenePreprocessing] | None:
+    """The predictor and preprocessing of a composed, unresolved run config, or None to build the task.
+
+    Args:
+        config: The run configuration as composed with ``resolve=False`` (registry names kept).
+        ckpt: The checkpoint file to load.
+    """
+    model = config.get("model")
+    if not isinstance(model, Mapping) or _tail(model.get("class_path")) not in {_tail(t) for t in LIGHT_TASKS}:
+        return None
+    args = dict(model.get("init_args") or {})
+    factory, model_args = args.get("model_factory"), args.get("model_args")
+    if not isinstance(factory, str) or not isinstance(model_args, Mapping) or args.get("model") is not None:
+        return None
+    try:
+        state = torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # the task path reports what is wrong with the file
+        return None
+    record = state.get("geo_predict") if isinstance(state, dict) else None
+    sd = state.get("state_dict") if isinstance(state, dict) else None
+    if not isinstance(record, dict) or not isinstance(sd, dict):
+        return None
+    task_kind = LIGHT_TASKS.get(str(record.get("task")))
+    if task_kind is None or _tail(record["task"]) != _tail(model["class_path"]):
+        return None
+    data = config.get("data")
+    pre_fields = record.get("scene_preprocessing")
+    if not _same_data(data, record.get("data")) or (data is not None and not isinstance(pre_fields, dict)):
+        return None
+    try:
+        from geo_core import MODEL_FACTORIES
+
+        kwargs = dict(model_args)
+        if args.get("aux_heads"):
+            kwargs["aux_decoders"] = args["aux_heads"]
+        seed = config.get("seed_everything", 0)
+        if seed is not False and seed is not None:
+            torch.manual_seed(int(seed))
+        net = MODEL_FACTORIES.build(factory).build_model(task_kind, **kwargs)
+        net.load_state_dict({k[len("model."):]: v for k, v in sd.items() if k.startswith("model.")}, strict=True)
+        pre = ScenePreprocessing(**pre_fields) if isinstance(pre_fields, dict) else ScenePreprocessing()
+    except Exception as exc:  # the task path raises the same problem as a ConfigError/CheckpointError
+        log.debug("predicting through the Lightning task: %s", exc)
+        return None
+    if data is None:
+        log.warning("no datamodule; predicting on every band without normalisation")
+    return LightPredictor(net, task_kind), pre

@@ -1,0 +1,1 @@
+"""Shared fixtures of geo-plugin-datasets's tests (geo_core.testing ships fakes and synthetic rasters)."""
