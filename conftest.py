@@ -27,8 +27,10 @@ def _write_dist_info(root: Path, pyproject: Path) -> None:
     project = tomllib.loads(pyproject.read_text())["project"]
     info = root / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
-                                   f"Summary: {project.get('description', '')}\n")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
+        f"Summary: {project.get('description', '')}\n"
+    )
     lines = []
     for group, eps in project.get("entry-points", {}).items():
         lines += [f"[{group}]", *(f"{k} = {v}" for k, v in eps.items()), ""]

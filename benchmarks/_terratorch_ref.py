@@ -80,15 +80,17 @@ def commit(src: str | Path) -> str:
     if not (Path(src) / ".git").exists():
         return os.environ.get("REF_COMMIT", "unknown")
     try:
-        out = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            ["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
         return out.stdout.strip()
     except Exception:
         return "unknown"
 
 
-def perturb(model: torch.nn.Module, seed: int = 0, scale: float = 0.02,
-            params_only: bool = False) -> dict[str, torch.Tensor]:
+def perturb(
+    model: torch.nn.Module, seed: int = 0, scale: float = 0.02, params_only: bool = False
+) -> dict[str, torch.Tensor]:
     """Move every float tensor of ``model`` away from its init (BatchNorm variances stay positive).
 
     ``params_only`` leaves buffers alone (fixed tables such as RoPE periods or bias masks).
@@ -117,24 +119,41 @@ def max_diff(ref: list[torch.Tensor], ours: list[torch.Tensor]) -> tuple[float, 
     return diff, scale
 
 
-def write_results(stem: str, title: str, intro: list[str], rows: list[dict[str, Any]], columns: list[str],
-                  meta: dict[str, Any], notes: list[str] = ()) -> float:  # type: ignore[assignment]
+def write_results(
+    stem: str,
+    title: str,
+    intro: list[str],
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    meta: dict[str, Any],
+    notes: list[str] = (),
+) -> float:  # type: ignore[assignment]
     """Write ``results/<stem>.json`` and ``.md``; return the worst checked difference."""
     checked = [r for r in rows if r.get("passes") is not None]
     worst = max((r["max_abs_diff"] for r in checked), default=float("nan"))
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / f"{stem}.json").write_text(json.dumps({**meta, "tolerance": TOL, "worst_checked": worst,
-                                                   "cases": rows}, indent=2) + "\n")
-    lines = [f"# {title}", "", *intro, "",
-             f"**Worst max abs difference over {len(checked)} checked cases: {worst:.2e}** (target {TOL:g}).", "",
-             "| " + " | ".join([*columns, "outputs", "max abs diff", "max abs value", "result"]) + " |",
-             "|" + "---|" * (len(columns) + 4)]
+    (out / f"{stem}.json").write_text(
+        json.dumps({**meta, "tolerance": TOL, "worst_checked": worst, "cases": rows}, indent=2) + "\n"
+    )
+    lines = [
+        f"# {title}",
+        "",
+        *intro,
+        "",
+        f"**Worst max abs difference over {len(checked)} checked cases: {worst:.2e}** (target {TOL:g}).",
+        "",
+        "| " + " | ".join([*columns, "outputs", "max abs diff", "max abs value", "result"]) + " |",
+        "|" + "---|" * (len(columns) + 4),
+    ]
     for r in rows:
         res = "info" if r.get("passes") is None else ("ok" if r["passes"] else "FAIL")
         cells = [str(r.get(c, "")) for c in columns]
-        lines.append("| " + " | ".join([*cells, str(r["outputs"]), f"{r['max_abs_diff']:.2e}",
-                                        f"{r['max_abs_value']:.2f}", res]) + " |")
+        lines.append(
+            "| "
+            + " | ".join([*cells, str(r["outputs"]), f"{r['max_abs_diff']:.2e}", f"{r['max_abs_value']:.2f}", res])
+            + " |"
+        )
     lines += ["", *notes, ""]
     (out / f"{stem}.md").write_text("\n".join(lines))
     return worst

@@ -21,9 +21,11 @@ from typing import Any
 import torch
 from _terratorch_ref import DEFAULT_SRC, TOL, commit, load_module, max_diff, perturb, write_results
 
-FILES = {"swin": "terratorch/models/backbones/torchgeo_swin_satlas.py",
-         "resnet": "terratorch/models/backbones/torchgeo_resnet.py",
-         "vit": "terratorch/models/backbones/torchgeo_vit.py"}
+FILES = {
+    "swin": "terratorch/models/backbones/torchgeo_swin_satlas.py",
+    "resnet": "terratorch/models/backbones/torchgeo_resnet.py",
+    "vit": "terratorch/models/backbones/torchgeo_vit.py",
+}
 INNER = {"swin": "swin_model", "resnet": "resnet_model", "vit": "vit_model"}
 ALL = {"swin": list(range(8)), "resnet": list(range(5)), "vit": None}
 CLASSIFIER = ("fc.", "head.")
@@ -38,8 +40,14 @@ def _tt_bands(ref: Any, bands: list[str]) -> list[str] | None:
 
 
 def _run_ref(ref: Any, layout: str, x: torch.Tensor, out_indices: list[int] | None, model: Any) -> list[torch.Tensor]:
-    fn = getattr(ref, "SwinEncoderWrapper" if layout == "swin" else
-                 "ResNetEncoderWrapper" if layout == "resnet" else "ViTEncoderWrapper")
+    fn = getattr(
+        ref,
+        "SwinEncoderWrapper"
+        if layout == "swin"
+        else "ResNetEncoderWrapper"
+        if layout == "resnet"
+        else "ViTEncoderWrapper",
+    )
     inner = getattr(model, INNER[layout])
     meta: dict[str, Any] = {}
     if layout == "swin":
@@ -90,9 +98,18 @@ def run_name(refs: dict[str, Any], name: str, tmp: Path, size: int) -> dict[str,
     diff_all, scale = max_diff(r_all, o_all)
     diff_def, _ = max_diff(r_def, o_def)
     diff = max(diff_all, diff_def)
-    return {"name": name, "weights": meta["torchgeo_weights"], "layout": layout, "bands": len(bands),
-            "loader": loader, "outputs": f"{len(r_all)} + {len(r_def)} default", "max_abs_diff": diff,
-            "max_abs_value": scale, "passes": diff <= TOL, "seconds": round(time.perf_counter() - t0, 2)}
+    return {
+        "name": name,
+        "weights": meta["torchgeo_weights"],
+        "layout": layout,
+        "bands": len(bands),
+        "loader": loader,
+        "outputs": f"{len(r_all)} + {len(r_def)} default",
+        "max_abs_diff": diff,
+        "max_abs_value": scale,
+        "passes": diff <= TOL,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 def main(family: str, names: dict[str, Any], title: str) -> None:
@@ -112,8 +129,10 @@ def main(family: str, names: dict[str, Any], title: str) -> None:
         import timm.models.resnet
 
         tg_resnet.ResNet = timm.models.resnet.ResNet  # type: ignore[attr-defined]
-        shims.append("`torchgeo.models.resnet.ResNet` (gone in torchgeo 0.8, imported by TerraTorch's file for type "
-                     "hints only) is set to timm's `ResNet` before the import")
+        shims.append(
+            "`torchgeo.models.resnet.ResNet` (gone in torchgeo 0.8, imported by TerraTorch's file for type "
+            "hints only) is set to timm's `ResNet` before the import"
+        )
     refs = {layout: load_module(args.terratorch, FILES[layout], f"tt_torchgeo_{layout}") for layout in layouts}
     rows = []
     with tempfile.TemporaryDirectory() as d:
@@ -122,8 +141,10 @@ def main(family: str, names: dict[str, Any], title: str) -> None:
                 continue
             row = run_name(refs, name, Path(d), args.size)
             rows.append(row)
-            print(f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  {name}  [{row['loader']}]",
-                  flush=True)
+            print(
+                f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  {name}  [{row['loader']}]",
+                flush=True,
+            )
     if args.no_write:
         return
     import timm
@@ -132,27 +153,39 @@ def main(family: str, names: dict[str, Any], title: str) -> None:
 
     src = commit(args.terratorch)
     files = ", ".join(f"`{FILES[lt]}`" for lt in layouts)
-    meta = {"torch": torch.__version__, "torchvision": torchvision.__version__, "timm": timm.__version__,
-            "torchgeo": torchgeo.__version__, "terratorch": src, "threads": args.threads, "size": args.size}
-    intro = [f"`.venv/bin/python benchmarks/{family}_agreement.py` (reference: TerraTorch @ {src}: {files},",
-             "loaded from a checkout outside the repository with stand-ins for its registry and band enums;",
-             f"torch {torch.__version__}, torchvision {torchvision.__version__}, timm {timm.__version__}, "
-             f"torchgeo {torchgeo.__version__}; float32, CPU, {args.threads} threads, input 1 x bands x "
-             f"{args.size} x {args.size}).",
-             "",
-             "Same random weights (TerraTorch's architecture perturbed away from its init) written as a released",
-             "torchgeo file (encoder keys, no classifier) and loaded by both sides; outputs compared: every feature",
-             "TerraTorch can return (Swin: the 8 layers of torchvision's `features`, TerraTorch's channels-last maps",
-             "permuted to geo's channels-first; ResNet: stem + 4 stages; ViT: all 12 blocks) plus each side's",
-             "default feature list (TerraTorch: `out_indices=None`)."]
-    notes = ["`loader`: how TerraTorch got the weights. `TerraTorch ckpt_data` is its own file loader",
-             "(`load_*_weights` with band selection); where its band table (`look_up_table`, Sentinel-2 `B01`-style",
-             "names only) has no entry for the weight's band names (Landsat `B1`/`SR_B1`, SSL4EO-S12 `B1`..`B8a`),",
-             "TerraTorch's loader raises KeyError, so the same state dict is loaded into its model directly",
-             "(strict apart from the classifier). geo reads those names (and HLS names) for every weight.",
-             "For fMoW GASSL torchgeo records no band names: TerraTorch's loader then copies no input channel",
-             "(the first convolution stays at its random init), so the state dict is loaded directly there too."]
+    meta = {
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "timm": timm.__version__,
+        "torchgeo": torchgeo.__version__,
+        "terratorch": src,
+        "threads": args.threads,
+        "size": args.size,
+    }
+    intro = [
+        f"`.venv/bin/python benchmarks/{family}_agreement.py` (reference: TerraTorch @ {src}: {files},",
+        "loaded from a checkout outside the repository with stand-ins for its registry and band enums;",
+        f"torch {torch.__version__}, torchvision {torchvision.__version__}, timm {timm.__version__}, "
+        f"torchgeo {torchgeo.__version__}; float32, CPU, {args.threads} threads, input 1 x bands x "
+        f"{args.size} x {args.size}).",
+        "",
+        "Same random weights (TerraTorch's architecture perturbed away from its init) written as a released",
+        "torchgeo file (encoder keys, no classifier) and loaded by both sides; outputs compared: every feature",
+        "TerraTorch can return (Swin: the 8 layers of torchvision's `features`, TerraTorch's channels-last maps",
+        "permuted to geo's channels-first; ResNet: stem + 4 stages; ViT: all 12 blocks) plus each side's",
+        "default feature list (TerraTorch: `out_indices=None`).",
+    ]
+    notes = [
+        "`loader`: how TerraTorch got the weights. `TerraTorch ckpt_data` is its own file loader",
+        "(`load_*_weights` with band selection); where its band table (`look_up_table`, Sentinel-2 `B01`-style",
+        "names only) has no entry for the weight's band names (Landsat `B1`/`SR_B1`, SSL4EO-S12 `B1`..`B8a`),",
+        "TerraTorch's loader raises KeyError, so the same state dict is loaded into its model directly",
+        "(strict apart from the classifier). geo reads those names (and HLS names) for every weight.",
+        "For fMoW GASSL torchgeo records no band names: TerraTorch's loader then copies no input channel",
+        "(the first convolution stays at its random init), so the state dict is loaded directly there too.",
+    ]
     notes += ["", *[f"Shim: {s}." for s in shims]] if shims else []
-    worst = write_results(f"{family}_agreement", title, intro, rows, ["name", "weights", "bands", "loader"], meta,
-                          notes)
+    worst = write_results(
+        f"{family}_agreement", title, intro, rows, ["name", "weights", "bands", "loader"], meta, notes
+    )
     print(f"worst max abs difference over {len(rows)} names: {worst:.3e} (target {TOL:g})")

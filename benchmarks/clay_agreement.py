@@ -54,16 +54,32 @@ class Case:
 CASES = [
     Case("clay_test (tiny), 6 S2 bands, 64x64, metadata", "clay_test", "v1", size=64),
     Case("clay_v1_base, 6 S2 bands, 256x256, time+latlon+gsd 10", "clay_v1_base", "v1"),
-    Case("clay_v1_base, 4 HLS bands, 224x224, defaults (zeros, gsd 1)", "clay_v1_base", "v1",
-         bands=("BLUE", "GREEN", "RED", "NIR_NARROW"), size=224, metadata=False),
-    Case("clay_v15_tiny, 10 S2 bands, 128x128, metadata", "clay_v15_tiny", "v1.5",
-         bands=("blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "swir16", "swir22"),
-         size=128),
+    Case(
+        "clay_v1_base, 4 HLS bands, 224x224, defaults (zeros, gsd 1)",
+        "clay_v1_base",
+        "v1",
+        bands=("BLUE", "GREEN", "RED", "NIR_NARROW"),
+        size=224,
+        metadata=False,
+    ),
+    Case(
+        "clay_v15_tiny, 10 S2 bands, 128x128, metadata",
+        "clay_v15_tiny",
+        "v1.5",
+        bands=("blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "swir16", "swir22"),
+        size=128,
+    ),
     Case("clay_v15_small, 6 S2 bands, 128x128, metadata", "clay_v15_small", "v1.5", size=128),
     Case("clay_v15_base, 6 S2 bands, 256x256, metadata", "clay_v15_base", "v1.5"),
     Case("clay_v15_large, depth 12 of 24, 6 S2 bands, 256x256, metadata", "clay_v15_large", "v1.5", depth=12),
-    Case("clay_v15_large, S1 vv+vh, depth 12 of 24, 128x128, metadata", "clay_v15_large", "v1.5",
-         bands=("vv", "vh"), size=128, depth=12),
+    Case(
+        "clay_v15_large, S1 vv+vh, depth 12 of 24, 128x128, metadata",
+        "clay_v15_large",
+        "v1.5",
+        bands=("vv", "vh"),
+        size=128,
+        depth=12,
+    ),
 ]
 
 
@@ -95,8 +111,14 @@ def load_reference(root: Path) -> dict[str, types.ModuleType]:
 
 
 def reference_model(ref: dict[str, types.ModuleType], case: Case, cfg: dict[str, Any]) -> Any:
-    size = dict(patch_size=cfg["patch_size"], dim=cfg["embed_dim"], depth=case.depth or cfg["depth"],
-                heads=cfg["num_heads"], dim_head=cfg["dim_head"], mlp_ratio=cfg["mlp_ratio"])
+    size = dict(
+        patch_size=cfg["patch_size"],
+        dim=cfg["embed_dim"],
+        depth=case.depth or cfg["depth"],
+        heads=cfg["num_heads"],
+        dim_head=cfg["dim_head"],
+        mlp_ratio=cfg["mlp_ratio"],
+    )
     if case.version == "v1":
         return ref["v1"].EmbeddingEncoder(img_size=case.size, **size)
     return ref["v1.5"].Encoder(mask_ratio=0.0, shuffle=False, **size)
@@ -152,8 +174,13 @@ def run_case(ref: dict[str, types.ModuleType], case: Case, tmp: Path) -> dict[st
     else:  # TerraTorch's Datacuber defaults: zeros, gsd 1.0, wavelengths looked up by band name
         time_, latlon, gsd = torch.zeros(b, 4), torch.zeros(b, 4), cfg["gsd"]
         our_kw = {}
-    cube = {"pixels": x, "time": time_, "latlon": latlon, "waves": waves,
-            "gsd": torch.tensor(gsd) if case.version == "v1.5" else gsd}
+    cube = {
+        "pixels": x,
+        "time": time_,
+        "latlon": latlon,
+        "waves": waves,
+        "gsd": torch.tensor(gsd) if case.version == "v1.5" else gsd,
+    }
     t0 = time.perf_counter()
     with torch.no_grad():
         r_feats = reference_blocks(rm, case, cube)
@@ -161,18 +188,28 @@ def run_case(ref: dict[str, types.ModuleType], case: Case, tmp: Path) -> dict[st
     elapsed = time.perf_counter() - t0
     diffs = [(r - o).abs().max().item() for r, o in zip(r_feats, o_feats, strict=True)]
     return {
-        "case": case.name, "variant": case.variant, "version": case.version, "bands": list(case.bands),
-        "size": case.size, "depth": case.depth or cfg["depth"], "full_depth": cfg["depth"],
-        "blocks_compared": len(diffs), "max_abs_diff": max(diffs),
-        "max_abs_value": max(r.abs().max().item() for r in r_feats), "passes": max(diffs) <= TOL,
+        "case": case.name,
+        "variant": case.variant,
+        "version": case.version,
+        "bands": list(case.bands),
+        "size": case.size,
+        "depth": case.depth or cfg["depth"],
+        "full_depth": cfg["depth"],
+        "blocks_compared": len(diffs),
+        "max_abs_diff": max(diffs),
+        "max_abs_value": max(r.abs().max().item() for r in r_feats),
+        "passes": max(diffs) <= TOL,
         "seconds": round(elapsed, 2),
     }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--terratorch", default=os.environ.get("TERRATORCH_REF", "/work/ref/terratorch"),
-                    help="a TerraTorch checkout (read only)")
+    ap.add_argument(
+        "--terratorch",
+        default=os.environ.get("TERRATORCH_REF", "/work/ref/terratorch"),
+        help="a TerraTorch checkout (read only)",
+    )
     ap.add_argument("--ref-label", default="TerraTorch @ 85467a9f", help="where the reference came from")
     ap.add_argument("--only", default=None, help="run the cases whose name contains this text")
     ap.add_argument("--threads", type=int, default=2)
@@ -196,8 +233,14 @@ def main() -> None:
         return
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    meta = {"torch": torch.__version__, "threads": args.threads, "reference": args.ref_label, "tolerance": TOL,
-            "worst": worst, "cases": rows}
+    meta = {
+        "torch": torch.__version__,
+        "threads": args.threads,
+        "reference": args.ref_label,
+        "tolerance": TOL,
+        "worst": worst,
+        "cases": rows,
+    }
     (out / "clay_agreement.json").write_text(json.dumps(meta, indent=2) + "\n")
     lines = [
         "# Clay agreement with TerraTorch",
@@ -217,8 +260,10 @@ def main() -> None:
     ]
     for r in rows:
         depth = f"{r['depth']} of {r['full_depth']}" if r["depth"] != r["full_depth"] else str(r["depth"])
-        lines.append(f"| {r['case']} | {r['version']} | {depth} | {r['blocks_compared']} | {r['max_abs_diff']:.2e} | "
-                     f"{r['max_abs_value']:.2f} | {'ok' if r['passes'] else 'FAIL'} |")
+        lines.append(
+            f"| {r['case']} | {r['version']} | {depth} | {r['blocks_compared']} | {r['max_abs_diff']:.2e} | "
+            f"{r['max_abs_value']:.2f} | {'ok' if r['passes'] else 'FAIL'} |"
+        )
     lines += [
         "",
         "`clay_v15_large` is checked at 12 of its 24 layers to keep the process under 4 GB (every layer has the",

@@ -40,8 +40,11 @@ CASES: list[tuple[str, int | None, str]] = [
     ("dinov3_vith16plus", 4, "lvd1689m"),
     ("dinov3_vit7b16", 1, "sat493m"),
 ]
-HASH = {("dinov3_vitl16", "sat493m"): "eadcf0ff", ("dinov3_vitl16", "lvd1689m"): "8aa4cbdd",
-        ("dinov3_vit7b16", "sat493m"): "a6675841"}
+HASH = {
+    ("dinov3_vitl16", "sat493m"): "eadcf0ff",
+    ("dinov3_vitl16", "lvd1689m"): "8aa4cbdd",
+    ("dinov3_vit7b16", "sat493m"): "a6675841",
+}
 _DEPTH: dict[str, int | None] = {"value": None}
 
 
@@ -91,16 +94,26 @@ def run_case(wrapper_mod: Any, hub: Any, name: str, depth: int | None, weights: 
     diff, scale = max_diff(r, o)
     n_blocks = len(r)
     del tt, ours
-    return {"name": name, "weights": weights, "depth": f"{n_blocks}" + (" (reduced)" if depth else ""),
-            "outputs": f"{n_blocks} blocks", "max_abs_diff": diff, "max_abs_value": scale, "passes": diff <= TOL,
-            "seconds": round(time.perf_counter() - t0, 2)}
+    return {
+        "name": name,
+        "weights": weights,
+        "depth": f"{n_blocks}" + (" (reduced)" if depth else ""),
+        "outputs": f"{n_blocks} blocks",
+        "max_abs_diff": diff,
+        "max_abs_value": scale,
+        "passes": diff <= TOL,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--terratorch", default=DEFAULT_SRC)
-    ap.add_argument("--dinov3", default=os.environ.get("DINOV3_SRC", "/tmp/dinov3_ref"),
-                    help="a checkout of facebookresearch/dinov3 (its dinov3/ package)")
+    ap.add_argument(
+        "--dinov3",
+        default=os.environ.get("DINOV3_SRC", "/tmp/dinov3_ref"),
+        help="a checkout of facebookresearch/dinov3 (its dinov3/ package)",
+    )
     ap.add_argument("--only", default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-write", action="store_true")
@@ -111,37 +124,51 @@ def main() -> None:
         tmp = Path(d)
         os.environ["TORCH_HOME"] = str(tmp / "torch")  # Meta's loader copies file:// weights into the hub cache
         hub = install_hub(args.dinov3)
-        wrapper = load_module(args.terratorch, "terratorch/models/backbones/dinov3/dinov3_wrapper.py",
-                              "terratorch.models.backbones.dinov3.dinov3_wrapper")
+        wrapper = load_module(
+            args.terratorch,
+            "terratorch/models/backbones/dinov3/dinov3_wrapper.py",
+            "terratorch.models.backbones.dinov3.dinov3_wrapper",
+        )
         for name, depth, weights in CASES:
             if args.only and args.only not in name:
                 continue
             row = run_case(wrapper, hub, name, depth, weights, tmp)
             rows.append(row)
-            print(f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  {name} {weights} "
-                  f"depth {row['depth']}", flush=True)
+            print(
+                f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  {name} {weights} "
+                f"depth {row['depth']}",
+                flush=True,
+            )
     if args.no_write:
         return
     import timm
 
     src = commit(args.terratorch)
-    meta = {"torch": torch.__version__, "timm": timm.__version__, "terratorch": src, "dinov3": commit(args.dinov3),
-            "threads": args.threads}
-    intro = [f"`.venv/bin/python benchmarks/dinov3_agreement.py` (reference: TerraTorch @ {src}",
-             "`terratorch/models/backbones/dinov3/dinov3_wrapper.py`, whose",
-             "`torch.hub.load(\"facebookresearch/dinov3\")` is served by the same hub functions from a local",
-             "facebookresearch/dinov3 checkout; both outside the",
-             f"repository; torch {torch.__version__}, timm {timm.__version__}, float32, CPU, {args.threads} threads,",
-             "input 1 x 3 x 224 x 224).",
-             "",
-             "Same random weights: Meta's model (parameters perturbed; buffers such as RoPE periods and the k-bias",
-             "mask kept, as in every release) saved as a released checkpoint and loaded by both sides",
-             "through their `ckpt_path` (TerraTorch: Meta's strict loader; geo: timm's DINOv3 checkpoint filter onto",
-             "timm's `*_dinov3_qkvb` / `vit_7b_patch16_dinov3`). Every block's normed tokens compared (class token +",
-             "patch tokens; TerraTorch's class token, which it appends last, moved first as geo returns it).",
-             "ViT-L and larger run at reduced depth (marked) to keep each process under 4 GB; widths are real."]
-    worst = write_results("dinov3_agreement", "DINOv3 agreement with TerraTorch", intro, rows,
-                          ["name", "weights", "depth"], meta)
+    meta = {
+        "torch": torch.__version__,
+        "timm": timm.__version__,
+        "terratorch": src,
+        "dinov3": commit(args.dinov3),
+        "threads": args.threads,
+    }
+    intro = [
+        f"`.venv/bin/python benchmarks/dinov3_agreement.py` (reference: TerraTorch @ {src}",
+        "`terratorch/models/backbones/dinov3/dinov3_wrapper.py`, whose",
+        '`torch.hub.load("facebookresearch/dinov3")` is served by the same hub functions from a local',
+        "facebookresearch/dinov3 checkout; both outside the",
+        f"repository; torch {torch.__version__}, timm {timm.__version__}, float32, CPU, {args.threads} threads,",
+        "input 1 x 3 x 224 x 224).",
+        "",
+        "Same random weights: Meta's model (parameters perturbed; buffers such as RoPE periods and the k-bias",
+        "mask kept, as in every release) saved as a released checkpoint and loaded by both sides",
+        "through their `ckpt_path` (TerraTorch: Meta's strict loader; geo: timm's DINOv3 checkpoint filter onto",
+        "timm's `*_dinov3_qkvb` / `vit_7b_patch16_dinov3`). Every block's normed tokens compared (class token +",
+        "patch tokens; TerraTorch's class token, which it appends last, moved first as geo returns it).",
+        "ViT-L and larger run at reduced depth (marked) to keep each process under 4 GB; widths are real.",
+    ]
+    worst = write_results(
+        "dinov3_agreement", "DINOv3 agreement with TerraTorch", intro, rows, ["name", "weights", "depth"], meta
+    )
     print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
 
 

@@ -50,8 +50,11 @@ CASES = [
     Case("dofa_small_patch16_224, 6 HLS bands, 224", "dofa_small_patch16_224"),
     Case("dofa_base_patch16_224, 6 HLS bands, 224", "dofa_base_patch16_224"),
     Case("dofa_base_patch16_224, S1 VV+VH, 224", "dofa_base_patch16_224", bands=("VV", "VH")),
-    Case("dofa_base_patch16_224, img_size 256 (position embedding resized, bilinear)", "dofa_base_patch16_224",
-         img_size=256),
+    Case(
+        "dofa_base_patch16_224, img_size 256 (position embedding resized, bilinear)",
+        "dofa_base_patch16_224",
+        img_size=256,
+    ),
     Case("dofa_large_patch16_224, depth 12 of 24, 6 HLS bands, 224", "dofa_large_patch16_224", depth=12),
 ]
 
@@ -107,10 +110,19 @@ def run_case(ref: types.ModuleType, case: Case, tmp: Path) -> dict[str, Any]:
         r_feats = list(wrapper(x))
         o_feats = ours(x)
     diffs = [(r - o).abs().max().item() for r, o in zip(r_feats, o_feats, strict=True)]
-    return {"case": case.name, "variant": case.variant, "bands": list(case.bands), "img_size": case.img_size,
-            "depth": depth, "full_depth": cfg["depth"], "blocks_compared": len(diffs), "max_abs_diff": max(diffs),
-            "max_abs_value": max(r.abs().max().item() for r in r_feats), "passes": max(diffs) <= TOL,
-            "seconds": round(time.perf_counter() - t0, 2)}
+    return {
+        "case": case.name,
+        "variant": case.variant,
+        "bands": list(case.bands),
+        "img_size": case.img_size,
+        "depth": depth,
+        "full_depth": cfg["depth"],
+        "blocks_compared": len(diffs),
+        "max_abs_diff": max(diffs),
+        "max_abs_value": max(r.abs().max().item() for r in r_feats),
+        "passes": max(diffs) <= TOL,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 def main() -> None:
@@ -131,8 +143,11 @@ def main() -> None:
             row = run_case(ref, case, Path(d))
             gc.collect()
             rows.append(row)
-            print(f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  "
-                  f"(|x|max {row['max_abs_value']:.2f})  {case.name}", flush=True)
+            print(
+                f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  "
+                f"(|x|max {row['max_abs_value']:.2f})  {case.name}",
+                flush=True,
+            )
     worst = max((r["max_abs_diff"] for r in rows), default=float("nan"))
     print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
     if args.no_write:
@@ -141,9 +156,21 @@ def main() -> None:
 
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "dofa_agreement.json").write_text(json.dumps(
-        {"torch": torch.__version__, "torchgeo": torchgeo.__version__, "threads": args.threads,
-         "reference": args.ref_label, "tolerance": TOL, "worst": worst, "cases": rows}, indent=2) + "\n")
+    (out / "dofa_agreement.json").write_text(
+        json.dumps(
+            {
+                "torch": torch.__version__,
+                "torchgeo": torchgeo.__version__,
+                "threads": args.threads,
+                "reference": args.ref_label,
+                "tolerance": TOL,
+                "worst": worst,
+                "cases": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     lines = [
         "# DOFA agreement with TerraTorch",
         "",
@@ -162,10 +189,16 @@ def main() -> None:
     ]
     for r in rows:
         depth = f"{r['depth']} of {r['full_depth']}" if r["depth"] != r["full_depth"] else str(r["depth"])
-        lines.append(f"| {r['case']} | {depth} | {r['blocks_compared']} | {r['max_abs_diff']:.2e} | "
-                     f"{r['max_abs_value']:.2f} | {'ok' if r['passes'] else 'FAIL'} |")
-    lines += ["", "`dofa_large_patch16_224` is checked at 12 of its 24 blocks to keep the process under 4 GB (every",
-              "block is the same timm code; the full-size wavelength-conditioned patch embedding is included).", ""]
+        lines.append(
+            f"| {r['case']} | {depth} | {r['blocks_compared']} | {r['max_abs_diff']:.2e} | "
+            f"{r['max_abs_value']:.2f} | {'ok' if r['passes'] else 'FAIL'} |"
+        )
+    lines += [
+        "",
+        "`dofa_large_patch16_224` is checked at 12 of its 24 blocks to keep the process under 4 GB (every",
+        "block is the same timm code; the full-size wavelength-conditioned patch embedding is included).",
+        "",
+    ]
     (out / "dofa_agreement.md").write_text("\n".join(lines))
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-CHILD = r'''
+CHILD = r"""
 import sys, time, json, types, importlib.util
 import numpy as np, torch, rasterio
 from torch import nn
@@ -97,7 +97,7 @@ else:
 import resource
 print(json.dumps({"seconds": time.perf_counter() - t0, "export_s": export_s,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-'''
+"""
 
 
 def make_scene(path: Path, size: int) -> None:
@@ -106,9 +106,18 @@ def make_scene(path: Path, size: int) -> None:
     from rasterio.transform import from_origin
 
     rng = np.random.default_rng(0)
-    profile = {"driver": "GTiff", "height": size, "width": size, "count": 6, "dtype": "float32",
-               "crs": "EPSG:32616", "transform": from_origin(500000, 4200000, 10, 10), "tiled": True,
-               "blockxsize": 256, "blockysize": 256}
+    profile = {
+        "driver": "GTiff",
+        "height": size,
+        "width": size,
+        "count": 6,
+        "dtype": "float32",
+        "crs": "EPSG:32616",
+        "transform": from_origin(500000, 4200000, 10, 10),
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+    }
     with rasterio.open(path, "w", **profile) as dst:
         for y in range(0, size, 1024):
             h = min(1024, size - y)
@@ -144,8 +153,9 @@ def main() -> None:
             src = Path(tmp) / f"scene{size}.tif"
             if not src.exists():
                 make_scene(src, size)
-            modes = [m for m in args.modes.split(",")
-                     if m != "terratorch" or model in args.terratorch_models.split(",")]
+            modes = [
+                m for m in args.modes.split(",") if m != "terratorch" or model in args.terratorch_models.split(",")
+            ]
             runs: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
             for _ in range(args.repeat):  # interleaved
                 for m in modes:
@@ -154,13 +164,20 @@ def main() -> None:
             for m in modes:
                 secs = [r["seconds"] for r in runs[m]]
                 mpx = size * size / 1e6
-                rows.append({"model": model, "size": size, "mode": m,
-                             "seconds_median": round(statistics.median(secs), 2),
-                             "seconds_min": round(min(secs), 2), "seconds_max": round(max(secs), 2),
-                             "peak_rss_mib": round(max(r["peak_rss_mib"] for r in runs[m]), 1),
-                             "mpx_per_s": round(mpx / statistics.median(secs), 3),
-                             "export_s": round(statistics.median(r["export_s"] for r in runs[m]), 2),
-                             "load_1min": [round(r["load"], 2) for r in runs[m]]})
+                rows.append(
+                    {
+                        "model": model,
+                        "size": size,
+                        "mode": m,
+                        "seconds_median": round(statistics.median(secs), 2),
+                        "seconds_min": round(min(secs), 2),
+                        "seconds_max": round(max(secs), 2),
+                        "peak_rss_mib": round(max(r["peak_rss_mib"] for r in runs[m]), 1),
+                        "mpx_per_s": round(mpx / statistics.median(secs), 3),
+                        "export_s": round(statistics.median(r["export_s"] for r in runs[m]), 2),
+                        "load_1min": [round(r["load"], 2) for r in runs[m]],
+                    }
+                )
     ratios = {}
     for r in rows:
         if r["mode"] == "torch":
@@ -172,22 +189,34 @@ def main() -> None:
             key = f"{r['model']} {r['size']}² geo defaults (torch) vs terratorch tiled_inference"
         fast, slow = (r, base) if r["mode"] == "onnxruntime" else (base, r)
         ratios[key] = round(slow["seconds_median"] / fast["seconds_median"], 3)
-    result = {"machine": f"{os.cpu_count()} CPU, torch/ORT threads={args.threads}", "crop": 224, "stride": 192,
-              "repeat": args.repeat, "rows": rows, "speedups": ratios,
-              "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result = {
+        "machine": f"{os.cpu_count()} CPU, torch/ORT threads={args.threads}",
+        "crop": 224,
+        "stride": 192,
+        "repeat": args.repeat,
+        "rows": rows,
+        "speedups": ratios,
+        "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
     loads = [x for r in rows for x in r["load_1min"]]
-    lines = ["# Prediction engines: ONNX Runtime vs eager torch (and TerraTorch's tiled_inference)", "",
-             f"{result['machine']}; crops 224 / stride 192; float32 6-band GeoTIFF in, uint8 class map out; each "
-             f"case in its own process; median (min-max) of {args.repeat} interleaved runs. Load average (1 min) "
-             f"before the runs: {min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} CPUs (other sessions' work).",
-             "", "| model | scene | engine | seconds | Mpx/s | peak RSS MiB | one-off export s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Prediction engines: ONNX Runtime vs eager torch (and TerraTorch's tiled_inference)",
+        "",
+        f"{result['machine']}; crops 224 / stride 192; float32 6-band GeoTIFF in, uint8 class map out; each "
+        f"case in its own process; median (min-max) of {args.repeat} interleaved runs. Load average (1 min) "
+        f"before the runs: {min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} CPUs (other sessions' work).",
+        "",
+        "| model | scene | engine | seconds | Mpx/s | peak RSS MiB | one-off export s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['size']}² | {r['mode']} | {r['seconds_median']} ({r['seconds_min']}-"
-                     f"{r['seconds_max']}) | {r['mpx_per_s']} | {r['peak_rss_mib']} | {r['export_s'] or ''} |")
+        lines.append(
+            f"| {r['model']} | {r['size']}² | {r['mode']} | {r['seconds_median']} ({r['seconds_min']}-"
+            f"{r['seconds_max']}) | {r['mpx_per_s']} | {r['peak_rss_mib']} | {r['export_s'] or ''} |"
+        )
     lines += [""] + [f"- {k}: {v}x" for k, v in ratios.items()]
     (out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
 

@@ -40,8 +40,15 @@ def make_files(root: Path, n: int, compress: str | None) -> tuple[Path, Path]:
         mask = (img[0] > 0.5).astype(np.uint8)
         tr = from_origin(500000 + 224 * 30 * i, 4200000, 30, 30)
         for path, data in ((img_dir / f"t{i:04d}_img.tif", img), (lbl_dir / f"t{i:04d}_mask.tif", mask[None])):
-            prof: dict[str, Any] = dict(driver="GTiff", height=224, width=224, count=data.shape[0],
-                                        dtype=str(data.dtype), crs="EPSG:32616", transform=tr)
+            prof: dict[str, Any] = dict(
+                driver="GTiff",
+                height=224,
+                width=224,
+                count=data.shape[0],
+                dtype=str(data.dtype),
+                crs="EPSG:32616",
+                transform=tr,
+            )
             if compress:
                 prof["compress"] = compress
             with rasterio.open(path, "w", **prof) as dst:
@@ -73,9 +80,19 @@ def ours(img_dir: Path, lbl_dir: Path, workers: int = 0, batch_size: int = 1) ->
     import geo_core
 
     dm = geo_core.DATAMODULES.build(
-        "GenericNonGeoSegmentationDataModule", batch_size=batch_size, num_workers=workers,
-        train_data_root=img_dir, train_label_data_root=lbl_dir, img_grep="*_img.tif", label_grep="*_mask.tif",
-        dataset_bands=BANDS, means=[0.5] * 6, stds=[0.29] * 6, num_classes=2, drop_last=False)
+        "GenericNonGeoSegmentationDataModule",
+        batch_size=batch_size,
+        num_workers=workers,
+        train_data_root=img_dir,
+        train_label_data_root=lbl_dir,
+        img_grep="*_img.tif",
+        label_grep="*_mask.tif",
+        dataset_bands=BANDS,
+        means=[0.5] * 6,
+        stds=[0.29] * 6,
+        num_classes=2,
+        drop_last=False,
+    )
     dm.setup("fit")
     ds = dm.datasets["train"]
 
@@ -113,8 +130,12 @@ print(json.dumps({"rate": len(ds) / best, "version": version("terratorch")}))
 
 
 def terratorch_rate(python: str, img_dir: Path, lbl_dir: Path, passes: int) -> dict[str, Any]:
-    proc = subprocess.run([python, "-c", TT_SNIPPET, str(img_dir), str(lbl_dir), str(passes)],
-                          capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc = subprocess.run(
+        [python, "-c", TT_SNIPPET, str(img_dir), str(lbl_dir), str(passes)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     if proc.returncode:
         return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1][:300]}
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -133,9 +154,10 @@ def main() -> int:
     torch.set_num_threads(1)
     results: dict[str, Any] = {
         "what": "samples/s loading one 6x224x224 float32 GeoTIFF + its uint8 mask (normalised tensors for ours)",
-        "files": args.files, "passes": args.passes, "torch_threads": 1,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_average": os.getloadavg()},
+        "files": args.files,
+        "passes": args.passes,
+        "torch_threads": 1,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_average": os.getloadavg()},
         "runs": {},
     }
     with tempfile.TemporaryDirectory(prefix="geo-loader-bench-") as tmp:
@@ -168,23 +190,32 @@ def main() -> int:
         results["terratorch"] = args.terratorch_note or "not measured (no --terratorch-python given)"
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "loader_throughput.json").write_text(json.dumps(results, indent=2) + "\n")
-    lines = ["# Loader throughput (samples/s, one process, 1 torch thread, best of passes)", "",
-             f"{args.files} files of 6x224x224 float32 + uint8 mask; load average at start "
-             f"{results['machine']['load_average'][0]:.1f} on {results['machine']['cpus']} CPUs.", "",
-             "| files | bare rasterio open+read | geo dataset | geo / bare (best) | geo / bare (median of passes) "
-             "| TerraTorch | "
-             + " | ".join(f"geo DataLoader {w} workers" for w in args.workers) + " |",
-             "|---|---|---|---|---|---|" + "---|" * len(args.workers)]
+    lines = [
+        "# Loader throughput (samples/s, one process, 1 torch thread, best of passes)",
+        "",
+        f"{args.files} files of 6x224x224 float32 + uint8 mask; load average at start "
+        f"{results['machine']['load_average'][0]:.1f} on {results['machine']['cpus']} CPUs.",
+        "",
+        "| files | bare rasterio open+read | geo dataset | geo / bare (best) | geo / bare (median of passes) "
+        "| TerraTorch | " + " | ".join(f"geo DataLoader {w} workers" for w in args.workers) + " |",
+        "|---|---|---|---|---|---|" + "---|" * len(args.workers),
+    ]
     for name, row in results["runs"].items():
         tt = row.get("terratorch")
-        lines.append(f"| {name} | {row['bare_rasterio']:.0f} | {row['geo_dataset']:.0f} | "
-                     f"{row['geo_vs_bare']:.0%} | {row['geo_vs_bare_median_of_passes']:.0%} | "
-                     f"{f'{tt:.0f}' if tt else 'n/a'} | "
-                     + " | ".join(f"{row[f'geo_dataloader_workers{w}']:.0f}" for w in args.workers) + " |")
+        lines.append(
+            f"| {name} | {row['bare_rasterio']:.0f} | {row['geo_dataset']:.0f} | "
+            f"{row['geo_vs_bare']:.0%} | {row['geo_vs_bare_median_of_passes']:.0%} | "
+            f"{f'{tt:.0f}' if tt else 'n/a'} | "
+            + " | ".join(f"{row[f'geo_dataloader_workers{w}']:.0f}" for w in args.workers)
+            + " |"
+        )
     if "terratorch" in results:
         lines += ["", f"TerraTorch: {results['terratorch']}"]
-    lines += ["", "TARGETS.md reference (TerraTorch 1.2.11 on a 2 vCPU machine): 107 / 75 samples/s; "
-              "bare read 326 / 160; target >= 85% of the bare read."]
+    lines += [
+        "",
+        "TARGETS.md reference (TerraTorch 1.2.11 on a 2 vCPU machine): 107 / 75 samples/s; "
+        "bare read 326 / 160; target >= 85% of the bare read.",
+    ]
     (RESULTS / "loader_throughput.md").write_text("\n".join(lines) + "\n")
     print((RESULTS / "loader_throughput.md").read_text())
     return 0

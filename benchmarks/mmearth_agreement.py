@@ -110,18 +110,29 @@ def run_case(ref: Any, variant: str, depths: list[int] | None, patch: int, size:
     diff_f, _ = max_diff(r_stages, o_feats)
     diff = max(diff_b, diff_f)
     del rm, ours
-    return {"variant": variant, "depths": str(d) + ("" if depths is None else " (reduced)"), "patch": patch,
-            "input": f"2x12x{size}x{size}", "outputs": f"stem + {sum(d)} blocks + 4 features",
-            "max_abs_diff": diff, "max_abs_value": scale, "passes": diff <= TOL,
-            "seconds": round(time.perf_counter() - t0, 2)}
+    return {
+        "variant": variant,
+        "depths": str(d) + ("" if depths is None else " (reduced)"),
+        "patch": patch,
+        "input": f"2x12x{size}x{size}",
+        "outputs": f"stem + {sum(d)} blocks + 4 features",
+        "max_abs_diff": diff,
+        "max_abs_value": scale,
+        "passes": diff <= TOL,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 def norm_layers_file(arg: str | None, tmp: Path) -> Path:
     if arg:
         return Path(arg)
     if MIRROR.exists():  # a bare mirror of MMEarth-train: read the file from its HEAD
-        text = subprocess.run(["git", "--git-dir", str(MIRROR), "show", "HEAD:models/norm_layers.py"],
-                              capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            ["git", "--git-dir", str(MIRROR), "show", "HEAD:models/norm_layers.py"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         out = tmp / "norm_layers.py"
         out.write_text(text)
         return out
@@ -143,36 +154,55 @@ def main() -> None:
         install_stubs()
         norm = norm_layers_file(args.norm_layers, tmp)
         load_module(norm.parent, norm.name, "terratorch.models.backbones.norm_layers")
-        ref = load_module(args.terratorch, "terratorch/models/backbones/mmearth_convnextv2.py",
-                          "terratorch.models.backbones.mmearth_convnextv2")
+        ref = load_module(
+            args.terratorch,
+            "terratorch/models/backbones/mmearth_convnextv2.py",
+            "terratorch.models.backbones.mmearth_convnextv2",
+        )
         for variant, depths, patch, size in CASES:
             if args.only and args.only not in variant:
                 continue
             row = run_case(ref, variant, depths, patch, size, tmp)
             rows.append(row)
-            print(f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  {variant} {row['depths']} "
-                  f"patch {patch}", flush=True)
+            print(
+                f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  {variant} {row['depths']} "
+                f"patch {patch}",
+                flush=True,
+            )
     if args.no_write:
         return
     import timm
 
     src = commit(args.terratorch)
-    meta = {"torch": torch.__version__, "timm": timm.__version__, "terratorch": src, "threads": args.threads,
-            "python": sys.version.split()[0]}
-    intro = [f"`.venv/bin/python benchmarks/mmearth_agreement.py` (reference: TerraTorch @ {src}",
-             "`terratorch/models/backbones/mmearth_convnextv2.py` with MMEarth-train's `models/norm_layers.py`, which",
-             "it imports but TerraTorch does not ship; both read from checkouts outside the repository;",
-             f"torch {torch.__version__}, timm {timm.__version__}, float32, CPU, {args.threads} threads).",
-             "",
-             "Same random weights: TerraTorch's module perturbed away from its init and loaded with that dense",
-             "state dict; geo loads the same weights written in MMEarth's released pre-training layout",
-             "(`{\"model\": {\"encoder.*\"}}`, MinkowskiEngine kernels, `.ln`/`.linear`, `(1, C)` biases and GRN",
-             "parameters, plus decoder keys) through `checkpoint_filter_fn`. Outputs compared: the stem and every",
-             "block (forward hooks), and geo's four stage features against TerraTorch's stage outputs.",
-             "Base, large and huge run at reduced depth (marked) to keep each process under 4 GB; widths are the",
-             "real ones."]
-    worst = write_results("mmearth_agreement", "MMEarth ConvNeXt-V2 agreement with TerraTorch", intro, rows,
-                          ["variant", "depths", "patch", "input"], meta)
+    meta = {
+        "torch": torch.__version__,
+        "timm": timm.__version__,
+        "terratorch": src,
+        "threads": args.threads,
+        "python": sys.version.split()[0],
+    }
+    intro = [
+        f"`.venv/bin/python benchmarks/mmearth_agreement.py` (reference: TerraTorch @ {src}",
+        "`terratorch/models/backbones/mmearth_convnextv2.py` with MMEarth-train's `models/norm_layers.py`, which",
+        "it imports but TerraTorch does not ship; both read from checkouts outside the repository;",
+        f"torch {torch.__version__}, timm {timm.__version__}, float32, CPU, {args.threads} threads).",
+        "",
+        "Same random weights: TerraTorch's module perturbed away from its init and loaded with that dense",
+        "state dict; geo loads the same weights written in MMEarth's released pre-training layout",
+        '(`{"model": {"encoder.*"}}`, MinkowskiEngine kernels, `.ln`/`.linear`, `(1, C)` biases and GRN',
+        "parameters, plus decoder keys) through `checkpoint_filter_fn`. Outputs compared: the stem and every",
+        "block (forward hooks), and geo's four stage features against TerraTorch's stage outputs.",
+        "Base, large and huge run at reduced depth (marked) to keep each process under 4 GB; widths are the",
+        "real ones.",
+    ]
+    worst = write_results(
+        "mmearth_agreement",
+        "MMEarth ConvNeXt-V2 agreement with TerraTorch",
+        intro,
+        rows,
+        ["variant", "depths", "patch", "input"],
+        meta,
+    )
     print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
 
 

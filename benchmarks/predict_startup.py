@@ -31,7 +31,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-CHILD = r'''
+CHILD = r"""
 import sys, time
 t_spawn, mode, cfg, src, dst = float(sys.argv[1]), *sys.argv[2:6]
 if mode == "torch":
@@ -57,27 +57,46 @@ else:
     from geo_core import runs
     runs.predict(runs.load_config(cfg), ckpt="last", input=src, output=dst)
 print(r._t_first, "lightning" in sys.modules)
-'''
+"""
 
 
 def _config(root: Path) -> dict:
     return {
-        "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
-                    "enable_model_summary": False, "default_root_dir": str(root / "run"), "logger": False,
-                    "num_sanity_val_steps": 0, "limit_train_batches": 1, "limit_val_batches": 1},
-        "model": {"class_path": "SemanticSegmentationTask", "init_args": {
-            "model_factory": "EncoderDecoderFactory",
-            "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2}}},
-        "data": {"class_path": "geo_core.testing._datamodules.TinyGeoDataModule",
-                 "init_args": {"num_samples": 4, "size": 32, "batch_size": 4}},
+        "trainer": {
+            "max_epochs": 1,
+            "accelerator": "cpu",
+            "devices": 1,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "default_root_dir": str(root / "run"),
+            "logger": False,
+            "num_sanity_val_steps": 0,
+            "limit_train_batches": 1,
+            "limit_val_batches": 1,
+        },
+        "model": {
+            "class_path": "SemanticSegmentationTask",
+            "init_args": {
+                "model_factory": "EncoderDecoderFactory",
+                "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+            },
+        },
+        "data": {
+            "class_path": "geo_core.testing._datamodules.TinyGeoDataModule",
+            "init_args": {"num_samples": 4, "size": 32, "batch_size": 4},
+        },
     }
 
 
 def _once(mode: str, cfg: Path, src: Path, dst: Path) -> tuple[float, bool]:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     t = time.time()
-    res = subprocess.run([sys.executable, "-c", CHILD, repr(t), mode, str(cfg), str(src), str(dst)],
-                         capture_output=True, text=True, env=env)
+    res = subprocess.run(
+        [sys.executable, "-c", CHILD, repr(t), mode, str(cfg), str(src), str(dst)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if res.returncode != 0:
         raise SystemExit(f"{mode} failed:\n{res.stderr[-2000:]}")
     parts = res.stdout.strip().splitlines()[-1].split()  # the CLI prints the output path first
@@ -111,24 +130,44 @@ def main() -> None:
                 lightning[name] = lit
         load_after = os.getloadavg()
     torch_med = statistics.median(times["import torch"])
-    rows = [{"case": n, "median_s": round(statistics.median(v), 2), "min_s": round(min(v), 2),
-             "max_s": round(max(v), 2), "x_import_torch": round(statistics.median(v) / torch_med, 2),
-             "imports_lightning": lightning[n]} for n, v in times.items()]
-    result = {"repeat": args.repeat, "cpu_count": os.cpu_count(), "loadavg_before": [round(x, 2) for x in load_before],
-              "loadavg_after": [round(x, 2) for x in load_after], "rows": rows,
-              "target": "geo predict first window <= 1.5x import torch",
-              "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    rows = [
+        {
+            "case": n,
+            "median_s": round(statistics.median(v), 2),
+            "min_s": round(min(v), 2),
+            "max_s": round(max(v), 2),
+            "x_import_torch": round(statistics.median(v) / torch_med, 2),
+            "imports_lightning": lightning[n],
+        }
+        for n, v in times.items()
+    ]
+    result = {
+        "repeat": args.repeat,
+        "cpu_count": os.cpu_count(),
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in load_after],
+        "rows": rows,
+        "target": "geo predict first window <= 1.5x import torch",
+        "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "predict_startup.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = ["# `geo predict`: seconds from process spawn to the first window", "",
-             f"{os.cpu_count()} CPUs; tiny_cnn + UNetDecoder checkpoint, 256² 6-band scene; median (min-max) of "
-             f"{args.repeat} interleaved runs; load average {result['loadavg_before']} before, "
-             f"{result['loadavg_after']} after (1, 5, 15 min).", "",
-             "| case | median s | min-max s | x import torch | imports lightning |", "|---|---|---|---|---|"]
+    lines = [
+        "# `geo predict`: seconds from process spawn to the first window",
+        "",
+        f"{os.cpu_count()} CPUs; tiny_cnn + UNetDecoder checkpoint, 256² 6-band scene; median (min-max) of "
+        f"{args.repeat} interleaved runs; load average {result['loadavg_before']} before, "
+        f"{result['loadavg_after']} after (1, 5, 15 min).",
+        "",
+        "| case | median s | min-max s | x import torch | imports lightning |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['case']} | {r['median_s']} | {r['min_s']}-{r['max_s']} | {r['x_import_torch']} | "
-                     f"{'yes' if r['imports_lightning'] else 'no'} |")
+        lines.append(
+            f"| {r['case']} | {r['median_s']} | {r['min_s']}-{r['max_s']} | {r['x_import_torch']} | "
+            f"{'yes' if r['imports_lightning'] else 'no'} |"
+        )
     (out / "predict_startup.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

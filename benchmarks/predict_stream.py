@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 #: in_memory_cl: the same baseline given the channels-last layout too.
 MODES = ("stream", "stream_nchw", "stream_default", "in_memory", "in_memory_cl")
 
-CHILD = r'''
+CHILD = r"""
 import sys, time, json
 import numpy as np, torch, rasterio
 from torch import nn
@@ -75,7 +75,7 @@ else:
     with rasterio.open(dst, "w", **profile) as d:
         d.write(pred)
 print(json.dumps({"seconds": time.perf_counter() - t0}))
-'''
+"""
 
 
 def make_scene(path: Path, size: int) -> None:
@@ -84,14 +84,22 @@ def make_scene(path: Path, size: int) -> None:
     from rasterio.transform import from_origin
 
     rng = np.random.default_rng(0)
-    profile = {"driver": "GTiff", "height": size, "width": size, "count": 6, "dtype": "float32",
-               "crs": "EPSG:32616", "transform": from_origin(500000, 4200000, 10, 10), "tiled": True,
-               "blockxsize": 256, "blockysize": 256}
+    profile = {
+        "driver": "GTiff",
+        "height": size,
+        "width": size,
+        "count": 6,
+        "dtype": "float32",
+        "crs": "EPSG:32616",
+        "transform": from_origin(500000, 4200000, 10, 10),
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+    }
     with rasterio.open(path, "w", **profile) as dst:
         for y in range(0, size, 1024):
             h = min(1024, size - y)
-            dst.write(rng.random((6, h, size), dtype=np.float32),
-                      window=rasterio.windows.Window(0, y, size, h))
+            dst.write(rng.random((6, h, size), dtype=np.float32), window=rasterio.windows.Window(0, y, size, h))
 
 
 def run(mode: str, src: Path, dst: Path, threads: int, batch: int) -> dict[str, float]:
@@ -130,48 +138,75 @@ def main() -> None:
             for mode in modes:
                 secs = statistics.median(r["seconds"] for r in runs[mode])
                 mpx = size * size / 1e6
-                rows.append({"mode": mode, "size": size, "megapixels": round(mpx, 2), "seconds": round(secs, 2),
-                             "seconds_all": [round(r["seconds"], 2) for r in runs[mode]],
-                             "mpx_per_s": round(mpx / secs, 3),
-                             "mpx_per_s_min_max": [round(mpx / max(r["seconds"] for r in runs[mode]), 3),
-                                                   round(mpx / min(r["seconds"] for r in runs[mode]), 3)],
-                             "peak_rss_mib": round(max(r["peak_rss_mib"] for r in runs[mode]), 1)})
+                rows.append(
+                    {
+                        "mode": mode,
+                        "size": size,
+                        "megapixels": round(mpx, 2),
+                        "seconds": round(secs, 2),
+                        "seconds_all": [round(r["seconds"], 2) for r in runs[mode]],
+                        "mpx_per_s": round(mpx / secs, 3),
+                        "mpx_per_s_min_max": [
+                            round(mpx / max(r["seconds"] for r in runs[mode]), 3),
+                            round(mpx / min(r["seconds"] for r in runs[mode]), 3),
+                        ],
+                        "peak_rss_mib": round(max(r["peak_rss_mib"] for r in runs[mode]), 1),
+                    }
+                )
                 print(rows[-1], flush=True)
             src.unlink()
     load_after = os.getloadavg()
     stream = [r for r in rows if r["mode"] == "stream"]
     ratios = {}
     for r in rows:
-        pairs = {"stream": ("in_memory", "in_memory_cl"), "stream_default": ("in_memory",),
-                 "stream_nchw": ("in_memory",)}.get(r["mode"], ())
+        pairs = {
+            "stream": ("in_memory", "in_memory_cl"),
+            "stream_default": ("in_memory",),
+            "stream_nchw": ("in_memory",),
+        }.get(r["mode"], ())
         for base in pairs:
             b = [q for q in rows if q["mode"] == base and q["size"] == r["size"]]
             if b:
                 ratios[f"{r['size']} {r['mode']}/{base}"] = round(r["mpx_per_s"] / b[0]["mpx_per_s"], 3)
     growth = (stream[-1]["peak_rss_mib"] / stream[0]["peak_rss_mib"] - 1) if len(stream) > 1 else None
-    result = {"machine": f"{os.cpu_count()} CPU, torch threads={args.threads}", "crop": 224, "stride": 192,
-              "batch_size": args.batch, "model": "3-layer 32-channel CNN", "rows": rows,
-              "stream_rss_growth_over_sizes": None if growth is None else round(growth, 4),
-              "throughput_ratios": ratios, "repeat": args.repeat,
-              "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in load_after],
-              "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result = {
+        "machine": f"{os.cpu_count()} CPU, torch threads={args.threads}",
+        "crop": 224,
+        "stride": 192,
+        "batch_size": args.batch,
+        "model": "3-layer 32-channel CNN",
+        "rows": rows,
+        "stream_rss_growth_over_sizes": None if growth is None else round(growth, 4),
+        "throughput_ratios": ratios,
+        "repeat": args.repeat,
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in load_after],
+        "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = ["# Streaming prediction vs whole-scene in-memory tiled baseline", "",
-             f"{result['machine']}; {result['model']}; crops 224 / stride 192; batch {args.batch}; float32 6-band "
-             "GeoTIFF in, "
-             "uint8 class GeoTIFF out. Each case in its own process; median of "
-             f"{args.repeat} interleaved runs (min-max in brackets); load average {result['loadavg_before']} before, "
-             f"{result['loadavg_after']} after (1, 5, 15 min). stream = geo, batch {args.batch} (channels-last); "
-             "stream_nchw = the same "
-             "with channels_last=False; stream_default = geo's defaults (batch 1 on CPU); in_memory = whole "
-             "scene + tiled forward (TerraTorch-style); in_memory_cl = that with channels-last.", "",
-             "| mode | scene | Mpx | seconds | Mpx/s (min-max) | peak RSS MiB |", "|---|---|---|---|---|---|"]
+    lines = [
+        "# Streaming prediction vs whole-scene in-memory tiled baseline",
+        "",
+        f"{result['machine']}; {result['model']}; crops 224 / stride 192; batch {args.batch}; float32 6-band "
+        "GeoTIFF in, "
+        "uint8 class GeoTIFF out. Each case in its own process; median of "
+        f"{args.repeat} interleaved runs (min-max in brackets); load average {result['loadavg_before']} before, "
+        f"{result['loadavg_after']} after (1, 5, 15 min). stream = geo, batch {args.batch} (channels-last); "
+        "stream_nchw = the same "
+        "with channels_last=False; stream_default = geo's defaults (batch 1 on CPU); in_memory = whole "
+        "scene + tiled forward (TerraTorch-style); in_memory_cl = that with channels-last.",
+        "",
+        "| mode | scene | Mpx | seconds | Mpx/s (min-max) | peak RSS MiB |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['mode']} | {r['size']}² | {r['megapixels']} | {r['seconds']} | {r['mpx_per_s']} "
-                     f"({r['mpx_per_s_min_max'][0]}-{r['mpx_per_s_min_max'][1]}) | "
-                     f"{r['peak_rss_mib']} |")
+        lines.append(
+            f"| {r['mode']} | {r['size']}² | {r['megapixels']} | {r['seconds']} | {r['mpx_per_s']} "
+            f"({r['mpx_per_s_min_max'][0]}-{r['mpx_per_s_min_max'][1]}) | "
+            f"{r['peak_rss_mib']} |"
+        )
     if ratios:
         lines += [""] + [f"- throughput {k}: {v}x" for k, v in ratios.items()]
     if growth is not None:

@@ -56,13 +56,22 @@ CASES = [
     Case("v2 100M-TL, 4 frames, time+location coords, 224", "prithvi_eo_v2_100_tl", frames=4),
     Case("v2 300M-TL, 2 frames, time+location coords, 224", "prithvi_eo_v2_300_tl", frames=2),
     Case("v2 600M (patch 14), depth 8, 1 frame, 224", "prithvi_eo_v2_600", depth=8),
-    Case("v2 300M, non-224 input 256x192, pos_embed_mode=interpolate", "prithvi_eo_v2_300", size=(256, 192),
-         depth=8, pos_embed_mode="interpolate"),
-    Case("v2 300M, non-224 input 256x192, pos_embed_mode=recompute (geo default; NOT expected to match)",
-         "prithvi_eo_v2_300", size=(256, 192), depth=8, note="informational"),
+    Case(
+        "v2 300M, non-224 input 256x192, pos_embed_mode=interpolate",
+        "prithvi_eo_v2_300",
+        size=(256, 192),
+        depth=8,
+        pos_embed_mode="interpolate",
+    ),
+    Case(
+        "v2 300M, non-224 input 256x192, pos_embed_mode=recompute (geo default; NOT expected to match)",
+        "prithvi_eo_v2_300",
+        size=(256, 192),
+        depth=8,
+        note="informational",
+    ),
     Case("MAE v2 300M-TL, 2 frames, mask 0.75, same noise", "prithvi_eo_v2_300_tl", frames=2, depth=8, mae=True),
-    Case("MAE v1 100M (v1 flat layout), 3 frames, same noise", "prithvi_eo_v1_100", frames=3, layout="v1",
-         mae=True),
+    Case("MAE v1 100M (v1 flat layout), 3 frames, same noise", "prithvi_eo_v1_100", frames=3, layout="v1", mae=True),
 ]
 
 
@@ -82,11 +91,19 @@ def reference_model(ref: Any, case: Case) -> Any:
     cfg = mae_config(case.variant)
     depth = case.depth or cfg["depth"]
     return ref.PrithviMAE(
-        img_size=cfg["img_size"], patch_size=tuple(cfg["patch_size"]), num_frames=case.frames, in_chans=6,
-        embed_dim=cfg["embed_dim"], depth=depth, num_heads=cfg["num_heads"],
-        decoder_embed_dim=cfg["decoder_embed_dim"], decoder_depth=min(cfg["decoder_depth"], 2),
-        decoder_num_heads=cfg["decoder_num_heads"], mlp_ratio=cfg["mlp_ratio"],
-        coords_encoding=list(cfg["coords_encoding"]), coords_scale_learn=bool(cfg["coords_encoding"]),
+        img_size=cfg["img_size"],
+        patch_size=tuple(cfg["patch_size"]),
+        num_frames=case.frames,
+        in_chans=6,
+        embed_dim=cfg["embed_dim"],
+        depth=depth,
+        num_heads=cfg["num_heads"],
+        decoder_embed_dim=cfg["decoder_embed_dim"],
+        decoder_depth=min(cfg["decoder_depth"], 2),
+        decoder_num_heads=cfg["decoder_num_heads"],
+        mlp_ratio=cfg["mlp_ratio"],
+        coords_encoding=list(cfg["coords_encoding"]),
+        coords_scale_learn=bool(cfg["coords_encoding"]),
     )
 
 
@@ -145,10 +162,18 @@ def run_case(ref: Any, case: Case, tmp: Path) -> dict[str, Any]:
             outputs = len(r_feats)
     elapsed = time.perf_counter() - t0
     return {
-        "case": case.name, "variant": case.variant, "layout": case.layout, "frames": case.frames,
-        "size": list(case.size), "depth": case.depth or "full", "outputs_compared": outputs,
-        "max_abs_diff": diff, "max_abs_value": scale, "mask_equal": mask_equal,
-        "informational": bool(case.note), "passes": (diff <= TOL and mask_equal) if not case.note else None,
+        "case": case.name,
+        "variant": case.variant,
+        "layout": case.layout,
+        "frames": case.frames,
+        "size": list(case.size),
+        "depth": case.depth or "full",
+        "outputs_compared": outputs,
+        "max_abs_diff": diff,
+        "max_abs_value": scale,
+        "mask_equal": mask_equal,
+        "informational": bool(case.note),
+        "passes": (diff <= TOL and mask_equal) if not case.note else None,
         "seconds": round(elapsed, 2),
     }
 
@@ -183,9 +208,15 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     import timm
 
-    meta = {"torch": torch.__version__, "timm": timm.__version__, "threads": args.threads,
-            "reference": args.ref_label or Path(args.ref).name,
-            "tolerance": TOL, "worst_checked": worst, "cases": rows}
+    meta = {
+        "torch": torch.__version__,
+        "timm": timm.__version__,
+        "threads": args.threads,
+        "reference": args.ref_label or Path(args.ref).name,
+        "tolerance": TOL,
+        "worst_checked": worst,
+        "cases": rows,
+    }
     (out / "prithvi_agreement.json").write_text(json.dumps(meta, indent=2) + "\n")
     lines = [
         "# Prithvi agreement with TerraTorch",
@@ -205,13 +236,15 @@ def main() -> None:
     ]
     for r in rows:
         res = "info" if r["informational"] else ("ok" if r["passes"] else "FAIL")
-        lines.append(f"| {r['case']} | {r['layout']} | {r['depth']} | {r['max_abs_diff']:.2e} | "
-                     f"{r['max_abs_value']:.2f} | {res} |")
+        lines.append(
+            f"| {r['case']} | {r['layout']} | {r['depth']} | {r['max_abs_diff']:.2e} | "
+            f"{r['max_abs_value']:.2f} | {res} |"
+        )
     lines += [
         "",
         "The `recompute` row is informational: for sizes other than the stored 224 grid geo recomputes the",
         "fixed sin-cos embedding for the real token grid by default, whereas TerraTorch resamples the 224 grid",
-        "bicubically; `pos_embed_mode=\"interpolate\"` reproduces TerraTorch (row above it).",
+        'bicubically; `pos_embed_mode="interpolate"` reproduces TerraTorch (row above it).',
         "",
     ]
     (out / "prithvi_agreement.md").write_text("\n".join(lines))

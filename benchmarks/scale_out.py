@@ -26,7 +26,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-CHILD = r'''
+CHILD = r"""
 import sys, time, json
 import torch
 from torch import nn
@@ -50,7 +50,7 @@ task = SemanticSegmentationTask(model=CNN3()).eval()
 t0 = time.perf_counter()
 predict_paths(task, sys.argv[1], sys.argv[2], None, PredictOptions(crop=128, stride=128))
 print(json.dumps({"loop": time.perf_counter() - t0}))
-'''
+"""
 
 
 def make_scenes(folder: Path, n: int, size: int) -> None:
@@ -61,8 +61,17 @@ def make_scenes(folder: Path, n: int, size: int) -> None:
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for i in range(n):
-        with rasterio.open(folder / f"s{i:04d}.tif", "w", driver="GTiff", height=size, width=size, count=6,
-                           dtype="float32", crs="EPSG:32616", transform=from_origin(500000, 4200000, 10, 10)) as d:
+        with rasterio.open(
+            folder / f"s{i:04d}.tif",
+            "w",
+            driver="GTiff",
+            height=size,
+            width=size,
+            count=6,
+            dtype="float32",
+            crs="EPSG:32616",
+            transform=from_origin(500000, 4200000, 10, 10),
+        ) as d:
             d.write(rng.random((6, size, size), dtype=np.float32))
 
 
@@ -72,8 +81,14 @@ def run(procs: int, threads: int, scenes: Path, out: Path) -> dict[str, float]:
     children = []
     for rank in range(procs):
         e = {**env, "RANK": str(rank), "WORLD_SIZE": str(procs)} if procs > 1 else env
-        children.append(subprocess.Popen([sys.executable, "-c", CHILD, str(scenes), str(out), str(threads)],
-                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e))
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-c", CHILD, str(scenes), str(out), str(threads)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=e,
+            )
+        )
     loops = []
     for c in children:
         so, se = c.communicate()
@@ -106,26 +121,38 @@ def main() -> None:
         return {"median": round(statistics.median(v), 2), "min": round(min(v), 2), "max": round(max(v), 2)}
 
     a, b = "2 processes x 1 thread", "1 process x 2 threads"
-    result = {"machine": f"{os.cpu_count()} CPU", "scenes": args.scenes, "size": args.size, "repeat": args.repeat,
-              "model": "3-layer 32-channel CNN, crop 128 / stride 128, geo defaults",
-              "cases": {n: {"wall_s": stats(n, "wall"), "loop_s": stats(n, "loop")} for n in cases},
-              "ratio_wall": round(stats(b, "wall")["median"] / stats(a, "wall")["median"], 3),
-              "ratio_loop": round(stats(b, "loop")["median"] / stats(a, "loop")["median"], 3),
-              "load_average_1min": {"min": min(loads), "max": max(loads), "all": [round(x, 2) for x in loads]},
-              "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result = {
+        "machine": f"{os.cpu_count()} CPU",
+        "scenes": args.scenes,
+        "size": args.size,
+        "repeat": args.repeat,
+        "model": "3-layer 32-channel CNN, crop 128 / stride 128, geo defaults",
+        "cases": {n: {"wall_s": stats(n, "wall"), "loop_s": stats(n, "loop")} for n in cases},
+        "ratio_wall": round(stats(b, "wall")["median"] / stats(a, "wall")["median"], 3),
+        "ratio_loop": round(stats(b, "loop")["median"] / stats(a, "loop")["median"], 3),
+        "load_average_1min": {"min": min(loads), "max": max(loads), "all": [round(x, 2) for x in loads]},
+        "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "scale_out.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = ["# Many scenes: 2 processes x 1 thread vs 1 process x 2 threads", "",
-             f"{result['machine']}; {args.scenes} scenes of {args.size}² (6 bands, float32); {result['model']}; "
-             f"median (min-max) of {args.repeat} interleaved runs. Load average (1 min) before the runs: "
-             f"{min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} CPUs (other work on the machine).", "",
-             "| case | wall s | scene loop s |", "|---|---|---|"]
+    lines = [
+        "# Many scenes: 2 processes x 1 thread vs 1 process x 2 threads",
+        "",
+        f"{result['machine']}; {args.scenes} scenes of {args.size}² (6 bands, float32); {result['model']}; "
+        f"median (min-max) of {args.repeat} interleaved runs. Load average (1 min) before the runs: "
+        f"{min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} CPUs (other work on the machine).",
+        "",
+        "| case | wall s | scene loop s |",
+        "|---|---|---|",
+    ]
     for n in cases:
         w, lp = result["cases"][n]["wall_s"], result["cases"][n]["loop_s"]
         lines.append(f"| {n} | {w['median']} ({w['min']}-{w['max']}) | {lp['median']} ({lp['min']}-{lp['max']}) |")
-    lines += ["", f"Speed-up of 2x1 over 1x2: {result['ratio_wall']}x wall, {result['ratio_loop']}x scene loop "
-              "(target >= 1.3x)."]
+    lines += [
+        "",
+        f"Speed-up of 2x1 over 1x2: {result['ratio_wall']}x wall, {result['ratio_loop']}x scene loop (target >= 1.3x).",
+    ]
     (out / "scale_out.md").write_text("\n".join(lines) + "\n")
 
 

@@ -80,9 +80,17 @@ def load_reference(root: Path) -> types.ModuleType:
 
 
 def reference_model(ref: types.ModuleType, cfg: dict[str, Any], depth: int) -> Any:
-    return ref.VisionTransformer(patch_size=cfg["patch_size"], embed_dim=cfg["embed_dim"], depth=depth,
-                                 num_heads=cfg["num_heads"], mlp_ratio=4, qkv_bias=True, in_chans=3,
-                                 norm_layer=partial(nn.LayerNorm, eps=1e-6), out_indices=list(range(depth)))
+    return ref.VisionTransformer(
+        patch_size=cfg["patch_size"],
+        embed_dim=cfg["embed_dim"],
+        depth=depth,
+        num_heads=cfg["num_heads"],
+        mlp_ratio=4,
+        qkv_bias=True,
+        in_chans=3,
+        norm_layer=partial(nn.LayerNorm, eps=1e-6),
+        out_indices=list(range(depth)),
+    )
 
 
 def run_case(ref: types.ModuleType, case: Case, tmp: Path) -> dict[str, Any]:
@@ -115,10 +123,19 @@ def run_case(ref: types.ModuleType, case: Case, tmp: Path) -> dict[str, Any]:
         r_feats = rm(x, input_res=res)
         o_feats = ours(x, input_res=res)
     diffs = [(r - o).abs().max().item() for r, o in zip(r_feats, o_feats, strict=True)]
-    return {"case": case.name, "variant": case.variant, "size": case.size, "res": case.res, "depth": depth,
-            "full_depth": cfg["depth"], "blocks_compared": len(diffs), "max_abs_diff": max(diffs),
-            "max_abs_value": max(r.abs().max().item() for r in r_feats), "passes": max(diffs) <= TOL,
-            "seconds": round(time.perf_counter() - t0, 2)}
+    return {
+        "case": case.name,
+        "variant": case.variant,
+        "size": case.size,
+        "res": case.res,
+        "depth": depth,
+        "full_depth": cfg["depth"],
+        "blocks_compared": len(diffs),
+        "max_abs_diff": max(diffs),
+        "max_abs_value": max(r.abs().max().item() for r in r_feats),
+        "passes": max(diffs) <= TOL,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 def main() -> None:
@@ -139,8 +156,11 @@ def main() -> None:
             row = run_case(ref, case, Path(d))
             gc.collect()
             rows.append(row)
-            print(f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  "
-                  f"(|x|max {row['max_abs_value']:.2f})  {case.name}", flush=True)
+            print(
+                f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  "
+                f"(|x|max {row['max_abs_value']:.2f})  {case.name}",
+                flush=True,
+            )
     worst = max((r["max_abs_diff"] for r in rows), default=float("nan"))
     print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
     if args.no_write:
@@ -150,10 +170,22 @@ def main() -> None:
 
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "scalemae_agreement.json").write_text(json.dumps(
-        {"torch": torch.__version__, "timm": timm.__version__, "torchgeo": torchgeo.__version__,
-         "threads": args.threads, "reference": args.ref_label, "tolerance": TOL, "worst": worst, "cases": rows},
-        indent=2) + "\n")
+    (out / "scalemae_agreement.json").write_text(
+        json.dumps(
+            {
+                "torch": torch.__version__,
+                "timm": timm.__version__,
+                "torchgeo": torchgeo.__version__,
+                "threads": args.threads,
+                "reference": args.ref_label,
+                "tolerance": TOL,
+                "worst": worst,
+                "cases": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     lines = [
         "# Scale-MAE agreement with TerraTorch",
         "",
@@ -163,7 +195,7 @@ def main() -> None:
         f"the latter is the identity); timm {timm.__version__}, torchgeo {torchgeo.__version__},",
         f"torch {torch.__version__},",
         f"float32, CPU, {args.threads} threads). Same random weights (perturbed away from the initialisation) written",
-        "as the released file (`{\"model\": ...}` with MAE decoder keys both sides ignore), loaded by TerraTorch's",
+        'as the released file (`{"model": ...}` with MAE decoder keys both sides ignore), loaded by TerraTorch\'s',
         "`load_scalemae_weights` and by geo's builder; same input and GSD (`input_res`). Difference over every",
         "block's tokens. geo's encoder is torchgeo's `ScaleMAE` (a timm ViT) with TerraTorch's forward.",
         "",
@@ -174,10 +206,16 @@ def main() -> None:
     ]
     for r in rows:
         depth = f"{r['depth']} of {r['full_depth']}" if r["depth"] != r["full_depth"] else str(r["depth"])
-        lines.append(f"| {r['case']} | {depth} | {r['blocks_compared']} | {r['max_abs_diff']:.2e} | "
-                     f"{r['max_abs_value']:.2f} | {'ok' if r['passes'] else 'FAIL'} |")
-    lines += ["", "Large and huge are checked at reduced depth (12 of 24, 8 of 32 blocks) to keep each process under",
-              "4 GB; every block is the same timm code at full width.", ""]
+        lines.append(
+            f"| {r['case']} | {depth} | {r['blocks_compared']} | {r['max_abs_diff']:.2e} | "
+            f"{r['max_abs_value']:.2f} | {'ok' if r['passes'] else 'FAIL'} |"
+        )
+    lines += [
+        "",
+        "Large and huge are checked at reduced depth (12 of 24, 8 of 32 blocks) to keep each process under",
+        "4 GB; every block is the same timm code at full width.",
+        "",
+    ]
     (out / "scalemae_agreement.md").write_text("\n".join(lines))
 
 

@@ -47,18 +47,41 @@ def open_fds() -> int:
 def config(data: Path, run: Path) -> dict[str, Any]:
     return {
         "seed_everything": 0,
-        "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
-                    "enable_model_summary": False, "default_root_dir": str(run), "num_sanity_val_steps": 0,
-                    "limit_train_batches": 2, "limit_val_batches": 1},
-        "model": {"class_path": "SemanticSegmentationTask", "init_args": {
-            "model_factory": "EncoderDecoderFactory",
-            "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
-            "loss": "ce", "lr": 0.01}},
-        "data": {"class_path": "GenericNonGeoSegmentationDataModule", "init_args": {
-            "batch_size": 4, "num_classes": 2, "means": [0.5] * 6, "stds": [0.25] * 6,
-            "train_data_root": str(data / "images"), "train_label_data_root": str(data / "labels"),
-            "val_data_root": str(data / "images"), "val_label_data_root": str(data / "labels"),
-            "img_grep": "*_img.tif", "label_grep": "*_mask.tif"}},
+        "trainer": {
+            "max_epochs": 1,
+            "accelerator": "cpu",
+            "devices": 1,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "default_root_dir": str(run),
+            "num_sanity_val_steps": 0,
+            "limit_train_batches": 2,
+            "limit_val_batches": 1,
+        },
+        "model": {
+            "class_path": "SemanticSegmentationTask",
+            "init_args": {
+                "model_factory": "EncoderDecoderFactory",
+                "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+                "loss": "ce",
+                "lr": 0.01,
+            },
+        },
+        "data": {
+            "class_path": "GenericNonGeoSegmentationDataModule",
+            "init_args": {
+                "batch_size": 4,
+                "num_classes": 2,
+                "means": [0.5] * 6,
+                "stds": [0.25] * 6,
+                "train_data_root": str(data / "images"),
+                "train_label_data_root": str(data / "labels"),
+                "val_data_root": str(data / "images"),
+                "val_label_data_root": str(data / "labels"),
+                "img_grep": "*_img.tif",
+                "label_grep": "*_mask.tif",
+            },
+        },
     }
 
 
@@ -101,15 +124,21 @@ def main() -> None:
             runs.predict(cfg, ckpt="best", input=scene, output=work / "pred.tif", crop=32, stride=32)
             shutil.rmtree(run)
             gc.collect()
-            rows.append({"cycle": i, "rss_mib": round(rss_mib(), 1), "open_fds": open_fds(),
-                         "seconds": round(time.perf_counter() - t0, 2)})
+            rows.append(
+                {
+                    "cycle": i,
+                    "rss_mib": round(rss_mib(), 1),
+                    "open_fds": open_fds(),
+                    "seconds": round(time.perf_counter() - t0, 2),
+                }
+            )
             if i % 10 == 0 or i == args.cycles - 1:
                 print(rows[-1], flush=True)
         total = time.perf_counter() - t_start
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    measured = rows[args.warmup:]
+    measured = rows[args.warmup :]
     q = max(1, len(measured) // 4)
     rss = [r["rss_mib"] for r in measured]
     fds = [r["open_fds"] for r in measured]
@@ -118,16 +147,26 @@ def main() -> None:
     fd_ok = max(fds[-q:]) <= max(fds[:q])
     rss_ok = rss_growth < args.rss_budget_mib
     result = {
-        "cycles": args.cycles, "warmup_cycles": args.warmup, "threads": args.threads,
+        "cycles": args.cycles,
+        "warmup_cycles": args.warmup,
+        "threads": args.threads,
         "cycle": "train 1 epoch x 2 batches (4 x 6 x 32 x 32, tiny_cnn + UNetDecoder, checkpoints + CSV logs) "
-                 "+ predict one 96 x 96 scene from the best checkpoint",
-        "total_seconds": round(total, 1), "median_cycle_seconds": statistics.median(r["seconds"] for r in rows),
-        "rss_mib_first": rows[0]["rss_mib"], "rss_mib_after_warmup": rss[0], "rss_mib_last": rss[-1],
-        "rss_mib_max": max(rss), "rss_slope_mib_per_cycle": round(rss_slope, 4),
-        "rss_fitted_growth_mib": round(rss_growth, 2), "rss_budget_mib": args.rss_budget_mib,
-        "open_fds_first_quarter_max": max(fds[:q]), "open_fds_last_quarter_max": max(fds[-q:]),
-        "open_fds_min": min(fds), "open_fds_max": max(fds),
-        "no_growth": fd_ok and rss_ok, "per_cycle": rows,
+        "+ predict one 96 x 96 scene from the best checkpoint",
+        "total_seconds": round(total, 1),
+        "median_cycle_seconds": statistics.median(r["seconds"] for r in rows),
+        "rss_mib_first": rows[0]["rss_mib"],
+        "rss_mib_after_warmup": rss[0],
+        "rss_mib_last": rss[-1],
+        "rss_mib_max": max(rss),
+        "rss_slope_mib_per_cycle": round(rss_slope, 4),
+        "rss_fitted_growth_mib": round(rss_growth, 2),
+        "rss_budget_mib": args.rss_budget_mib,
+        "open_fds_first_quarter_max": max(fds[:q]),
+        "open_fds_last_quarter_max": max(fds[-q:]),
+        "open_fds_min": min(fds),
+        "open_fds_max": max(fds),
+        "no_growth": fd_ok and rss_ok,
+        "per_cycle": rows,
     }
     out = HERE / "results"
     out.mkdir(exist_ok=True)

@@ -35,14 +35,17 @@ def make_net() -> tuple[nn.Module, str]:
 
         return smp.Unet("resnet18", encoder_weights=None, in_channels=6, classes=2), "smp Unet(resnet18)"
     except ImportError:
-        return nn.Sequential(nn.Conv2d(6, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
-                             nn.Conv2d(64, 2, 1)), "3-layer CNN"
+        return nn.Sequential(
+            nn.Conv2d(6, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 2, 1)
+        ), "3-layer CNN"
 
 
 def batches(n: int) -> list[dict[str, torch.Tensor]]:
     g = torch.Generator().manual_seed(0)
-    return [{"image": torch.randn(8, 6, 128, 128, generator=g), "mask": torch.randint(0, 2, (8, 128, 128),
-             generator=g)} for _ in range(n)]
+    return [
+        {"image": torch.randn(8, 6, 128, 128, generator=g), "mask": torch.randint(0, 2, (8, 128, 128), generator=g)}
+        for _ in range(n)
+    ]
 
 
 def _intervals(stamps: list[float]) -> list[float]:
@@ -94,9 +97,18 @@ def task_loop(data: list[dict[str, torch.Tensor]]) -> list[float]:
     torch.manual_seed(0)
     task = SemanticSegmentationTask(model=Wrapped(), lr=1e-3, optimizer="AdamW")
     timer = Timer()
-    trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                         limit_val_batches=0, callbacks=[timer])
+    trainer = pl.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        callbacks=[timer],
+    )
     loader = torch.utils.data.DataLoader(data, batch_size=None, shuffle=False)
     trainer.fit(task, train_dataloaders=loader)
     return _intervals(timer.stamps)
@@ -117,19 +129,26 @@ def main() -> None:
     per_round = []
     for _ in range(args.rounds):  # interleave so machine drift hits both sides alike
         if len(per_round) % 2:  # alternate which side goes first: order effects (allocator, caches) cancel
-            t_r, h_r = task_loop(data)[args.warmup:], hand_loop(data)[args.warmup:]
+            t_r, h_r = task_loop(data)[args.warmup :], hand_loop(data)[args.warmup :]
         else:
-            h_r, t_r = hand_loop(data)[args.warmup:], task_loop(data)[args.warmup:]
+            h_r, t_r = hand_loop(data)[args.warmup :], task_loop(data)[args.warmup :]
         hand += h_r
         task += t_r
         per_round.append({"hand": round(statistics.median(h_r), 4), "task": round(statistics.median(t_r), 4)})
     h, t = statistics.median(hand), statistics.median(task)
-    result = {"model": make_net()[1], "batch": "8 x 6 x 128 x 128", "optimizer": "AdamW",
-              "threads": args.threads, "steps_measured_per_side": len(hand),
-              "hand_loop_median_s": round(h, 4), "task_median_s": round(t, 4),
-              "overhead": round(t / h - 1, 4), "per_round_medians": per_round,
-              "load_average_1min": round(os.getloadavg()[0], 2),
-              "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result = {
+        "model": make_net()[1],
+        "batch": "8 x 6 x 128 x 128",
+        "optimizer": "AdamW",
+        "threads": args.threads,
+        "steps_measured_per_side": len(hand),
+        "hand_loop_median_s": round(h, 4),
+        "task_median_s": round(t, 4),
+        "overhead": round(t / h - 1, 4),
+        "per_round_medians": per_round,
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     print(json.dumps(result, indent=2))
     out = HERE / "results"
     out.mkdir(exist_ok=True)
@@ -142,8 +161,8 @@ def main() -> None:
         f"| hand-written loop | {h:.4f} |\n| SemanticSegmentationTask + Trainer | {t:.4f} |\n\n"
         f"Overhead: {t / h - 1:+.1%} (target <= 5%).\n\n"
         "Per-round medians (sides alternate who goes first):\n\n"
-        + "".join(f"- round {i + 1}: hand {r['hand']:.4f} s, task {r['task']:.4f} s\n"
-                  for i, r in enumerate(per_round)))
+        + "".join(f"- round {i + 1}: hand {r['hand']:.4f} s, task {r['task']:.4f} s\n" for i, r in enumerate(per_round))
+    )
 
 
 if __name__ == "__main__":

@@ -63,21 +63,32 @@ def make_tiles(out_dir: str | Path, tile: int = 32, max_tiles: int | None = None
     origins = [(r, c) for r in range(0, height - tile + 1, tile) for c in range(0, width - tile + 1, tile)]
     if max_tiles is not None and max_tiles < len(origins):
         # keep cloudy and clear tiles alike: take the cloudiest half and the clearest half
-        frac = np.array([cloud[r:r + tile, c:c + tile].mean() for r, c in origins])
+        frac = np.array([cloud[r : r + tile, c : c + tile].mean() for r, c in origins])
         order = np.argsort(frac)
-        keep = np.concatenate([order[: max_tiles - max_tiles // 2], order[len(order) - max_tiles // 2:]])
+        keep = np.concatenate([order[: max_tiles - max_tiles // 2], order[len(order) - max_tiles // 2 :]])
         origins = [origins[i] for i in sorted(keep)]
     for r, c in origins:
         name = f"tile_r{r:04d}_c{c:04d}"
         window = Window(c, r, tile, tile)
-        prof = {**profile, "count": len(BANDS), "height": tile, "width": tile,
-                "transform": rasterio.windows.transform(window, profile["transform"])}
+        prof = {
+            **profile,
+            "count": len(BANDS),
+            "height": tile,
+            "width": tile,
+            "transform": rasterio.windows.transform(window, profile["transform"]),
+        }
         prof.pop("blockxsize", None), prof.pop("blockysize", None), prof.pop("tiled", None)
         with rasterio.open(out / "tiles" / f"{name}.tif", "w", **prof) as dst:
-            dst.write(data[:, r:r + tile, c:c + tile])
-        fraction = float(cloud[r:r + tile, c:c + tile].mean())
-        rows.append({"id_str": name, "file_loc": f"tiles/{name}.tif", "cloud_fraction": fraction,
-                     "cloudy": int(fraction >= CLOUDY_THRESHOLD)})
+            dst.write(data[:, r : r + tile, c : c + tile])
+        fraction = float(cloud[r : r + tile, c : c + tile].mean())
+        rows.append(
+            {
+                "id_str": name,
+                "file_loc": f"tiles/{name}.tif",
+                "cloud_fraction": fraction,
+                "cloudy": int(fraction >= CLOUDY_THRESHOLD),
+            }
+        )
     catalog = pd.DataFrame(rows)
     catalog.to_csv(out / "catalog.csv", index=False)
     flat = data.reshape(len(BANDS), -1).astype(np.float64)
@@ -85,9 +96,16 @@ def make_tiles(out_dir: str | Path, tile: int = 32, max_tiles: int | None = None
     return out / "catalog.csv"
 
 
-def run(out_dir: str | Path, task: str = "regression", arch: str = "test_resnet", epochs: int = 3,
-        max_tiles: int | None = None, batch_size: int = 16, seed: int = 0,
-        trainer_kwargs: dict[str, Any] | None = None) -> dict[str, float]:
+def run(
+    out_dir: str | Path,
+    task: str = "regression",
+    arch: str = "test_resnet",
+    epochs: int = 3,
+    max_tiles: int | None = None,
+    batch_size: int = 16,
+    seed: int = 0,
+    trainer_kwargs: dict[str, Any] | None = None,
+) -> dict[str, float]:
     """Tile the scene, fine-tune, predict every tile; return the final validation metrics."""
     import lightning as L
     from geo_plugin_zoobot import CatalogDataModule, finetune, predict_on_catalog
@@ -96,8 +114,14 @@ def run(out_dir: str | Path, task: str = "regression", arch: str = "test_resnet"
     out = Path(out_dir)
     catalog = make_tiles(out, max_tiles=max_tiles, seed=seed)
     stats = json.loads((out / "stats.json").read_text())
-    common: dict[str, Any] = {"name": arch, "timm_kwargs": {"in_chans": len(BANDS)}, "learning_rate": 1e-3,
-                              "training_mode": "full", "layer_decay": 0.75, "head_dropout_prob": 0.2}
+    common: dict[str, Any] = {
+        "name": arch,
+        "timm_kwargs": {"in_chans": len(BANDS)},
+        "learning_rate": 1e-3,
+        "training_mode": "full",
+        "layer_decay": 0.75,
+        "head_dropout_prob": 0.2,
+    }
     if task == "regression":
         label_cols, out_cols = ["cloud_fraction"], ["cloud_fraction"]
         model: Any = finetune.FinetuneableZoobotRegressor(unit_interval=True, **common)
@@ -107,18 +131,30 @@ def run(out_dir: str | Path, task: str = "regression", arch: str = "test_resnet"
     else:
         raise ValueError(f"task must be regression or classification, got {task!r}")
     dm_args = {"mean": stats["mean"], "std": stats["std"]}
-    dm = CatalogDataModule(label_cols=label_cols, catalog=catalog, batch_size=batch_size, seed=seed,
-                           split_fractions=(0.7, 0.15, 0.15), **dm_args)
-    kwargs = {"accelerator": "cpu", "devices": 1, "enable_progress_bar": False, "log_every_n_steps": 1,
-              **(trainer_kwargs or {})}
+    dm = CatalogDataModule(
+        label_cols=label_cols,
+        catalog=catalog,
+        batch_size=batch_size,
+        seed=seed,
+        split_fractions=(0.7, 0.15, 0.15),
+        **dm_args,
+    )
+    kwargs = {
+        "accelerator": "cpu",
+        "devices": 1,
+        "enable_progress_bar": False,
+        "log_every_n_steps": 1,
+        **(trainer_kwargs or {}),
+    }
     trainer = finetune.get_trainer(out / "run", max_epochs=epochs, patience=epochs, **kwargs)
     trainer.fit(model, dm)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best:
         model = type(model).load_from_checkpoint(best, map_location="cpu")
-    predict_on_catalog.predict(catalog, model, out / "predictions.csv", label_cols=out_cols,
-                               batch_size=batch_size, datamodule_kwargs=dm_args)
+    predict_on_catalog.predict(
+        catalog, model, out / "predictions.csv", label_cols=out_cols, batch_size=batch_size, datamodule_kwargs=dm_args
+    )
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
 
@@ -132,8 +168,12 @@ def main() -> None:
     p.add_argument("--max-tiles", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--out", default="runs/zoobot_landsat")
-    p.add_argument("--tiles-only", action="store_true", help="only write the tiles, catalog.csv and stats.json "
-                   "(for `geo train --config examples/zoobot_landsat/regression.yaml`)")
+    p.add_argument(
+        "--tiles-only",
+        action="store_true",
+        help="only write the tiles, catalog.csv and stats.json "
+        "(for `geo train --config examples/zoobot_landsat/regression.yaml`)",
+    )
     a = p.parse_args()
     if a.tiles_only:
         print(make_tiles(a.out, max_tiles=a.max_tiles))

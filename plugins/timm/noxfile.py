@@ -1,6 +1,6 @@
 """Chores of geo-plugin-timm that are not part of CI (run from the repository root).
 
-    .venv/bin/nox -f plugins/timm/noxfile.py -s timm_index
+.venv/bin/nox -f plugins/timm/noxfile.py -s timm_index
 """
 
 from __future__ import annotations

@@ -60,9 +60,28 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (site / "_third_party.pth").write_text("\n".join(lines) + "\n")
     py = env_dir / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GEO_", "PYTHON", "VIRTUAL_ENV"))}
-    _run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps", "--no-build-isolation",
-          "-e", str(ROOT / "core"), "-e", str(ROOT / "plugins" / "smp"), "-e", str(ROOT / "plugins" / "datasets")],
-         root, env, timeout=600)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(py),
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-e",
+            str(ROOT / "core"),
+            "-e",
+            str(ROOT / "plugins" / "smp"),
+            "-e",
+            str(ROOT / "plugins" / "datasets"),
+        ],
+        root,
+        env,
+        timeout=600,
+    )
     return env_dir
 
 
@@ -83,20 +102,30 @@ def test_init_train_test_predict_with_core_smp_and_datasets_only(venv, tmp_path)
     assert "smp" in listed and "datasets" in listed
     for absent in ("timm", "prithvi", "fixture", "broken", "oldspec"):
         assert absent not in listed, listed
-    missing = subprocess.run([geo, "info", "backbone", "timm:resnet18"], cwd=work, env=env, capture_output=True,
-                             text=True, timeout=120)
+    missing = subprocess.run(
+        [geo, "info", "backbone", "timm:resnet18"], cwd=work, env=env, capture_output=True, text=True, timeout=120
+    )
     assert missing.returncode != 0 and "pip install geo-plugin-timm" in missing.stderr + missing.stdout, missing
 
     _run([geo, "init", "run.yaml", "--task", "segmentation", "--backbone", "smp:resnet18", "--bands", "6"], work, env)
-    quick = ["trainer.max_epochs=1", "trainer.accelerator=cpu", "trainer.devices=1",
-             "trainer.enable_progress_bar=false", "data.init_args.batch_size=4"]
+    quick = [
+        "trainer.max_epochs=1",
+        "trainer.accelerator=cpu",
+        "trainer.devices=1",
+        "trainer.enable_progress_bar=false",
+        "data.init_args.batch_size=4",
+    ]
     trained = _run([geo, "train", "-c", "run.yaml", *quick], work, env, timeout=600).stdout
     assert "best checkpoint: " in trained and "last checkpoint: " in trained, trained
     assert (work / "runs" / "run" / "checkpoints" / "last.ckpt").is_file()
     tested = _run([geo, "test", "-c", "run.yaml", "--ckpt", "best", *quick], work, env, timeout=600)
     assert "test/" in tested.stdout + tested.stderr
-    _run([geo, "predict", "-c", "run.yaml", "--ckpt", "best", "-i", "data/val/images", "-o", "preds",
-          "--no-progress"], work, env, timeout=600)
+    _run(
+        [geo, "predict", "-c", "run.yaml", "--ckpt", "best", "-i", "data/val/images", "-o", "preds", "--no-progress"],
+        work,
+        env,
+        timeout=600,
+    )
     assert sorted(p.name for p in (work / "preds").glob("*.tif")) == [f"tile{i:03d}_pred.tif" for i in range(4)]
 
 
@@ -108,11 +137,27 @@ def test_fixture_plugins_are_for_the_test_run_only(venv, tmp_path):
     assert "fixture-hello" not in helped
     script = (ROOT / "scripts" / "setup_env.sh").read_text()
     assert "tests/fixtures/*/ docs" not in script and "uninstall" in script
-    tests = ["core/tests/registry/test_registry_resolution.py::test_names_are_qualified_and_sorted",
-             "core/tests/cli/test_cli_commands.py::test_plugin_cli_command_is_added",
-             "core/tests/cli/test_cli_commands.py::test_info_component_of_broken_plugin",
-             "core/tests/cli/test_cli_imports.py::test_listing_commands_import_nothing_heavy"]
-    proc = subprocess.run([str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           f"--basetemp={tmp_path / 'pt'}", *tests], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
+    tests = [
+        "core/tests/registry/test_registry_resolution.py::test_names_are_qualified_and_sorted",
+        "core/tests/cli/test_cli_commands.py::test_plugin_cli_command_is_added",
+        "core/tests/cli/test_cli_commands.py::test_info_component_of_broken_plugin",
+        "core/tests/cli/test_cli_imports.py::test_listing_commands_import_nothing_heavy",
+    ]
+    proc = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--basetemp={tmp_path / 'pt'}",
+            *tests,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

@@ -30,19 +30,40 @@ def run_config(data: Path, root: Path, **trainer: Any) -> dict[str, Any]:
     """A complete, valid run config writing under ``root``."""
     return {
         "seed_everything": 0,
-        "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
-                    "enable_model_summary": False, "default_root_dir": str(root), "num_sanity_val_steps": 0,
-                    **trainer},
-        "model": {"class_path": "SemanticSegmentationTask", "init_args": {
-            "model_factory": "EncoderDecoderFactory",
-            "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
-            "loss": "ce", "lr": 0.01}},
-        "data": {"class_path": "GenericNonGeoSegmentationDataModule", "init_args": {
-            "batch_size": 4, "num_classes": 2,
-            "train_data_root": str(data / "images"), "train_label_data_root": str(data / "labels"),
-            "val_data_root": str(data / "images"), "val_label_data_root": str(data / "labels"),
-            "test_data_root": str(data / "images"), "test_label_data_root": str(data / "labels"),
-            "img_grep": "*_img.tif", "label_grep": "*_mask.tif"}},
+        "trainer": {
+            "max_epochs": 1,
+            "accelerator": "cpu",
+            "devices": 1,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "default_root_dir": str(root),
+            "num_sanity_val_steps": 0,
+            **trainer,
+        },
+        "model": {
+            "class_path": "SemanticSegmentationTask",
+            "init_args": {
+                "model_factory": "EncoderDecoderFactory",
+                "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+                "loss": "ce",
+                "lr": 0.01,
+            },
+        },
+        "data": {
+            "class_path": "GenericNonGeoSegmentationDataModule",
+            "init_args": {
+                "batch_size": 4,
+                "num_classes": 2,
+                "train_data_root": str(data / "images"),
+                "train_label_data_root": str(data / "labels"),
+                "val_data_root": str(data / "images"),
+                "val_label_data_root": str(data / "labels"),
+                "test_data_root": str(data / "images"),
+                "test_label_data_root": str(data / "labels"),
+                "img_grep": "*_img.tif",
+                "label_grep": "*_mask.tif",
+            },
+        },
     }
 
 

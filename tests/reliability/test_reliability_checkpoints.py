@@ -27,8 +27,7 @@ class Payload:
 def trained(seg_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run directory with best/last checkpoints of one tiny epoch."""
     root = tmp_path_factory.mktemp("trained")
-    cfg = write_yaml(root / "seg.yaml", run_config(seg_data, root / "run", limit_train_batches=1,
-                                                   limit_val_batches=1))
+    cfg = write_yaml(root / "seg.yaml", run_config(seg_data, root / "run", limit_train_batches=1, limit_val_batches=1))
     res = run_cli(["train", "-c", str(cfg)])
     assert res.exit_code == 0, res.output
     return root
@@ -85,8 +84,15 @@ def _raw_pickle(run: Path) -> Path:
 
 
 @pytest.mark.parametrize("command", ["train", "validate", "test", "predict"])
-@pytest.mark.parametrize(("make", "needle"), [(_pickled, "weights_only"), (_truncated, "truncated"),
-                                              (_garbage, "truncated or corrupt"), (_raw_pickle, "untrusted pickle")])
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (_pickled, "weights_only"),
+        (_truncated, "truncated"),
+        (_garbage, "truncated or corrupt"),
+        (_raw_pickle, "untrusted pickle"),
+    ],
+)
 def test_cli_refuses_pickled_and_truncated_checkpoints_with_an_explanation(run, command, make, needle):
     bad = make(run)
     res = run_cli(_cli(run, command, bad))
@@ -112,8 +118,10 @@ def test_loaders_call_a_raw_pickle_untrusted(run):
     from geo_core.models._state import load_state_dict
     from geo_core.tasks import SemanticSegmentationTask
 
-    task = SemanticSegmentationTask(model_factory="EncoderDecoderFactory",
-                                    model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2})
+    task = SemanticSegmentationTask(
+        model_factory="EncoderDecoderFactory",
+        model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+    )
     with pytest.raises(CheckpointError, match=r"raw\.pkl: refused: an untrusted pickle.*weights_only=False"):
         load_state_dict(task, _raw_pickle(run))
 
@@ -135,9 +143,10 @@ def test_state_dict_loader_refuses_pickle_and_the_opt_in_warns(run):
     from geo_core.tasks import SemanticSegmentationTask
 
     def task():
-        return SemanticSegmentationTask(model_factory="EncoderDecoderFactory",
-                                        model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder",
-                                                    "num_classes": 2})
+        return SemanticSegmentationTask(
+            model_factory="EncoderDecoderFactory",
+            model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+        )
 
     bad = _pickled(run)
     with pytest.raises(CheckpointError, match=r"(?s)pickled\.ckpt.*weights_only=False"):
@@ -154,8 +163,10 @@ def test_predict_checkpoint_loader_refuses_pickle(run):
     from geo_core.inference._stream import load_task_checkpoint
     from geo_core.tasks import SemanticSegmentationTask
 
-    task = SemanticSegmentationTask(model_factory="EncoderDecoderFactory",
-                                    model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2})
+    task = SemanticSegmentationTask(
+        model_factory="EncoderDecoderFactory",
+        model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+    )
     with pytest.raises(CheckpointError, match=r"(?s)objects beyond plain weights.*--trust-checkpoint"):
         load_task_checkpoint(task, _pickled(run))
     load_task_checkpoint(task, _pickled(run), trust_checkpoint=True)
@@ -170,8 +181,9 @@ def test_checkpoint_and_prediction_writes_go_through_a_temporary_name(seg_data, 
     """Every byte of a checkpoint or an output is written under a `.<name>.tmp-*` name, then renamed."""
     import geo_core._atomic as atomic
 
-    cfg = write_yaml(tmp_path / "seg.yaml", run_config(seg_data, tmp_path / "run", limit_train_batches=1,
-                                                       limit_val_batches=1))
+    cfg = write_yaml(
+        tmp_path / "seg.yaml", run_config(seg_data, tmp_path / "run", limit_train_batches=1, limit_val_batches=1)
+    )
 
     renames: list[tuple[str, str]] = []
     real = os.replace
@@ -190,8 +202,24 @@ def test_checkpoint_and_prediction_writes_go_through_a_temporary_name(seg_data, 
     from geo_core.testing import write_geotiff
 
     scene = write_geotiff(tmp_path / "scene.tif", bands=6, height=40, width=40)
-    res = run_cli(["predict", "-c", str(cfg), "--ckpt", "last", "-i", str(scene), "-o",
-                   str(tmp_path / "pred.tif"), "--crop", "32", "--stride", "32", "--quicklook"])
+    res = run_cli(
+        [
+            "predict",
+            "-c",
+            str(cfg),
+            "--ckpt",
+            "last",
+            "-i",
+            str(scene),
+            "-o",
+            str(tmp_path / "pred.tif"),
+            "--crop",
+            "32",
+            "--stride",
+            "32",
+            "--quicklook",
+        ]
+    )
     assert res.exit_code == 0, res.output
     assert sorted(d for _, d in renames) == ["pred.png", "pred.tif"]
     assert all(s.startswith(f".{d}.tmp-") for s, d in renames)
@@ -204,8 +232,9 @@ def test_leftovers_of_dead_writers_are_swept_and_nothing_else(tmp_path):
 
     import geo_core._atomic as atomic
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead_pid = int(dead.stdout)
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:

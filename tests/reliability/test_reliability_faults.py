@@ -121,7 +121,7 @@ def test_training_killed_at_random_points_resumes_to_the_same_step_count(seg_dat
     assert done["lr_schedulers"][0]["last_epoch"] == ref["lr_schedulers"][0]["last_epoch"] == EPOCHS
 
 
-PREDICT_KILLED = textwrap.dedent('''
+PREDICT_KILLED = textwrap.dedent("""
     import os, signal, sys
     from geo_core.inference import _stream
     from geo_core.runs import _api
@@ -136,7 +136,7 @@ PREDICT_KILLED = textwrap.dedent('''
 
     _stream._read_strips = strips
     _api.predict(sys.argv[1], ckpt=None, input=sys.argv[2], output=sys.argv[3], crop=32, stride=32)
-''')
+""")
 
 
 def test_prediction_killed_mid_scene_leaves_no_output_and_a_rerun_completes(seg_data, tmp_path):
@@ -148,8 +148,13 @@ def test_prediction_killed_mid_scene_leaves_no_output_and_a_rerun_completes(seg_
     scene = write_geotiff(tmp_path / "scene.tif", bands=6, height=32 * 6, width=48)
     out = tmp_path / "out" / "scene_pred.tif"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.run([sys.executable, "-c", PREDICT_KILLED, str(cfg), str(scene), str(out)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", PREDICT_KILLED, str(cfg), str(scene), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == -9, proc.stderr[-3000:]
     assert not out.exists(), "a killed prediction left a file under the final name"
     leftovers = list(out.parent.iterdir())
@@ -198,8 +203,21 @@ def test_disk_full_while_writing_a_prediction(seg_data, tmp_path, monkeypatch):
 
     monkeypatch.setattr(rasterio, "open", open_)
     out = tmp_path / "out"
-    res = run_cli(["predict", "-c", str(cfg), "-i", str(scene), "-o", str(out / "scene_pred.tif"), "--crop", "32",
-                   "--stride", "32"])
+    res = run_cli(
+        [
+            "predict",
+            "-c",
+            str(cfg),
+            "-i",
+            str(scene),
+            "-o",
+            str(out / "scene_pred.tif"),
+            "--crop",
+            "32",
+            "--stride",
+            "32",
+        ]
+    )
     assert res.exit_code == 1, res.output
     assert "Traceback" not in res.output and "No space left on device" in res.output, res.output
     assert "scene_pred.tif" in res.output, res.output
@@ -208,8 +226,9 @@ def test_disk_full_while_writing_a_prediction(seg_data, tmp_path, monkeypatch):
 
 
 def test_disk_full_while_writing_a_checkpoint(seg_data, tmp_path, monkeypatch):
-    cfg = write_yaml(tmp_path / "seg.yaml", run_config(seg_data, tmp_path / "run", limit_train_batches=1,
-                                                       limit_val_batches=1))
+    cfg = write_yaml(
+        tmp_path / "seg.yaml", run_config(seg_data, tmp_path / "run", limit_train_batches=1, limit_val_batches=1)
+    )
 
     def full(obj: Any, f: Any, *args: Any, **kwargs: Any) -> None:
         with open(f, "wb") as fh:

@@ -28,8 +28,14 @@ def data(seg_data: Path, tmp_path: Path) -> Path:
 
 
 def _dm(root: Path, **kw: Any) -> Any:
-    args: dict[str, Any] = dict(batch_size=2, train_data_root=root / "images", train_label_data_root=root / "labels",
-                                img_grep="*_img.tif", label_grep="*_mask.tif", num_classes=2)
+    args: dict[str, Any] = dict(
+        batch_size=2,
+        train_data_root=root / "images",
+        train_label_data_root=root / "labels",
+        img_grep="*_img.tif",
+        label_grep="*_mask.tif",
+        num_classes=2,
+    )
     args.update(kw)
     return geo_core.DATAMODULES.build("GenericNonGeoSegmentationDataModule", **args)
 
@@ -78,8 +84,7 @@ def test_image_label_size_mismatch_is_named(data, samples):
 
 def test_image_label_crs_mismatch_is_named(data):
     mask = np.zeros((32, 32), np.uint8)
-    write_geotiff(data / "labels" / "tile002_mask.tif", mask, crs="EPSG:4326", origin=(10.0, 45.0),
-                  resolution=0.0003)
+    write_geotiff(data / "labels" / "tile002_mask.tif", mask, crs="EPSG:4326", origin=(10.0, 45.0), resolution=0.0003)
     with pytest.raises(InputDataError, match=r"tile002.*(CRS|crs)"):
         _read_all(_dm(data))
 
@@ -114,10 +119,10 @@ def test_nan_pixels_are_replaced_when_no_data_replace_is_set(data):
 
 
 def test_all_nodata_tile_is_replaced_and_its_label_ignored(data):
-    write_geotiff(data / "images" / "tile007_img.tif", np.full((6, 32, 32), -9999.0, np.float32), origin=ORIGIN,
-                  nodata=-9999.0)
-    write_geotiff(data / "labels" / "tile007_mask.tif", np.full((32, 32), 255, np.uint8), origin=ORIGIN,
-                  nodata=255)
+    write_geotiff(
+        data / "images" / "tile007_img.tif", np.full((6, 32, 32), -9999.0, np.float32), origin=ORIGIN, nodata=-9999.0
+    )
+    write_geotiff(data / "labels" / "tile007_mask.tif", np.full((32, 32), 255, np.uint8), origin=ORIGIN, nodata=255)
     dm = _dm(data, no_data_replace=0.0, no_label_replace=-1)
     dm.setup("fit")
     sample = next(s for s in dm.datasets["train"] if s["filename"].endswith("tile007_img.tif"))
@@ -179,8 +184,23 @@ def test_geo_predict_replaces_nan_like_the_datamodule(predict_cfg, tmp_path):
 
     src = _bad_scene("nan", tmp_path / "holes.tif")
     out = tmp_path / "holes_pred.tif"
-    res = run_cli(["predict", "-c", str(predict_cfg), "-i", str(src), "-o", str(out), "--crop", "32",
-                   "--stride", "32", "--output-kind", "probabilities"])
+    res = run_cli(
+        [
+            "predict",
+            "-c",
+            str(predict_cfg),
+            "-i",
+            str(src),
+            "-o",
+            str(out),
+            "--crop",
+            "32",
+            "--stride",
+            "32",
+            "--output-kind",
+            "probabilities",
+        ]
+    )
     assert res.exit_code == 0, res.output
     with rasterio.open(out) as o:
         assert bool(np.isfinite(o.read()).all())
@@ -189,8 +209,9 @@ def test_geo_predict_replaces_nan_like_the_datamodule(predict_cfg, tmp_path):
 def test_geo_predict_all_nodata_scene_gives_an_all_nodata_output(predict_cfg, tmp_path):
     import rasterio
 
-    src = write_geotiff(tmp_path / "empty.tif", np.full((6, 40, 40), -9999.0, np.float32), origin=ORIGIN,
-                        nodata=-9999.0)
+    src = write_geotiff(
+        tmp_path / "empty.tif", np.full((6, 40, 40), -9999.0, np.float32), origin=ORIGIN, nodata=-9999.0
+    )
     out = tmp_path / "empty_pred.tif"
     res = _predict(predict_cfg, src, out)
     assert res.exit_code == 0, res.output

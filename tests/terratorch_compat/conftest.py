@@ -11,8 +11,15 @@ from geo_core.testing import write_geotiff
 SIZE = 32
 
 
-def _write_pair(img_path: Path, lbl_path: Path | None, bands: int, rng: np.random.Generator, i: int,
-                label: str = "mask", nodata: bool = False) -> None:
+def _write_pair(
+    img_path: Path,
+    lbl_path: Path | None,
+    bands: int,
+    rng: np.random.Generator,
+    i: int,
+    label: str = "mask",
+    nodata: bool = False,
+) -> None:
     img = rng.random((bands, SIZE, SIZE), dtype=np.float32)
     origin = (500000.0 + 30 * SIZE * i, 4200000.0)
     if nodata:

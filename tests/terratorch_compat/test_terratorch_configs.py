@@ -17,9 +17,14 @@ from typer.testing import CliRunner
 
 CONFIGS = Path(__file__).parent / "configs"
 #: one batch of each stage
-RUN_OVERRIDES = ["trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1",
-                 "trainer.limit_test_batches=1", "trainer.num_sanity_val_steps=0",
-                 "trainer.enable_model_summary=false"]
+RUN_OVERRIDES = [
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=1",
+    "trainer.limit_val_batches=1",
+    "trainer.limit_test_batches=1",
+    "trainer.num_sanity_val_steps=0",
+    "trainer.enable_model_summary=false",
+]
 
 
 def _materialise(name: str, data: Path, out: Path) -> Path:
@@ -71,19 +76,35 @@ def test_cli_runs_migrated_config_with_terratorch_flags(compat_data: Path, tmp_p
     res = CliRunner().invoke(app, ["test", "-c", str(geo_cfg), "--ckpt_path", str(full), *RUN_OVERRIDES])
     assert res.exit_code == 0, res.output
     out = tmp_path / "preds"
-    res = CliRunner().invoke(app, ["predict", "-c", str(geo_cfg), "--ckpt_path", str(full), "--predict_output_dir",
-                                   str(out), "--data.init_args.predict_data_root", str(compat_data / "cls" / "a")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            "-c",
+            str(geo_cfg),
+            "--ckpt_path",
+            str(full),
+            "--predict_output_dir",
+            str(out),
+            "--data.init_args.predict_data_root",
+            str(compat_data / "cls" / "a"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in out.glob("*.tif")) == ["c1_pred.tif", "c3_pred.tif"]
 
 
-def test_tensorboard_logger_without_tensorboard_names_the_extra(compat_data: Path, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tensorboard_logger_without_tensorboard_names_the_extra(
+    compat_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a, **k: None if name in ("tensorboard", "tensorboardX") else real(name, *a, **k))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a, **k: None if name in ("tensorboard", "tensorboardX") else real(name, *a, **k),
+    )
     geo_cfg, res = migrate("vit_no_neck_patch13.yaml", compat_data, tmp_path)
     assert res.exit_code == 0, res.output
     res = CliRunner().invoke(app, ["train", "-c", str(geo_cfg), "trainer.logger={class_path: TensorBoardLogger}"])
@@ -100,8 +121,10 @@ def test_migrated_config_is_written_into_the_config(compat_data: Path, tmp_path:
     margs = init["model_args"]
     assert init["model_factory"] == "EncoderDecoderFactory"
     assert margs["backbone_num_frames"] == 2 and margs["backbone_pretrained"] is False
-    assert margs["necks"] == [{"name": "SelectIndices", "indices": [0, 1, 2, 3]},
-                              {"name": "ReshapeTokensToImage", "effective_time_dim": 2}]
+    assert margs["necks"] == [
+        {"name": "SelectIndices", "indices": [0, 1, 2, 3]},
+        {"name": "ReshapeTokensToImage", "effective_time_dim": 2},
+    ]
     assert margs["head_final_act"] == "ReLU"
     assert (init["optimizer"], init["lr"], init["scheduler"]) == ("Adam", 1.0e-3, "CosineAnnealingLR")
     assert init["scheduler_hparams"] == {"T_max": 10}

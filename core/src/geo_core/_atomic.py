@@ -98,8 +98,9 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     if key not in _swept:  # once per folder and process: scanning a big output folder per file would add up
         _swept.add(key)
         remove_stale_temporaries(final.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.tmp-{_HOST}-{os.getpid()}-", suffix=suffix or final.suffix,
-                                    dir=final.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{final.name}.tmp-{_HOST}-{os.getpid()}-", suffix=suffix or final.suffix, dir=final.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:

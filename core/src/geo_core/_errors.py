@@ -134,8 +134,11 @@ class UnusedArgumentError(ConfigError):
 
     def prefixed(self, prefix: str, where: str | None = None) -> UnusedArgumentError:
         """The same error with names as a config spells them (``in_chanels`` -> ``backbone_in_chanels``)."""
-        return UnusedArgumentError([prefix + n for n in self.names], where or self.where,
-                                   {prefix + n: prefix + s for n, s in self.suggestions.items()})
+        return UnusedArgumentError(
+            [prefix + n for n in self.names],
+            where or self.where,
+            {prefix + n: prefix + s for n, s in self.suggestions.items()},
+        )
 
 
 class InputDataError(GeoError, ValueError):
@@ -201,9 +204,11 @@ def is_raw_pickle(path: object) -> bool:
 
 
 #: why a plain pickle is refused as a checkpoint, and how to opt in
-UNTRUSTED_PICKLE = ("refused: an untrusted pickle. The file is a plain Python pickle, not a torch checkpoint, and "
-                    "unpickling it runs code from the file. If you trust its source, pass --trust-checkpoint "
-                    "(trust_checkpoint=True in Python)")
+UNTRUSTED_PICKLE = (
+    "refused: an untrusted pickle. The file is a plain Python pickle, not a torch checkpoint, and "
+    "unpickling it runs code from the file. If you trust its source, pass --trust-checkpoint "
+    "(trust_checkpoint=True in Python)"
+)
 
 
 def torch_load_reason(exc: BaseException) -> str:

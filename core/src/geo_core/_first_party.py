@@ -56,5 +56,8 @@ def install_hint(kind: str, name: str) -> str:
 
 def uninstalled_for_kind(kind: str) -> dict[str, str]:
     """``{distribution: summary}`` of the first-party distributions, not installed, that provide ``kind``."""
-    return {dist: str(entry.get("summary", "")) for dist, entry in _table().items()
-            if entry.get(kind) and not _installed(dist)}
+    return {
+        dist: str(entry.get("summary", ""))
+        for dist, entry in _table().items()
+        if entry.get(kind) and not _installed(dist)
+    }

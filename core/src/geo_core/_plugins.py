@@ -278,9 +278,7 @@ class PluginIndex:
                 dname = self._dist_name(dist)
                 source = dist_source.get(dname or "", plugin_name_for_distribution(dname or "local"))
                 rec = self._record(source, dist)
-                self.entries[kind].append(
-                    EntryRecord(kind, ep.name, source, ep.value, dname, self._dist_info(dist)[1])
-                )
+                self.entries[kind].append(EntryRecord(kind, ep.name, source, ep.value, dname, self._dist_info(dist)[1]))
         # 3. pluggy hook modules (torch-free by contract).
         for ep in eps.select(group=HOOK_GROUP):
             dist = ep.dist

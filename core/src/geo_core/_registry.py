@@ -239,9 +239,16 @@ class Registry:
             _LOGGED.add(logged)
             rivals = [m.id for m in matches[1:] if self._alphabetical_tie(chosen.source, m.source)]
             if rivals:  # two sources of one priority tier: only the alphabet decides, so say so
-                log.warning("%s %r is served by both %s and %s, of the same priority tier; using %s (alphabetical "
-                            "order). Write the qualified id, or set GEO_PRIORITY=%s to choose.", self.kind, name,
-                            chosen.id, " and ".join(rivals), chosen.id, rivals[0].partition(SEPARATOR)[0])
+                log.warning(
+                    "%s %r is served by both %s and %s, of the same priority tier; using %s (alphabetical "
+                    "order). Write the qualified id, or set GEO_PRIORITY=%s to choose.",
+                    self.kind,
+                    name,
+                    chosen.id,
+                    " and ".join(rivals),
+                    chosen.id,
+                    rivals[0].partition(SEPARATOR)[0],
+                )
             else:
                 log.info("%s %r resolved to %s (also served by %s)", self.kind, name, chosen.id, ", ".join(others))
         return chosen, others

@@ -43,8 +43,10 @@ def test_shell_completion_is_offered_and_completes_verbs():
 
 
 def test_version_lists_plugins_torch_and_lightning_without_importing_them():
-    code = ("import sys\nfrom geo_core.cli._app import app\ntry:\n    app(args=['--version'])\nexcept SystemExit:\n"
-            "    pass\nprint('HEAVY=' + ','.join(m for m in ('torch', 'lightning') if m in sys.modules))")
+    code = (
+        "import sys\nfrom geo_core.cli._app import app\ntry:\n    app(args=['--version'])\nexcept SystemExit:\n"
+        "    pass\nprint('HEAVY=' + ','.join(m for m in ('torch', 'lightning') if m in sys.modules))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120)
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("geo ") and lines[-1] == "HEAVY=", proc.stdout + proc.stderr
@@ -66,32 +68,59 @@ def test_ctrl_c_during_training_exits_130(tmp_path):
     """Lightning catches the interrupt, shuts down and exits 1 itself; geo still reports 130."""
     (tmp_path / "killmod.py").write_text(
         "import os, signal\nfrom lightning.pytorch import Callback\n\nclass Kill(Callback):\n"
-        "    def on_train_batch_start(self, *args):\n        os.kill(os.getpid(), signal.SIGINT)\n")
-    cfg = {"custom_modules_path": str(tmp_path / "killmod.py"),
-           "trainer": {"max_epochs": 3, "accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
-                       "default_root_dir": str(tmp_path / "run"),
-                       "callbacks": [{"class_path": "geo_custom_modules.killmod.Kill"}]},
-           "model": {"class_path": "SemanticSegmentationTask", "init_args": {
-               "model_factory": "EncoderDecoderFactory",
-               "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2}}},
-           "data": {"class_path": "geo_core.testing.TinyGeoDataModule", "init_args": {"num_samples": 4}}}
+        "    def on_train_batch_start(self, *args):\n        os.kill(os.getpid(), signal.SIGINT)\n"
+    )
+    cfg = {
+        "custom_modules_path": str(tmp_path / "killmod.py"),
+        "trainer": {
+            "max_epochs": 3,
+            "accelerator": "cpu",
+            "devices": 1,
+            "enable_progress_bar": False,
+            "default_root_dir": str(tmp_path / "run"),
+            "callbacks": [{"class_path": "geo_custom_modules.killmod.Kill"}],
+        },
+        "model": {
+            "class_path": "SemanticSegmentationTask",
+            "init_args": {
+                "model_factory": "EncoderDecoderFactory",
+                "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+            },
+        },
+        "data": {"class_path": "geo_core.testing.TinyGeoDataModule", "init_args": {"num_samples": 4}},
+    }
     (tmp_path / "kill.yaml").write_text(yaml.safe_dump(cfg))
     proc = _geo("train", "-c", str(tmp_path / "kill.yaml"))
     assert proc.returncode == 130 and "interrupted" in proc.stderr, proc.stderr[-2000:]
 
 
 def test_train_prints_where_its_outputs_went(tmp_path):
-    cfg = {"trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
-                       "enable_model_summary": False, "default_root_dir": str(tmp_path / "run")},
-           "model": {"class_path": "SemanticSegmentationTask", "init_args": {
-               "model_factory": "EncoderDecoderFactory",
-               "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2}}},
-           "data": {"class_path": "geo_core.testing.TinyGeoDataModule", "init_args": {"num_samples": 4}}}
+    cfg = {
+        "trainer": {
+            "max_epochs": 1,
+            "accelerator": "cpu",
+            "devices": 1,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "default_root_dir": str(tmp_path / "run"),
+        },
+        "model": {
+            "class_path": "SemanticSegmentationTask",
+            "init_args": {
+                "model_factory": "EncoderDecoderFactory",
+                "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+            },
+        },
+        "data": {"class_path": "geo_core.testing.TinyGeoDataModule", "init_args": {"num_samples": 4}},
+    }
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(cfg))
     res = _cli(["train", "-c", str(tmp_path / "t.yaml")])
     assert res.exit_code == 0, res.output
-    shown = dict(line.split(": ", 1) for line in res.output.splitlines()
-                 if line.startswith(("run directory", "best checkpoint", "last checkpoint", "csv logs")))
+    shown = dict(
+        line.split(": ", 1)
+        for line in res.output.splitlines()
+        if line.startswith(("run directory", "best checkpoint", "last checkpoint", "csv logs"))
+    )
     assert shown["run directory"] == str(tmp_path / "run"), res.output
     assert Path(shown["best checkpoint"].split(" (")[0]).is_file() and Path(shown["last checkpoint"]).is_file()
     assert Path(shown["csv logs"]).is_dir() and (Path(shown["csv logs"]) / "metrics.csv").is_file()

@@ -73,21 +73,29 @@ def test_console_script_help_runs_without_torch():
 
 _GOOD = {
     "trainer": {"max_epochs": 1},
-    "model": {"class_path": "SemanticSegmentationTask", "init_args": {
-        "model_factory": "EncoderDecoderFactory", "loss": "ce",
-        "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2}}},
+    "model": {
+        "class_path": "SemanticSegmentationTask",
+        "init_args": {
+            "model_factory": "EncoderDecoderFactory",
+            "loss": "ce",
+            "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+        },
+    },
     "data": {"class_path": "geo_core.testing.TinyGeoDataModule", "init_args": {"num_samples": 2}},
 }
 
 
-@pytest.mark.parametrize(("dotted", "value"), [
-    ("model.init_args.model_args.backbone", "tiny_cnnn"),
-    ("model.init_args.model_args.decoder", "UNetDecodr"),
-    ("model.init_args.loss", "cee"),
-    ("model.init_args.model_factory", "EncoderDecoderFactroy"),
-    ("model.class_path", "SemanticSegmentationTsk"),
-    ("data.class_path", "GenericNonGeoSegmentationDataModul"),
-])
+@pytest.mark.parametrize(
+    ("dotted", "value"),
+    [
+        ("model.init_args.model_args.backbone", "tiny_cnnn"),
+        ("model.init_args.model_args.decoder", "UNetDecodr"),
+        ("model.init_args.loss", "cee"),
+        ("model.init_args.model_factory", "EncoderDecoderFactroy"),
+        ("model.class_path", "SemanticSegmentationTsk"),
+        ("data.class_path", "GenericNonGeoSegmentationDataModul"),
+    ],
+)
 def test_a_config_naming_an_unknown_component_fails_before_torch(tmp_path, dotted, value):
     """issue 22: such a config took 26 s (torch, lightning and every class imported) before saying so."""
     import copy
@@ -105,8 +113,13 @@ def test_a_config_naming_an_unknown_component_fails_before_torch(tmp_path, dotte
     path.write_text(yaml.safe_dump(cfg))
     env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_")}
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", DRIVER.format(args=["train", "-c", str(path)], heavy=set(HEAVY))],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", DRIVER.format(args=["train", "-c", str(path)], heavy=set(HEAVY))],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     elapsed = time.perf_counter() - start
     assert "unknown" in proc.stderr and value in proc.stderr, proc.stderr
     heavy_line = [ln for ln in proc.stderr.splitlines() if ln.startswith("HEAVY=")][-1]

@@ -54,15 +54,28 @@ def custom_module(tmp_path_factory) -> Path:
 def base_config(root: Path, custom: Path, **data_args) -> dict:
     return {
         "custom_modules_path": str(custom),
-        "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
-                    "enable_model_summary": False, "default_root_dir": str(root / "run"),
-                    "num_sanity_val_steps": 0},
-        "model": {"class_path": "SemanticSegmentationTask", "init_args": {
-            "model_factory": "EncoderDecoderFactory",
-            "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
-            "loss": "ce", "lr": 0.01}},
-        "data": {"class_path": "MarkedDataModule", "init_args": {"num_samples": 8, "size": 32, "batch_size": 4,
-                                                                 **data_args}},
+        "trainer": {
+            "max_epochs": 1,
+            "accelerator": "cpu",
+            "devices": 1,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "default_root_dir": str(root / "run"),
+            "num_sanity_val_steps": 0,
+        },
+        "model": {
+            "class_path": "SemanticSegmentationTask",
+            "init_args": {
+                "model_factory": "EncoderDecoderFactory",
+                "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+                "loss": "ce",
+                "lr": 0.01,
+            },
+        },
+        "data": {
+            "class_path": "MarkedDataModule",
+            "init_args": {"num_samples": 8, "size": 32, "batch_size": 4, **data_args},
+        },
     }
 
 

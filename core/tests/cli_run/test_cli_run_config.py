@@ -51,11 +51,15 @@ def test_early_stopping_without_monitor_watches_the_tasks_metric(write_config, t
     cfg = base_config(tmp_path, custom_module)
     cfg.setdefault("trainer", {})["callbacks"] = [
         {"class_path": "lightning.pytorch.callbacks.EarlyStopping", "init_args": {"patience": 2}},
-        {"class_path": "EarlyStopping", "init_args": {"monitor": "val/mIoU", "mode": "max"}}]
+        {"class_path": "EarlyStopping", "init_args": {"monitor": "val/mIoU", "mode": "max"}},
+    ]
     res = run_cli(["train", "-c", str(write_config(cfg)), "--print-config"])
     assert res.exit_code == 0, res.output
-    stops = [c["init_args"] for c in yaml.safe_load(res.stdout)["trainer"]["callbacks"]
-             if c["class_path"].endswith("EarlyStopping")]
+    stops = [
+        c["init_args"]
+        for c in yaml.safe_load(res.stdout)["trainer"]["callbacks"]
+        if c["class_path"].endswith("EarlyStopping")
+    ]
     assert stops[0] == {**stops[0], "monitor": "val/loss", "mode": "min", "patience": 2}
     assert stops[1]["monitor"] == "val/mIoU" and stops[1]["mode"] == "max"  # explicit choice kept
     cfg["trainer"]["max_epochs"] = 6  # and it stops a real run: no val/loss gain of 100 after the first epoch
@@ -98,8 +102,10 @@ def test_plugin_datamodule_registry_name_as_class_path(tmp_path, custom_module):
     from geo_core.runs._config import check
 
     cfg = base_config(tmp_path, custom_module)
-    cfg["data"] = {"class_path": "GenericNonGeoSegmentationDataModule",
-                   "init_args": {"batch_size": 2, "num_classes": 2, "train_data_root": str(tmp_path)}}
+    cfg["data"] = {
+        "class_path": "GenericNonGeoSegmentationDataModule",
+        "init_args": {"batch_size": 2, "num_classes": 2, "train_data_root": str(tmp_path)},
+    }
     run = compose(cfg)
     check(run)
     assert run.config["data"]["class_path"].startswith("geo_plugin_datasets.")

@@ -18,9 +18,11 @@ pytestmark = pytest.mark.filterwarnings(LIGHTNING_PYTREE)
 
 def _task(**kw):
     torch.manual_seed(0)
-    return SemanticSegmentationTask(model_factory="EncoderDecoderFactory",
-                                    model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 3},
-                                    **kw)
+    return SemanticSegmentationTask(
+        model_factory="EncoderDecoderFactory",
+        model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 3},
+        **kw,
+    )
 
 
 def test_stream_equals_in_memory_tiled_and_keeps_georeferencing(tmp_path):
@@ -50,8 +52,13 @@ def test_stream_equals_in_memory_tiled_and_keeps_georeferencing(tmp_path):
 
 def test_prediction_dtype_classes_and_quicklook(tmp_path):
     src = write_geotiff(tmp_path / "a.tif", bands=6, height=40, width=40, nodata=0.0, dtype="uint16")
-    out = predict_scene(_task(), src, tmp_path / "pred.tif", None,
-                        PredictOptions(crop=32, stride=16, output_kind="prediction", quicklook=True))
+    out = predict_scene(
+        _task(),
+        src,
+        tmp_path / "pred.tif",
+        None,
+        PredictOptions(crop=32, stride=16, output_kind="prediction", quicklook=True),
+    )
     with rasterio.open(out) as o:
         assert o.dtypes[0] == "uint8" and o.count == 1 and o.nodata == 255  # source nodata 0 is a class here
         assert set(np.unique(o.read())) <= {0, 1, 2, 255}
@@ -82,8 +89,23 @@ def test_geo_predict_folder_with_checkpoint_uses_datamodule_preprocessing(write_
     scenes = tmp_path / "scenes"
     for i in range(2):
         write_geotiff(scenes / f"s{i}.tif", bands=6, height=48, width=40, seed=i)
-    res = run_cli(["predict", "-c", str(cfg), "--ckpt", "best", "-i", str(scenes), "-o", str(tmp_path / "preds"),
-                   "--crop", "32", "--stride", "16"])
+    res = run_cli(
+        [
+            "predict",
+            "-c",
+            str(cfg),
+            "--ckpt",
+            "best",
+            "-i",
+            str(scenes),
+            "-o",
+            str(tmp_path / "preds"),
+            "--crop",
+            "32",
+            "--stride",
+            "16",
+        ]
+    )
     assert res.exit_code == 0, res.output
     outs = sorted((tmp_path / "preds").glob("*.tif"))
     assert [p.name for p in outs] == ["s0_pred.tif", "s1_pred.tif"]
@@ -91,16 +113,18 @@ def test_geo_predict_folder_with_checkpoint_uses_datamodule_preprocessing(write_
     api.predict(cfg, ckpt="best", input=str(scenes / "s0.tif"), output=tmp_path / "api.tif", crop=32, stride=16)
     with rasterio.open(outs[0]) as a, rasterio.open(tmp_path / "api.tif") as b:
         assert (a.read() == b.read()).all()
-    res = run_cli(["predict", "-c", str(cfg), "--ckpt", "best", "-i", str(tmp_path / "nope" / "*.tif"),
-                   "-o", str(tmp_path / "x")])
+    res = run_cli(
+        ["predict", "-c", str(cfg), "--ckpt", "best", "-i", str(tmp_path / "nope" / "*.tif"), "-o", str(tmp_path / "x")]
+    )
     assert res.exit_code == 1 and "no GeoTIFF" in res.output
 
 
 def test_regression_scene_is_float32_single_band(tmp_path):
     from geo_core.tasks import PixelwiseRegressionTask
 
-    task = PixelwiseRegressionTask(model_factory="EncoderDecoderFactory",
-                                   model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder"})
+    task = PixelwiseRegressionTask(
+        model_factory="EncoderDecoderFactory", model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder"}
+    )
     src = write_geotiff(tmp_path / "r.tif", height=33, width=50)
     out = predict_scene(task, src, tmp_path / "r_pred.tif", None, PredictOptions(crop=32, stride=16))
     with rasterio.open(out) as o:
@@ -166,11 +190,17 @@ def test_model_that_cannot_run_channels_last_falls_back(tmp_path, caplog):
     src = write_geotiff(tmp_path / "s.tif", bands=6, height=40, width=50, seed=1)
     with pytest.raises(RuntimeError, match="view"):  # the premise: this model breaks on channels-last input
         _NCHWOnly().to(memory_format=torch.channels_last)(
-            torch.zeros(1, 6, 8, 8).contiguous(memory_format=torch.channels_last))
+            torch.zeros(1, 6, 8, 8).contiguous(memory_format=torch.channels_last)
+        )
     task = SemanticSegmentationTask(model=_NCHWOnly()).eval()
     with caplog.at_level("INFO", logger="geo_core.inference"):
-        out = predict_scene(task, src, tmp_path / "p.tif", None,
-                            PredictOptions(crop=32, stride=16, output_kind="probabilities", batch_size=3))
+        out = predict_scene(
+            task,
+            src,
+            tmp_path / "p.tif",
+            None,
+            PredictOptions(crop=32, stride=16, output_kind="probabilities", batch_size=3),
+        )
     assert "does not run channels-last" in caplog.text
     with rasterio.open(out) as o:
         probs = o.read()
@@ -184,13 +214,16 @@ def test_default_batch_size_is_small_on_cpu_and_validated():
         PredictOptions(batch_size=0)
 
 
-@pytest.mark.parametrize(("h", "w", "crop", "stride", "batch"), [
-    (20, 90, 32, 24, 2),    # shorter than a window: one padded strip
-    (90, 20, 32, 24, None),  # narrower than a window
-    (64, 64, 32, 32, 3),    # no overlap, exact fit
-    (77, 53, 32, 8, 4),     # heavy overlap, ragged edges
-    (33, 100, 32, 31, 1),   # last strip advances one row
-])
+@pytest.mark.parametrize(
+    ("h", "w", "crop", "stride", "batch"),
+    [
+        (20, 90, 32, 24, 2),  # shorter than a window: one padded strip
+        (90, 20, 32, 24, None),  # narrower than a window
+        (64, 64, 32, 32, 3),  # no overlap, exact fit
+        (77, 53, 32, 8, 4),  # heavy overlap, ragged edges
+        (33, 100, 32, 31, 1),  # last strip advances one row
+    ],
+)
 def test_stream_matches_in_memory_for_every_kind_on_odd_geometries(tmp_path, h, w, crop, stride, batch):
     src = write_geotiff(tmp_path / "s.tif", bands=6, height=h, width=w, seed=h * w)
     task = _task().eval()
@@ -215,8 +248,14 @@ def test_progress_reports_every_strip_up_to_the_full_height(tmp_path, capsys):
 
     src = write_geotiff(tmp_path / "s.tif", bands=6, height=70, width=40)
     seen = []
-    predict_scene(_task().eval(), src, tmp_path / "p.tif", None, PredictOptions(crop=32, stride=24),
-                  on_rows=lambda done, total: seen.append((done, total)))
+    predict_scene(
+        _task().eval(),
+        src,
+        tmp_path / "p.tif",
+        None,
+        PredictOptions(crop=32, stride=24),
+        on_rows=lambda done, total: seen.append((done, total)),
+    )
     assert seen == sorted(seen) and seen[-1] == (70, 70) and len(seen) == 4
     assert seen[0] == (0, 70)  # issue 22: the total is known from the first row, not after the first strip
     predict_paths(_task().eval(), src, tmp_path / "q.tif", None, PredictOptions(crop=32, stride=24), progress=True)

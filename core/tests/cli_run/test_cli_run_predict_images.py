@@ -27,8 +27,10 @@ def _model_args(num_classes: int) -> dict:
 
 
 def _chips(tmp_path, shapes=((32, 32), (32, 32), (40, 24), (32, 32))):
-    return [write_geotiff(tmp_path / "chips" / f"c{i}.tif", bands=6, height=h, width=w, seed=i)
-            for i, (h, w) in enumerate(shapes)]
+    return [
+        write_geotiff(tmp_path / "chips" / f"c{i}.tif", bands=6, height=h, width=w, seed=i)
+        for i, (h, w) in enumerate(shapes)
+    ]
 
 
 def _expected(task, path) -> torch.Tensor:
@@ -45,30 +47,34 @@ def _table(path):
 
 def test_classification_rows_match_the_model_file_by_file(tmp_path):
     torch.manual_seed(0)
-    task = ClassificationTask(model_factory="EncoderDecoderFactory", model_args=_model_args(3),
-                              class_names=["water", "forest", "urban"]).eval()
+    task = ClassificationTask(
+        model_factory="EncoderDecoderFactory", model_args=_model_args(3), class_names=["water", "forest", "urban"]
+    ).eval()
     chips = _chips(tmp_path)
-    out = predict_images(task, tmp_path / "chips", tmp_path / "preds", PRE,
-                         PredictOptions(output_kind="probabilities", batch_size=2))
+    out = predict_images(
+        task, tmp_path / "chips", tmp_path / "preds", PRE, PredictOptions(output_kind="probabilities", batch_size=2)
+    )
     assert out == tmp_path / "preds" / "predictions.csv"
     rows = _table(out)
-    assert list(rows[0]) == ["filename", "prediction", "class", "confidence", "prob_water", "prob_forest",
-                             "prob_urban"]
+    assert list(rows[0]) == ["filename", "prediction", "class", "confidence", "prob_water", "prob_forest", "prob_urban"]
     assert [r["filename"] for r in rows] == [str(c) for c in chips]  # one row each, in file order
     for r, chip in zip(rows, chips, strict=True):
         probs = _expected(task, chip).softmax(0)
         got = np.array([float(r[f"prob_{n}"]) for n in ("water", "forest", "urban")])
         np.testing.assert_allclose(got, probs.numpy(), atol=1e-5)
-        assert int(r["prediction"]) == int(probs.argmax()) and r["class"] == ["water", "forest", "urban"][
-            int(probs.argmax())]
+        assert (
+            int(r["prediction"]) == int(probs.argmax())
+            and r["class"] == ["water", "forest", "urban"][int(probs.argmax())]
+        )
         assert float(r["confidence"]) == pytest.approx(float(probs.max()), abs=1e-6)
 
 
 def test_multilabel_and_scalar_regression_columns(tmp_path):
     torch.manual_seed(1)
     chips = _chips(tmp_path, shapes=((32, 32), (32, 32)))
-    ml = MultiLabelClassificationTask(model_factory="EncoderDecoderFactory", model_args=_model_args(3),
-                                      class_names=["cloud", "shadow", "snow"]).eval()
+    ml = MultiLabelClassificationTask(
+        model_factory="EncoderDecoderFactory", model_args=_model_args(3), class_names=["cloud", "shadow", "snow"]
+    ).eval()
     rows = _table(predict_images(ml, chips, tmp_path / "ml.csv", PRE, PredictOptions(output_kind="logits")))
     assert list(rows[0]) == ["filename", "labels", "logit_cloud", "logit_shadow", "logit_snow"]
     for r, chip in zip(rows, chips, strict=True):
@@ -103,12 +109,22 @@ def test_bad_inputs_name_the_file_and_leave_no_table(tmp_path):
 def test_geo_predict_api_writes_the_table_for_a_classification_config(tmp_path):
     chips = _chips(tmp_path, shapes=((16, 16), (16, 16), (16, 16)))
     cfg = {
-        "trainer": {"max_epochs": 1, "accelerator": "cpu", "enable_progress_bar": False, "logger": False,
-                    "enable_checkpointing": False, "default_root_dir": str(tmp_path / "run")},
-        "model": {"class_path": "ClassificationTask", "init_args": {
-            "model_factory": "EncoderDecoderFactory", "model_args": _model_args(3)}},
-        "data": {"class_path": "geo_core.testing.TinyGeoDataModule", "init_args": {
-            "task": "classification", "num_classes": 3, "size": 16}},
+        "trainer": {
+            "max_epochs": 1,
+            "accelerator": "cpu",
+            "enable_progress_bar": False,
+            "logger": False,
+            "enable_checkpointing": False,
+            "default_root_dir": str(tmp_path / "run"),
+        },
+        "model": {
+            "class_path": "ClassificationTask",
+            "init_args": {"model_factory": "EncoderDecoderFactory", "model_args": _model_args(3)},
+        },
+        "data": {
+            "class_path": "geo_core.testing.TinyGeoDataModule",
+            "init_args": {"task": "classification", "num_classes": 3, "size": 16},
+        },
     }
     paths = api.predict(cfg, ckpt=None, input=str(tmp_path / "chips" / "*.tif"), output=tmp_path / "out.csv")
     assert paths == [tmp_path / "out.csv"]

@@ -69,8 +69,9 @@ def test_killed_run_resumes_from_last_with_optimizer_state(tmp_path, custom_modu
     path = tmp_path / "seg.yaml"
     path.write_text(yaml.safe_dump(cfg))
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.run([geo_exe(), "train", "-c", str(path)], capture_output=True, text=True, env=env,
-                          timeout=300, cwd=tmp_path)
+    proc = subprocess.run(
+        [geo_exe(), "train", "-c", str(path)], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path
+    )
     assert proc.returncode == -9, proc.stderr[-3000:]  # SIGKILLed at the start of epoch 2
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
     before = torch.load(last, map_location="cpu", weights_only=False)
@@ -97,8 +98,9 @@ def test_two_process_ddp_on_cpu_gloo(tmp_path, custom_module):
     path = tmp_path / "ddp.yaml"
     path.write_text(yaml.safe_dump(cfg))
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "MASTER_PORT": str(29500 + os.getpid() % 1000)}
-    proc = subprocess.run([geo_exe(), "train", "-c", str(path)], capture_output=True, text=True, env=env,
-                          timeout=400, cwd=tmp_path)
+    proc = subprocess.run(
+        [geo_exe(), "train", "-c", str(path)], capture_output=True, text=True, env=env, timeout=400, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "distributed_backend=gloo" in proc.stderr + proc.stdout
     assert "All distributed processes registered" in proc.stderr + proc.stdout

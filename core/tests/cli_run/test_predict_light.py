@@ -22,15 +22,34 @@ pytestmark = pytest.mark.filterwarnings(LIGHTNING_PYTREE)
 
 def _config(tmp_path, means=None):
     return {
-        "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
-                    "enable_model_summary": False, "default_root_dir": str(tmp_path / "run"),
-                    "num_sanity_val_steps": 0, "limit_train_batches": 1, "limit_val_batches": 1},
-        "model": {"class_path": "SemanticSegmentationTask", "init_args": {
-            "model_factory": "EncoderDecoderFactory",
-            "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2}}},
-        "data": {"class_path": "geo_core.testing._datamodules.TinyGeoDataModule",
-                 "init_args": {"num_samples": 4, "size": 32, "batch_size": 4, "means": means or [0.5] * 6,
-                               "stds": [0.25] * 6}},
+        "trainer": {
+            "max_epochs": 1,
+            "accelerator": "cpu",
+            "devices": 1,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "default_root_dir": str(tmp_path / "run"),
+            "num_sanity_val_steps": 0,
+            "limit_train_batches": 1,
+            "limit_val_batches": 1,
+        },
+        "model": {
+            "class_path": "SemanticSegmentationTask",
+            "init_args": {
+                "model_factory": "EncoderDecoderFactory",
+                "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+            },
+        },
+        "data": {
+            "class_path": "geo_core.testing._datamodules.TinyGeoDataModule",
+            "init_args": {
+                "num_samples": 4,
+                "size": 32,
+                "batch_size": 4,
+                "means": means or [0.5] * 6,
+                "stds": [0.25] * 6,
+            },
+        },
     }
 
 
@@ -57,8 +76,15 @@ def test_predict_skips_lightning_and_matches_the_task_path(trained):
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == "[]", res.stdout
     # the task path (a RunConfig goes through the Lightning task) writes the same probabilities
-    api.predict(api.load_config(cfg), ckpt="last", input=scene, output=tmp / "task.tif", crop=32, stride=24,
-                output_kind="probabilities")
+    api.predict(
+        api.load_config(cfg),
+        ckpt="last",
+        input=scene,
+        output=tmp / "task.tif",
+        crop=32,
+        stride=24,
+        output_kind="probabilities",
+    )
     with rasterio.open(tmp / "light.tif") as a, rasterio.open(tmp / "task.tif") as b:
         light, task = a.read(), b.read()
     assert light.shape == (2, 70, 90) and np.abs(light - 0.5).max() > 0

@@ -100,8 +100,10 @@ def test_task_arguments(migrated):
 def test_callbacks_loggers_and_bands(migrated):
     new, _ = migrated
     cbs = new["trainer"]["callbacks"]
-    assert [c["class_path"] for c in cbs] == ["lightning.pytorch.callbacks.EarlyStopping",
-                                              "geo_core.tasks._callbacks.StateDictAwareModelCheckpoint"]
+    assert [c["class_path"] for c in cbs] == [
+        "lightning.pytorch.callbacks.EarlyStopping",
+        "geo_core.tasks._callbacks.StateDictAwareModelCheckpoint",
+    ]
     assert cbs[1]["init_args"]["dirpath"] == "out/checkpoints"
     assert new["trainer"]["logger"]["class_path"] == "TensorBoardLogger"
     data = new["data"]["init_args"]
@@ -113,70 +115,138 @@ def test_callbacks_loggers_and_bands(migrated):
 def test_every_unmapped_key_is_named_with_a_suggestion(migrated):
     _, report = migrated
     text = "\n".join(report.unmapped)
-    for path in ("trainer.callbacks[1]", "data.init_args.no_such_option", "data.init_args.train_transform[1]",
-                 "out_dtype"):
+    for path in (
+        "trainer.callbacks[1]",
+        "data.init_args.no_such_option",
+        "data.init_args.train_transform[1]",
+        "out_dtype",
+    ):
         assert path in text
     assert all(" — " in u for u in report.unmapped)
     assert len(report.unmapped) == 4, report.unmapped
 
 
 def test_prithvi_factory_writes_backbone_args_and_necks():
-    cfg = {"model": {"class_path": "terratorch.tasks.PixelwiseRegressionTask", "init_args": {
-        "model_factory": "PrithviModelFactory",
-        "model_args": {"backbone": "prithvi_eo_tiny", "in_channels": 6, "num_frames": 3,
-                       "bands": ["BLUE", "GREEN", "RED", "NIR_NARROW", "SWIR_1", "SWIR_2"],
-                       "backbone_drop_path_rate": 0.2, "decoder": "FCNDecoder",
-                       "head_final_act": "torch.nn.ReLU", "head_learned_upscale_layers": 2}}}}
+    cfg = {
+        "model": {
+            "class_path": "terratorch.tasks.PixelwiseRegressionTask",
+            "init_args": {
+                "model_factory": "PrithviModelFactory",
+                "model_args": {
+                    "backbone": "prithvi_eo_tiny",
+                    "in_channels": 6,
+                    "num_frames": 3,
+                    "bands": ["BLUE", "GREEN", "RED", "NIR_NARROW", "SWIR_1", "SWIR_2"],
+                    "backbone_drop_path_rate": 0.2,
+                    "decoder": "FCNDecoder",
+                    "head_final_act": "torch.nn.ReLU",
+                    "head_learned_upscale_layers": 2,
+                },
+            },
+        }
+    }
     new, report = migrate_terratorch(cfg)
     margs = new["model"]["init_args"]["model_args"]
     assert new["model"]["init_args"]["model_factory"] == "EncoderDecoderFactory"
     assert margs["backbone_pretrained"] is True  # PrithviModelFactory's default
     assert margs["backbone_num_frames"] == 3 and margs["backbone_in_chans"] == 6
     assert margs["backbone_drop_path"] == 0.2 and "backbone_drop_path_rate" not in margs
-    assert margs["necks"] == [{"name": "SelectIndices", "indices": [0, 1, 2, 3]},
-                              {"name": "ReshapeTokensToImage", "effective_time_dim": 3}]
+    assert margs["necks"] == [
+        {"name": "SelectIndices", "indices": [0, 1, 2, 3]},
+        {"name": "ReshapeTokensToImage", "effective_time_dim": 3},
+    ]
     assert margs["head_final_act"] == "ReLU" and margs["head_learned_upscale_layers"] == 2
     assert report.unmapped == []
 
 
 def test_timm_factory_and_unknown_head_argument():
-    cfg = {"model": {"class_path": "terratorch.tasks.ClassificationTask", "init_args": {
-        "model_factory": "TimmModelFactory",
-        "model_args": {"backbone": "test_vit", "in_channels": 4, "num_classes": 3,
-                       "backbone_pretrain_img_size": 64}}}}
+    cfg = {
+        "model": {
+            "class_path": "terratorch.tasks.ClassificationTask",
+            "init_args": {
+                "model_factory": "TimmModelFactory",
+                "model_args": {
+                    "backbone": "test_vit",
+                    "in_channels": 4,
+                    "num_classes": 3,
+                    "backbone_pretrain_img_size": 64,
+                },
+            },
+        }
+    }
     new, _ = migrate_terratorch(cfg)
     init = new["model"]["init_args"]
     assert init["model_factory"] == "timm:TimmModelFactory"
     assert init["model_args"] == {"backbone": "test_vit", "in_chans": 4, "num_classes": 3, "backbone_img_size": 64}
-    bad = {"model": {"class_path": "SemanticSegmentationTask", "init_args": {"model_args": {
-        "backbone": "tiny_cnn", "decoder": "UNetDecoder", "head_dropuot": 0.1, "num_classes": 2}}}}
+    bad = {
+        "model": {
+            "class_path": "SemanticSegmentationTask",
+            "init_args": {
+                "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "head_dropuot": 0.1, "num_classes": 2}
+            },
+        }
+    }
     _, report = migrate_terratorch(bad)
     assert any("head_dropuot" in u and "head_dropout" in u for u in report.unmapped), report.unmapped
 
 
 def test_reconstruction_task_arguments():
-    cfg = {"model": {"class_path": "terratorch.tasks.ReconstructionTask", "init_args": {
-        "model_factory": "FullModelFactory", "model_args": {"model": "prithvi_eo_tiny_mae", "pretrained": False},
-        "loss": "mse", "freeze_encoder": True, "freeze_decoder": False, "masked_metric": True}},
-        "optimizer": {"class_path": "torch.optim.AdamW", "init_args": {"lr": 1e-4}}}
+    cfg = {
+        "model": {
+            "class_path": "terratorch.tasks.ReconstructionTask",
+            "init_args": {
+                "model_factory": "FullModelFactory",
+                "model_args": {"model": "prithvi_eo_tiny_mae", "pretrained": False},
+                "loss": "mse",
+                "freeze_encoder": True,
+                "freeze_decoder": False,
+                "masked_metric": True,
+            },
+        },
+        "optimizer": {"class_path": "torch.optim.AdamW", "init_args": {"lr": 1e-4}},
+    }
     new, report = migrate_terratorch(cfg)
     init = new["model"]["init_args"]
-    assert init == {"model": "prithvi_eo_tiny_mae", "model_args": {"pretrained": False}, "freeze_encoder": True,
-                    "freeze_decoder": False, "optimizer": "AdamW", "lr": 1e-4}
+    assert init == {
+        "model": "prithvi_eo_tiny_mae",
+        "model_args": {"pretrained": False},
+        "freeze_encoder": True,
+        "freeze_decoder": False,
+        "optimizer": "AdamW",
+        "lr": 1e-4,
+    }
     assert report.unmapped == []
 
 
 def test_generic_unet_factory_becomes_encoder_decoder():
-    cfg = {"model": {"class_path": "SemanticSegmentationTask", "init_args": {
-        "model_factory": "GenericUnetModelFactory",
-        "model_args": {"backbone": "UNet", "in_channels": 6, "backbone_base_channels": 8,
-                       "decoder": "ASPPSegmentationHead", "decoder_in_channels": 8, "decoder_num_classes": 2,
-                       "head_dropout": 0.5, "num_classes": 2}}}}
+    cfg = {
+        "model": {
+            "class_path": "SemanticSegmentationTask",
+            "init_args": {
+                "model_factory": "GenericUnetModelFactory",
+                "model_args": {
+                    "backbone": "UNet",
+                    "in_channels": 6,
+                    "backbone_base_channels": 8,
+                    "decoder": "ASPPSegmentationHead",
+                    "decoder_in_channels": 8,
+                    "decoder_num_classes": 2,
+                    "head_dropout": 0.5,
+                    "num_classes": 2,
+                },
+            },
+        }
+    }
     new, report = migrate_terratorch(cfg)
     margs = new["model"]["init_args"]["model_args"]
     assert new["model"]["init_args"]["model_factory"] == "EncoderDecoderFactory"
-    assert margs == {"backbone": "UNet", "backbone_base_channels": 8, "decoder": "ASPPSegmentationHead",
-                     "num_classes": 2, "backbone_in_channels": 6}
+    assert margs == {
+        "backbone": "UNet",
+        "backbone_base_channels": 8,
+        "decoder": "ASPPSegmentationHead",
+        "num_classes": 2,
+        "backbone_in_channels": 6,
+    }
     assert report.unmapped == [] and any("head_dropout" in n for n in report.notes)
 
 
@@ -186,8 +256,14 @@ def test_names_geo_registers_under_terratorch_spelling_pass_through():
 
     geo_core.BACKBONES.register(TinyCNNBackbone, name="terramind_v1_test_only")
     try:
-        cfg = {"model": {"class_path": "SemanticSegmentationTask", "init_args": {"model_args": {
-            "backbone": "terramind_v1_test_only", "decoder": "UNetDecoder", "num_classes": 2}}}}
+        cfg = {
+            "model": {
+                "class_path": "SemanticSegmentationTask",
+                "init_args": {
+                    "model_args": {"backbone": "terramind_v1_test_only", "decoder": "UNetDecoder", "num_classes": 2}
+                },
+            }
+        }
         new, report = migrate_terratorch(cfg)
     finally:
         geo_core.BACKBONES.unregister("terramind_v1_test_only")
@@ -196,14 +272,30 @@ def test_names_geo_registers_under_terratorch_spelling_pass_through():
 
 
 def test_embedding_generation_task():
-    cfg = {"model": {"class_path": "terratorch.tasks.EmbeddingGenerationTask", "init_args": {
-        "model": "prithvi_eo_tiny", "model_args": {"pretrained": False}, "output_format": "parquet",
-        "embed_file_key": "filename", "layers": [-1], "embedding_pooling": "vit_mean", "has_cls": True,
-        "output_dir": "emb"}}}
+    cfg = {
+        "model": {
+            "class_path": "terratorch.tasks.EmbeddingGenerationTask",
+            "init_args": {
+                "model": "prithvi_eo_tiny",
+                "model_args": {"pretrained": False},
+                "output_format": "parquet",
+                "embed_file_key": "filename",
+                "layers": [-1],
+                "embedding_pooling": "vit_mean",
+                "has_cls": True,
+                "output_dir": "emb",
+            },
+        }
+    }
     new, report = migrate_terratorch(cfg)
-    assert new["model"]["init_args"] == {"backbone": "prithvi_eo_tiny", "backbone_args": {"pretrained": False},
-                                         "output_format": "parquet", "layers": [-1], "pooling": "mean",
-                                         "output_dir": "emb"}
+    assert new["model"]["init_args"] == {
+        "backbone": "prithvi_eo_tiny",
+        "backbone_args": {"pretrained": False},
+        "output_format": "parquet",
+        "layers": [-1],
+        "pooling": "mean",
+        "output_dir": "emb",
+    }
     assert report.unmapped == []
 
 

@@ -28,8 +28,14 @@ CORE_DECODERS = [n.split(":", 1)[1] for n in geo_core.DECODERS.names(source="cor
 
 def test_core_decoders_are_registered() -> None:
     assert set(CORE_DECODERS) >= {
-        "IdentityDecoder", "LinearDecoder", "FCNDecoder", "UNetDecoder", "UperNetDecoder",
-        "ASPPSegmentationHead", "ASPPRegressionHead", "MLPDecoder",
+        "IdentityDecoder",
+        "LinearDecoder",
+        "FCNDecoder",
+        "UNetDecoder",
+        "UperNetDecoder",
+        "ASPPSegmentationHead",
+        "ASPPRegressionHead",
+        "MLPDecoder",
     }
 
 
@@ -83,8 +89,10 @@ def test_check_neck_catches_a_lying_channel_list() -> None:
         ("segmentation", {"backbone": "tiny_cnn", "decoder": "UNetDecoder"}),
         ("regression", {"backbone": "tiny_cnn", "decoder": "FCNDecoder", "decoder_channels": 8}),
         ("classification", {"backbone": "tiny_cnn", "decoder": "IdentityDecoder"}),
-        ("scalar_regression", {"backbone": "tiny_vit", "decoder": "IdentityDecoder",
-                               "necks": [{"name": "AggregateTokens"}]}),
+        (
+            "scalar_regression",
+            {"backbone": "tiny_vit", "decoder": "IdentityDecoder", "necks": [{"name": "AggregateTokens"}]},
+        ),
     ],
 )
 def test_check_model_factory(task: str, kwargs: dict[str, object]) -> None:

@@ -84,8 +84,9 @@ def test_aspp_heads() -> None:
     reg = ASPPRegressionHead(WIDTHS, channels=8)
     assert reg.out_channels == 1 and reg(PYRAMID).shape == (2, 1, 2, 2)
     assert isinstance(reg.dropout, nn.Identity) and isinstance(seg.dropout, nn.Dropout2d)
-    terratorch_style = ASPPSegmentationHead(WIDTHS, num_classes=2, channels=None, head_dropout_ratio=0.3,
-                                            in_channels=32, dilations=(1, 2))
+    terratorch_style = ASPPSegmentationHead(
+        WIDTHS, num_classes=2, channels=None, head_dropout_ratio=0.3, in_channels=32, dilations=(1, 2)
+    )
     assert terratorch_style.dropout.p == 0.3 and terratorch_style(PYRAMID).shape == (2, 2, 2, 2)
     with pytest.raises(ValueError, match="in_channels=16"):
         ASPPRegressionHead(WIDTHS, in_channels=16)
@@ -106,8 +107,14 @@ def test_heads() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["geo_core.models._encoder_decoder", "geo_core.models._full", "geo_core.models._state",
-     "geo_core.models._layers", "geo_core.models.necks._select", "geo_core.testing._fakes"],
+    [
+        "geo_core.models._encoder_decoder",
+        "geo_core.models._full",
+        "geo_core.models._state",
+        "geo_core.models._layers",
+        "geo_core.models.necks._select",
+        "geo_core.testing._fakes",
+    ],
 )
 def test_docstring_examples(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)

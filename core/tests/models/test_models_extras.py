@@ -48,8 +48,13 @@ def test_temporal_pooling_values() -> None:
 
 
 def test_temporal_tokens_through_necks() -> None:
-    model = build(backbone="tiny_vit", necks=VIT_NECKS, backbone_use_temporal=True,
-                  backbone_temporal_pooling="concat", backbone_n_timestamps=3)
+    model = build(
+        backbone="tiny_vit",
+        necks=VIT_NECKS,
+        backbone_use_temporal=True,
+        backbone_temporal_pooling="concat",
+        backbone_n_timestamps=3,
+    )
     assert model.encoder.out_channels == [96] * 4
     assert model(torch.randn(1, 6, 3, 32, 16)).output.shape == (1, 2, 32, 16)
 
@@ -73,15 +78,22 @@ def test_temporal_errors() -> None:
     with pytest.raises(geo_core.InputDataError, match=r"\(B, C, T, H, W\)"):
         model(torch.randn(1, 6, 16, 16))
     with pytest.raises(geo_core.InputDataError, match="built for 2 frames"):
-        build(backbone_use_temporal=True, backbone_temporal_pooling="concat",
-              backbone_n_timestamps=2)(torch.randn(1, 6, 3, 16, 16))
+        build(backbone_use_temporal=True, backbone_temporal_pooling="concat", backbone_n_timestamps=2)(
+            torch.randn(1, 6, 3, 16, 16)
+        )
 
 
 # -- PEFT ---------------------------------------------------------------------
 def test_lora_only_lora_parameters_train_in_the_encoder() -> None:
-    model = build(backbone="tiny_vit", necks=VIT_NECKS,
-                  peft_config={"method": "LORA", "replace_qkv": "qkv",
-                               "peft_config_kwargs": {"target_modules": ["q_linear", "v_linear"], "r": 4}})
+    model = build(
+        backbone="tiny_vit",
+        necks=VIT_NECKS,
+        peft_config={
+            "method": "LORA",
+            "replace_qkv": "qkv",
+            "peft_config_kwargs": {"target_modules": ["q_linear", "v_linear"], "r": 4},
+        },
+    )
     trainable = {n for n, p in model.encoder.named_parameters() if p.requires_grad}
     assert trainable and all("lora_" in n for n in trainable)
     assert any("q_linear.lora_A" in n for n in trainable) and not any("k_linear.lora" in n for n in trainable)
@@ -155,10 +167,12 @@ def test_state_dict_lightning_checkpoint_and_errors(tmp_path: Path) -> None:
     with pytest.raises(geo_core.CheckpointError, match="do not match"):
         load_state_dict(build(decoder="UNetDecoder"), ckpt)
     with pytest.raises(geo_core.CheckpointError, match=r"missing.*aux_heads"):
-        load_state_dict(build(decoder="IdentityDecoder", aux_decoders=[{"name": "a", "decoder": "LinearDecoder"}]),
-                        ckpt)
-    load_state_dict(build(decoder="IdentityDecoder", aux_decoders=[{"name": "a", "decoder": "LinearDecoder"}]),
-                    ckpt, strict=False)
+        load_state_dict(
+            build(decoder="IdentityDecoder", aux_decoders=[{"name": "a", "decoder": "LinearDecoder"}]), ckpt
+        )
+    load_state_dict(
+        build(decoder="IdentityDecoder", aux_decoders=[{"name": "a", "decoder": "LinearDecoder"}]), ckpt, strict=False
+    )
     unsafe = tmp_path / "unsafe.pt"
     torch.save({"state_dict": model.state_dict(), "obj": _Custom()}, unsafe)
     with pytest.raises(geo_core.CheckpointError, match="weights_only=False"):
@@ -226,7 +240,8 @@ def test_full_model_factory_errors(registered_model: str) -> None:
 
 def test_full_model_factory_lora_on_the_encoder(registered_model: str) -> None:
     model = FullModelFactory().build_model(
-        "segmentation", model=registered_model,
+        "segmentation",
+        model=registered_model,
         peft_config={"method": "LORA", "peft_config_kwargs": {"target_modules": ["0"], "r": 2}},
     )
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}

@@ -41,8 +41,9 @@ def test_reference_shapes(task: str, expected: tuple[int, ...], style: str, x224
     if style == "cnn":
         model = build(task, decoder=decoder, backbone_in_channels=6)
     else:
-        model = build(task, backbone="tiny_vit", decoder=decoder, backbone_patch_size=16, backbone_img_size=224,
-                      necks=VIT_NECKS)
+        model = build(
+            task, backbone="tiny_vit", decoder=decoder, backbone_patch_size=16, backbone_img_size=224, necks=VIT_NECKS
+        )
     model.eval()
     with torch.no_grad():
         out = model(x224)
@@ -53,8 +54,9 @@ def test_reference_shapes(task: str, expected: tuple[int, ...], style: str, x224
 def test_factory_is_registered_and_accepts_qualified_names() -> None:
     factory = geo_core.MODEL_FACTORIES.build("EncoderDecoderFactory")
     assert isinstance(factory, geo_core.ModelFactory)
-    model = factory.build_model("segmentation", backbone="core:tiny_cnn", decoder="core:FCNDecoder",
-                                decoder_channels=8, num_classes=3)
+    model = factory.build_model(
+        "segmentation", backbone="core:tiny_cnn", decoder="core:FCNDecoder", decoder_channels=8, num_classes=3
+    )
     assert model(torch.randn(2, 6, 32, 32)).output.shape == (2, 3, 32, 32)
 
 
@@ -71,8 +73,14 @@ def test_prefix_routing_splits_on_the_known_prefix_only() -> None:
             seen.update(head_dim=head_dim, decoder_like=decoder_like)
             super().__init__(**kw)
 
-    model = build(backbone=Recorder, backbone_head_dim=7, backbone_decoder_like=3, decoder_channels=[8, 8, 8, 8],
-                  head_dropout=0.1, head_channel_list=[4])
+    model = build(
+        backbone=Recorder,
+        backbone_head_dim=7,
+        backbone_decoder_like=3,
+        decoder_channels=[8, 8, 8, 8],
+        head_dropout=0.1,
+        head_channel_list=[4],
+    )
     assert seen == {"head_dim": 7, "decoder_like": 3}
     assert model.decoder.out_channels == 8
     assert isinstance(model.head.dropout, nn.Dropout) and model.head.out.in_channels == 4
@@ -158,8 +166,9 @@ def test_aux_decoders_accept_objects_and_scalar_tasks() -> None:
 
 
 def test_heads_options() -> None:
-    m = build("regression", decoder="IdentityDecoder", head_final_act="Sigmoid", head_channel_list=[8],
-              head_activation="GELU")
+    m = build(
+        "regression", decoder="IdentityDecoder", head_final_act="Sigmoid", head_channel_list=[8], head_activation="GELU"
+    )
     y = m(torch.randn(2, 6, 32, 32)).output
     assert y.shape == (2, 32, 32) and bool(((y >= 0) & (y <= 1)).all())
     assert any(isinstance(mod, nn.GELU) for mod in m.head.modules())

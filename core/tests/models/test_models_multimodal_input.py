@@ -27,16 +27,18 @@ class DictBackbone(nn.Module):
 
 def test_each_modality_is_padded_and_the_output_cropped_back() -> None:
     backbone = DictBackbone()
-    model = EncoderDecoderFactory().build_model("segmentation", backbone=backbone, decoder="FCNDecoder",
-                                                decoder_kwargs={"channels": 8}, num_classes=2)
+    model = EncoderDecoderFactory().build_model(
+        "segmentation", backbone=backbone, decoder="FCNDecoder", decoder_kwargs={"channels": 8}, num_classes=2
+    )
     out = model({"a": torch.randn(2, 3, 20, 30), "b": torch.randn(2, 2, 20, 30)}).output
     assert out.shape == (2, 2, 20, 30)
     assert backbone.seen == [(2, 3, 24, 32), (2, 2, 24, 32)]
 
 
 def test_modalities_on_different_grids_are_an_error() -> None:
-    model = EncoderDecoderFactory().build_model("segmentation", backbone=DictBackbone(), decoder="FCNDecoder",
-                                                decoder_kwargs={"channels": 8}, num_classes=2)
+    model = EncoderDecoderFactory().build_model(
+        "segmentation", backbone=DictBackbone(), decoder="FCNDecoder", decoder_kwargs={"channels": 8}, num_classes=2
+    )
     with pytest.raises(InputDataError, match="differ in height and width"):
         model({"a": torch.randn(1, 3, 16, 16), "b": torch.randn(1, 2, 24, 16)})
     with pytest.raises(InputDataError, match="at least one"):

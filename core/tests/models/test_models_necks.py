@@ -28,8 +28,15 @@ def maps(widths: list[int], size: int = 8, batch: int = 2) -> list[torch.Tensor]
 def test_every_core_neck_is_registered() -> None:
     names = {n.split(":", 1)[1] for n in geo_core.NECKS.names(source="core")}
     assert names == {
-        "SelectIndices", "PermuteDims", "ReshapeTokensToImage", "AggregateTokens", "InterpolateToPyramidal",
-        "LearnedInterpolateToPyramidal", "MaxpoolToPyramidal", "FeaturePyramidNetworkNeck", "AddBottleneckLayer",
+        "SelectIndices",
+        "PermuteDims",
+        "ReshapeTokensToImage",
+        "AggregateTokens",
+        "InterpolateToPyramidal",
+        "LearnedInterpolateToPyramidal",
+        "MaxpoolToPyramidal",
+        "FeaturePyramidNetworkNeck",
+        "AddBottleneckLayer",
     }
 
 

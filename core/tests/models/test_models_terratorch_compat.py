@@ -11,13 +11,19 @@ from torch import nn
 
 
 def test_token_backbone_without_neck_is_reshaped_for_a_conv_decoder() -> None:
-    model = EncoderDecoderFactory().build_model("segmentation", backbone="tiny_vit", decoder="UNetDecoder",
-                                                num_classes=2, backbone_in_channels=3,
-                                                decoder_channels=[32, 16, 8, 4])
+    model = EncoderDecoderFactory().build_model(
+        "segmentation",
+        backbone="tiny_vit",
+        decoder="UNetDecoder",
+        num_classes=2,
+        backbone_in_channels=3,
+        decoder_channels=[32, 16, 8, 4],
+    )
     assert model(torch.zeros(1, 3, 32, 48)).output.shape == (1, 2, 32, 48)
     # classification heads pool tokens themselves: no neck is added
-    clf = EncoderDecoderFactory().build_model("classification", backbone="tiny_vit", decoder="IdentityDecoder",
-                                              num_classes=3, backbone_in_channels=3)
+    clf = EncoderDecoderFactory().build_model(
+        "classification", backbone="tiny_vit", decoder="IdentityDecoder", num_classes=3, backbone_in_channels=3
+    )
     assert len(clf.necks.necks) == 0 and clf(torch.zeros(2, 3, 32, 32)).output.shape == (2, 3)
 
 
@@ -30,16 +36,23 @@ class _Undeclared(TinyViTBackbone):
 
 
 def test_undeclared_token_backbone_gets_an_error_naming_the_neck() -> None:
-    model = EncoderDecoderFactory().build_model("segmentation", backbone=_Undeclared(in_channels=3),
-                                                decoder="FCNDecoder", num_classes=2)
+    model = EncoderDecoderFactory().build_model(
+        "segmentation", backbone=_Undeclared(in_channels=3), decoder="FCNDecoder", num_classes=2
+    )
     with pytest.raises(ConfigError, match="ReshapeTokensToImage"):
         model(torch.zeros(1, 3, 32, 32))
 
 
 def test_learned_upscale_layers_and_dotted_final_act() -> None:
-    model = EncoderDecoderFactory().build_model("regression", backbone="tiny_cnn", decoder="IdentityDecoder",
-                                                backbone_in_channels=3, head_learned_upscale_layers=2,
-                                                head_final_act="torch.nn.ReLU", rescale=False)
+    model = EncoderDecoderFactory().build_model(
+        "regression",
+        backbone="tiny_cnn",
+        decoder="IdentityDecoder",
+        backbone_in_channels=3,
+        head_learned_upscale_layers=2,
+        head_final_act="torch.nn.ReLU",
+        rescale=False,
+    )
     out = model(torch.randn(2, 3, 64, 64)).output
     assert out.shape == (2, 16, 16)  # stride-16 features upscaled 4x
     assert (out >= 0).all()
@@ -49,7 +62,10 @@ def test_learned_upscale_layers_and_dotted_final_act() -> None:
 def test_freeze_head_freezes_only_the_head() -> None:
     from geo_core.tasks import SemanticSegmentationTask
 
-    task = SemanticSegmentationTask(model_factory="EncoderDecoderFactory", freeze_head=True, model_args={
-        "backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2, "backbone_in_channels": 3})
+    task = SemanticSegmentationTask(
+        model_factory="EncoderDecoderFactory",
+        freeze_head=True,
+        model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2, "backbone_in_channels": 3},
+    )
     assert not any(p.requires_grad for p in task.model.head.parameters())
     assert all(p.requires_grad for p in task.model.decoder.parameters())

@@ -30,8 +30,13 @@ def _neck(model):
 
 def test_time_dim_filled_from_backbone():
     factory = geo_core.MODEL_FACTORIES.build("EncoderDecoderFactory")
-    model = factory.build_model("segmentation", backbone=FrameTokens(frames=3), decoder="FCNDecoder",
-                                necks=[{"name": "ReshapeTokensToImage"}], num_classes=2)
+    model = factory.build_model(
+        "segmentation",
+        backbone=FrameTokens(frames=3),
+        decoder="FCNDecoder",
+        necks=[{"name": "ReshapeTokensToImage"}],
+        num_classes=2,
+    )
     assert _neck(model).effective_time_dim == 3
     out = model(torch.randn(2, 6, 3, 32, 32)).output
     assert out.shape == (2, 2, 32, 32)
@@ -39,6 +44,11 @@ def test_time_dim_filled_from_backbone():
 
 def test_explicit_time_dim_wins():
     factory = geo_core.MODEL_FACTORIES.build("EncoderDecoderFactory")
-    model = factory.build_model("segmentation", backbone=FrameTokens(frames=3), decoder="FCNDecoder",
-                                necks=[{"name": "ReshapeTokensToImage", "effective_time_dim": 1}], num_classes=2)
+    model = factory.build_model(
+        "segmentation",
+        backbone=FrameTokens(frames=3),
+        decoder="FCNDecoder",
+        necks=[{"name": "ReshapeTokensToImage", "effective_time_dim": 1}],
+        num_classes=2,
+    )
     assert _neck(model).effective_time_dim == 1

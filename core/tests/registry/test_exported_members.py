@@ -13,8 +13,9 @@ def test_all_names_resolve():
 
 
 def test_all_is_the_public_surface():
-    public = {n for n in dir(geo_core) if not n.startswith("_") and not isinstance(getattr(geo_core, n),
-                                                                                  types.ModuleType)}
+    public = {
+        n for n in dir(geo_core) if not n.startswith("_") and not isinstance(getattr(geo_core, n), types.ModuleType)
+    }
     public.discard("annotations")  # from __future__ import annotations
     public.discard("TYPE_CHECKING")
     assert public == set(geo_core.__all__) - {"__version__"}

@@ -159,5 +159,8 @@ def test_doctor_index_check_names_versions_and_the_fix():
     stale = DoctorCheck.index_matches("pluggy", "0.0.1", "pip install pluggy", "python -m regen")
     assert not stale.ok and stale.detail.endswith(f"installed {have}; regenerate with: python -m regen")
     absent = DoctorCheck.index_matches("geo-no-such-dist", "1.0", "pip install geo-no-such-dist", "x")
-    assert (absent.name, absent.ok, absent.detail) == ("geo-no-such-dist installed", False,
-                                                       "pip install geo-no-such-dist")
+    assert (absent.name, absent.ok, absent.detail) == (
+        "geo-no-such-dist installed",
+        False,
+        "pip install geo-no-such-dist",
+    )

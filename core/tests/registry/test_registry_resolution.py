@@ -174,8 +174,13 @@ def test_two_outside_sources_serving_one_plain_name_warn_once_naming_both(fresh,
     from geo_core.testing import fake_distribution
 
     for src in ("zebra", "aardvark"):  # neither declares a priority tier: the alphabet decides, loudly
-        fake_distribution(tmp_path, f"geo-plugin-{src}", {"geo.backbones": {"sharednet": f"{src}_pkg:Net"}},
-                          modules={f"{src}_pkg/__init__.py": "class Net:\n    out_channels = [1]\n"}, activate=False)
+        fake_distribution(
+            tmp_path,
+            f"geo-plugin-{src}",
+            {"geo.backbones": {"sharednet": f"{src}_pkg:Net"}},
+            modules={f"{src}_pkg/__init__.py": "class Net:\n    out_channels = [1]\n"},
+            activate=False,
+        )
     fresh.syspath_prepend(str(tmp_path))
     geo_core.reset_plugins()
     caplog.set_level(logging.INFO, logger="geo_core.registry")

@@ -45,10 +45,17 @@ def setup(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("scaleout")
     (root / "killer.py").write_text(KILLER)
-    cfg = {"custom_modules_path": str(root / "killer.py"),
-           "trainer": {"accelerator": "cpu", "devices": 1, "logger": False, "enable_progress_bar": False},
-           "model": {"class_path": "SemanticSegmentationTask", "init_args": {
-               "model_factory": "EncoderDecoderFactory", "model_args": {**MODEL_ARGS, "backbone": "kill_cnn"}}}}
+    cfg = {
+        "custom_modules_path": str(root / "killer.py"),
+        "trainer": {"accelerator": "cpu", "devices": 1, "logger": False, "enable_progress_bar": False},
+        "model": {
+            "class_path": "SemanticSegmentationTask",
+            "init_args": {
+                "model_factory": "EncoderDecoderFactory",
+                "model_args": {**MODEL_ARGS, "backbone": "kill_cnn"},
+            },
+        },
+    }
     (root / "cfg.yaml").write_text(yaml.safe_dump(cfg))
     torch.manual_seed(0)
     task = SemanticSegmentationTask(model_factory="EncoderDecoderFactory", model_args=MODEL_ARGS)
@@ -63,8 +70,23 @@ def setup(tmp_path_factory):
 
 
 def predict_args(root: Path, out: Path, *extra: str) -> list[str]:
-    return ["predict", "-c", str(root / "cfg.yaml"), "--ckpt", str(root / "w.ckpt"), "-i", str(root / "scenes"),
-            "-o", str(out), "--crop", "64", "--stride", "64", "--no-progress", *extra]
+    return [
+        "predict",
+        "-c",
+        str(root / "cfg.yaml"),
+        "--ckpt",
+        str(root / "w.ckpt"),
+        "-i",
+        str(root / "scenes"),
+        "-o",
+        str(out),
+        "--crop",
+        "64",
+        "--stride",
+        "64",
+        "--no-progress",
+        *extra,
+    ]
 
 
 def torchrun(args: list[str], nproc: int = 2, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -90,9 +90,13 @@ def test_geo_embed_takes_a_text_list_with_a_ledger(setup, tmp_path):
     import pyarrow.parquet as pq
     import yaml
 
-    cfg = {"trainer": {"accelerator": "cpu", "logger": False}, "model": {
-        "class_path": "EmbeddingGenerationTask", "init_args": {
-            "backbone": "tiny_cnn", "backbone_args": {"in_channels": 6}, "output_format": "parquet"}}}
+    cfg = {
+        "trainer": {"accelerator": "cpu", "logger": False},
+        "model": {
+            "class_path": "EmbeddingGenerationTask",
+            "init_args": {"backbone": "tiny_cnn", "backbone_args": {"in_channels": 6}, "output_format": "parquet"},
+        },
+    }
     (tmp_path / "emb.yaml").write_text(yaml.safe_dump(cfg))
     lst = tmp_path / "scenes.txt"
     lst.write_text("".join(f"{setup / 'scenes' / f's{i:02d}.tif'}\n" for i in range(3)))

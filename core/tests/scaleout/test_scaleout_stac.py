@@ -26,17 +26,32 @@ NAMES = ["BLUE", "RED", "NIR_NARROW"]  # TerraTorch's names; the items use STAC 
 
 def _item(iid: str, nir_res: float = 10.0) -> dict:
     def asset(href, **bands):
-        return {"href": href, "type": "image/tiff; application=geotiff; profile=cloud-optimized", "roles": ["data"],
-                **bands}
+        return {
+            "href": href,
+            "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+            "roles": ["data"],
+            **bands,
+        }
 
-    return {"type": "Feature", "stac_version": "1.1.0", "id": iid, "stac_extensions": [],
-            "geometry": {"type": "Polygon", "coordinates": [[[-87.0, 37.9], [-86.9, 37.9], [-86.9, 38.0],
-                                                             [-87.0, 38.0], [-87.0, 37.9]]]},
-            "bbox": [-87.0, 37.9, -86.9, 38.0], "properties": {"datetime": "2024-06-01T10:00:00Z"}, "links": [],
-            "assets": {"B02": asset(f"{iid}/B02.tif", **{"eo:bands": [{"name": "B02", "common_name": "blue"}]}),
-                       "B04": asset(f"{iid}/B04.tif", bands=[{"name": "B04", "eo:common_name": "red"}]),
-                       "nir08": asset(f"{iid}/B8A.tif", **{"raster:bands": [{"data_type": "float32"}]}),
-                       "thumbnail": {"href": f"{iid}/thumb.png", "type": "image/png", "roles": ["thumbnail"]}}}
+    return {
+        "type": "Feature",
+        "stac_version": "1.1.0",
+        "id": iid,
+        "stac_extensions": [],
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[-87.0, 37.9], [-86.9, 37.9], [-86.9, 38.0], [-87.0, 38.0], [-87.0, 37.9]]],
+        },
+        "bbox": [-87.0, 37.9, -86.9, 38.0],
+        "properties": {"datetime": "2024-06-01T10:00:00Z"},
+        "links": [],
+        "assets": {
+            "B02": asset(f"{iid}/B02.tif", **{"eo:bands": [{"name": "B02", "common_name": "blue"}]}),
+            "B04": asset(f"{iid}/B04.tif", bands=[{"name": "B04", "eo:common_name": "red"}]),
+            "nir08": asset(f"{iid}/B8A.tif", **{"raster:bands": [{"data_type": "float32"}]}),
+            "thumbnail": {"href": f"{iid}/thumb.png", "type": "image/png", "roles": ["thumbnail"]},
+        },
+    }
 
 
 @pytest.fixture(scope="module")
@@ -49,16 +64,19 @@ def stac(tmp_path_factory):
         for k, name in enumerate(["B02", "B04"]):
             write_geotiff(root / iid / f"{name}.tif", bands[k], resolution=10.0, tiled=True, compress="deflate")
         step = int(nir_res // 10)
-        write_geotiff(root / iid / "B8A.tif", bands[2][::step, ::step], resolution=nir_res, tiled=True,
-                      compress="deflate")
+        write_geotiff(
+            root / iid / "B8A.tif", bands[2][::step, ::step], resolution=nir_res, tiled=True, compress="deflate"
+        )
         stacks[iid] = write_geotiff(root / f"{iid}_stack.tif", bands, resolution=10.0)
     coll = {"type": "FeatureCollection", "features": [_item("itemB", 20.0), _item("itemA")]}
     (root / "items.json").write_text(json.dumps(coll))
     torch.manual_seed(0)
     from geo_core.tasks import SemanticSegmentationTask
 
-    task = SemanticSegmentationTask(model_factory="EncoderDecoderFactory", model_args={
-        "backbone": "tiny_cnn", "backbone_in_channels": 3, "decoder": "UNetDecoder", "num_classes": 3}).eval()
+    task = SemanticSegmentationTask(
+        model_factory="EncoderDecoderFactory",
+        model_args={"backbone": "tiny_cnn", "backbone_in_channels": 3, "decoder": "UNetDecoder", "num_classes": 3},
+    ).eval()
     return root, stacks, task
 
 
@@ -96,8 +114,14 @@ def test_local_item_collection_predicts_by_band_name_and_writes_a_valid_catalog(
     assert proj.code == "EPSG:32616" and proj.shape == [96, 80] and proj.transform[0] == 10.0
     assert items[0].assets["prediction"].get_absolute_href() == str(out / "itemA_pred.tif")
     # a single item to a single file
-    (tmp_path / "one.json").write_text(json.dumps({**_item("itemA"), "assets": {
-        k: {**a, "href": str(root / a["href"])} for k, a in _item("itemA")["assets"].items()}}))
+    (tmp_path / "one.json").write_text(
+        json.dumps(
+            {
+                **_item("itemA"),
+                "assets": {k: {**a, "href": str(root / a["href"])} for k, a in _item("itemA")["assets"].items()},
+            }
+        )
+    )
     (one,) = predict_paths(task, tmp_path / "one.json", tmp_path / "one_pred.tif", PRE, OPTS)
     with rasterio.open(one) as a, rasterio.open(out / "itemA_pred.tif") as b:
         np.testing.assert_array_equal(a.read(), b.read())
@@ -130,7 +154,7 @@ class _RangeHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         import io
 
-        return io.BytesIO(data[start: end + 1])
+        return io.BytesIO(data[start : end + 1])
 
 
 @contextlib.contextmanager
@@ -186,4 +210,5 @@ def test_embeddings_of_stac_items_carry_the_item_id(stac, tmp_path):
     assert counts == {"written": 2, "skipped": 0, "failed": 0}
     table = pq.read_table(tmp_path / "emb" / "itemB_embedding.parquet")
     assert table.column("item_id").to_pylist() == ["itemB"] and table.column("filename").to_pylist()[0].endswith(
-        "items.json")
+        "items.json"
+    )

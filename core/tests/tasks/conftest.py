@@ -14,8 +14,9 @@ class TinyPixelModel(Model):
         self.num_classes = num_classes
         self.encoder = nn.Module()
         self.encoder.stem = nn.Conv2d(in_channels, 8, 3, padding=1)
-        self.encoder.blocks = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8),
-                                            nn.Conv2d(8, 8, 3, padding=1))
+        self.encoder.blocks = nn.Sequential(
+            nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.Conv2d(8, 8, 3, padding=1)
+        )
         self.decoder = nn.Conv2d(8, num_classes, 1)
         self.scalar = scalar
         self.aux_heads = nn.ModuleDict({"aux": nn.Conv2d(8, num_classes, 1)}) if aux else nn.ModuleDict()
@@ -43,7 +44,15 @@ LIGHTNING_PYTREE = "ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:Fu
 def quiet_trainer(**kw):
     import lightning.pytorch as pl
 
-    opts = dict(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                enable_model_summary=False, accelerator="cpu", devices=1, num_sanity_val_steps=0)
+    opts = dict(
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+        num_sanity_val_steps=0,
+    )
     opts.update(kw)
     return pl.Trainer(**opts)

@@ -19,11 +19,21 @@ from .conftest import LIGHTNING_PYTREE, TinyPixelModel, quiet_trainer
 pytestmark = pytest.mark.filterwarnings(LIGHTNING_PYTREE)
 
 CASES = [
-    (SemanticSegmentationTask, "segmentation", {}, {"class_names": ["land", "water"]},
-     {"mIoU", "mIoU_micro", "F1", "accuracy", "IoU_land", "IoU_water"}),
+    (
+        SemanticSegmentationTask,
+        "segmentation",
+        {},
+        {"class_names": ["land", "water"]},
+        {"mIoU", "mIoU_micro", "F1", "accuracy", "IoU_land", "IoU_water"},
+    ),
     (PixelwiseRegressionTask, "regression", {"num_classes": 1}, {"ignore_index": -1}, {"RMSE", "MAE", "R2"}),
-    (ClassificationTask, "classification", {"num_classes": 3, "scalar": True}, {},
-     {"accuracy", "F1", "precision", "recall"}),
+    (
+        ClassificationTask,
+        "classification",
+        {"num_classes": 3, "scalar": True},
+        {},
+        {"accuracy", "F1", "precision", "recall"},
+    ),
     (MultiLabelClassificationTask, "multilabel", {"num_classes": 3, "scalar": True}, {}, {"AUROC", "AP", "F1"}),
     (ScalarRegressionTask, "scalar_regression", {"num_classes": 1, "scalar": True}, {}, {"RMSE", "MAE", "R2"}),
 ]
@@ -70,8 +80,9 @@ def test_extra_batch_keys_reach_the_model_and_predict_outputs():
 
 def test_named_test_dataloaders_and_recorded_metrics(tmp_path):
     path = tmp_path / "metrics.json"
-    task = SemanticSegmentationTask(model=TinyPixelModel(), test_dataloaders_names=["spring", "autumn"],
-                                    path_to_record_metrics=str(path))
+    task = SemanticSegmentationTask(
+        model=TinyPixelModel(), test_dataloaders_names=["spring", "autumn"], path_to_record_metrics=str(path)
+    )
     res = quiet_trainer().test(task, TinyGeoDataModule(num_samples=4, size=16, test_dataloaders=2), verbose=False)
     assert "test/spring/mIoU" in res[0] and "test/autumn/mIoU" in res[1]
     recorded = json.loads(path.read_text())
@@ -82,8 +93,11 @@ def test_tiled_validation_matches_plain_for_a_local_model():
     dm = TinyGeoDataModule(num_samples=4, size=32)
     torch.manual_seed(0)
     plain = SemanticSegmentationTask(model=TinyPixelModel())
-    tiled = SemanticSegmentationTask(model=TinyPixelModel(), tiled_inference_on_validation=True,
-                                     tiled_inference_parameters={"crop": 16, "stride": 8, "batch_size": 3})
+    tiled = SemanticSegmentationTask(
+        model=TinyPixelModel(),
+        tiled_inference_on_validation=True,
+        tiled_inference_parameters={"crop": 16, "stride": 8, "batch_size": 3},
+    )
     tiled.load_state_dict(plain.state_dict())
     a = quiet_trainer().validate(plain, dm, verbose=False)[0]
     b = quiet_trainer().validate(tiled, dm, verbose=False)[0]

@@ -51,9 +51,13 @@ def test_head_only_and_freeze_flags():
 
 
 def test_optimizer_and_scheduler_by_name():
-    task = SemanticSegmentationTask(model=TinyPixelModel(), optimizer="SGD", optimizer_hparams={"momentum": 0.9,
-                                    "weight_decay": 0.01}, scheduler="StepLR",
-                                    scheduler_hparams={"step_size": 2, "interval": "step"})
+    task = SemanticSegmentationTask(
+        model=TinyPixelModel(),
+        optimizer="SGD",
+        optimizer_hparams={"momentum": 0.9, "weight_decay": 0.01},
+        scheduler="StepLR",
+        scheduler_hparams={"step_size": 2, "interval": "step"},
+    )
     conf = task.configure_optimizers()
     assert isinstance(conf["optimizer"], torch.optim.SGD)
     assert conf["optimizer"].param_groups[0]["weight_decay"] == 0.01
@@ -78,8 +82,9 @@ def test_warmup_scales_the_lr_of_the_first_steps(monkeypatch):
 
     monkeypatch.setattr(torch.optim, "RecordLR", _RecordLR, raising=False)
     _RecordLR.seen = []
-    task = SemanticSegmentationTask(model=TinyPixelModel(), optimizer="RecordLR", lr=0.1, warmup_steps=4,
-                                    warmup_start_factor=0.0)
+    task = SemanticSegmentationTask(
+        model=TinyPixelModel(), optimizer="RecordLR", lr=0.1, warmup_steps=4, warmup_start_factor=0.0
+    )
     quiet_trainer(max_steps=6, limit_val_batches=0).fit(task, TinyGeoDataModule(num_samples=24, batch_size=4))
     assert _RecordLR.seen[:6] == pytest.approx([0.0, 0.025, 0.05, 0.075, 0.1, 0.1])
     assert task.trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.1)  # restored after each step

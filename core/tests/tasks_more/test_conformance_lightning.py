@@ -32,12 +32,18 @@ def test_check_datamodule() -> None:
 
 
 def test_check_task() -> None:
-    task = geo_core.TASKS.build("SemanticSegmentationTask", model_factory="EncoderDecoderFactory",
-                                model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2})
+    task = geo_core.TASKS.build(
+        "SemanticSegmentationTask",
+        model_factory="EncoderDecoderFactory",
+        model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+    )
     check_task(task)
-    frozen = geo_core.TASKS.build("ClassificationTask", model_factory="EncoderDecoderFactory",
-                                  model_args={"backbone": "tiny_cnn", "decoder": "IdentityDecoder", "num_classes": 2},
-                                  lr=0.0)
+    frozen = geo_core.TASKS.build(
+        "ClassificationTask",
+        model_factory="EncoderDecoderFactory",
+        model_args={"backbone": "tiny_cnn", "decoder": "IdentityDecoder", "num_classes": 2},
+        lr=0.0,
+    )
     with pytest.raises(AssertionError, match="changed nothing"):
         check_task(frozen)
     with pytest.raises(AssertionError, match="not a LightningModule"):

@@ -32,9 +32,15 @@ def test_geo_embed_example_config(tmp_path):
 
 
 def test_geo_embed_rejects_other_tasks(tmp_path):
-    cfg = {"model": {"class_path": "SemanticSegmentationTask", "init_args": {
-        "model_factory": "EncoderDecoderFactory",
-        "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2}}}}
+    cfg = {
+        "model": {
+            "class_path": "SemanticSegmentationTask",
+            "init_args": {
+                "model_factory": "EncoderDecoderFactory",
+                "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+            },
+        }
+    }
     path = tmp_path / "seg.yaml"
     path.write_text(yaml.safe_dump(cfg))
     res = CliRunner().invoke(app, ["embed", "-c", str(path)])

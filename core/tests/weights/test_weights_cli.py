@@ -28,7 +28,8 @@ def released(server: WeightServer) -> Iterator[WeightServer]:
     url = server.add_file("rel/plain.pth", payload(seed=2))
 
     geo_core.BACKBONES.register(name="hub_net", metadata={"weights": {"hf_repo": "org/tiny", "filename": "tiny.pt"}})(
-        lambda **kw: None)
+        lambda **kw: None
+    )
     geo_core.BACKBONES.register(name="url_net", metadata={"weights": {"url": url}})(lambda **kw: None)
     geo_core.BACKBONES.register(name="bare_net")(lambda **kw: None)
     yield server

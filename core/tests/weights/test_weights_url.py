@@ -149,8 +149,10 @@ def test_importing_the_layer_is_light() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, geo_core.weights, geo_core.testing; "
-            "print(sorted(m for m in ('torch', 'huggingface_hub', 'httpx') if m in sys.modules))")
+    code = (
+        "import sys, geo_core.weights, geo_core.testing; "
+        "print(sorted(m for m in ('torch', 'huggingface_hub', 'httpx') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
 

@@ -18,8 +18,14 @@ def write_checkpoint(tmp_path: Path) -> Callable[..., tuple[Path, Any]]:
     next to decoder keys that loading must drop.
     """
 
-    def write(variant: str = "clay_test", prefix: str = "model.encoder.", lightning: bool = True,
-              drop: tuple[str, ...] = (), seed: int = 0, **kwargs: Any) -> tuple[Path, Any]:
+    def write(
+        variant: str = "clay_test",
+        prefix: str = "model.encoder.",
+        lightning: bool = True,
+        drop: tuple[str, ...] = (),
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> tuple[Path, Any]:
         from geo_plugin_clay import build_backbone
 
         torch.manual_seed(seed)

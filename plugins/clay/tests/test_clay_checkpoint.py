@@ -73,8 +73,7 @@ def test_pretrained_fetches_the_released_file_through_the_weights_layer(tmp_path
     sd = {f"model.encoder.{k}": v for k, v in src.state_dict().items()}
     with WeightServer() as server:
         server.use(monkeypatch, tmp_path)
-        server.add_hf_file("made-with-clay/Clay-legacy", "v1/clay-v1-base.ckpt",
-                           checkpoint_bytes({"state_dict": sd}))
+        server.add_hf_file("made-with-clay/Clay-legacy", "v1/clay-v1-base.ckpt", checkpoint_bytes({"state_dict": sd}))
         model = geo_core.BACKBONES.build("clay:clay_v1_base", pretrained=True, depth=1)
         assert _same(model, src)
         assert server.count("GET", "v1/clay-v1-base.ckpt") == 1

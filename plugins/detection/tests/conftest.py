@@ -15,9 +15,15 @@ def trainer() -> Callable[..., Any]:
     def make(**kw: Any) -> Any:
         import lightning.pytorch as pl
 
-        base: dict[str, Any] = dict(max_epochs=1, accelerator="cpu", devices=1, logger=False,
-                                    enable_checkpointing=False, enable_progress_bar=False,
-                                    enable_model_summary=False)
+        base: dict[str, Any] = dict(
+            max_epochs=1,
+            accelerator="cpu",
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
         return pl.Trainer(**{**base, **kw})
 
     return make

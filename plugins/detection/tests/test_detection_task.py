@@ -212,12 +212,31 @@ def test_geo_predict_on_a_detection_config_writes_geojson(tmp_path):
         _scene(tmp_path / "data", i)
     cfg = {
         "trainer": {"accelerator": "cpu", "devices": 1, "default_root_dir": str(tmp_path / "run")},
-        "model": {"class_path": "ObjectDetectionTask", "init_args": {
-            "model_args": {"framework": "faster-rcnn", "backbone": "tiny_cnn", "in_channels": 3, "num_classes": 2,
-                           "min_size": 64, "max_size": 64, "fpn_channels": 16, "score_thresh": 0.0},
-            "class_names": ["background", "square"], "predict_score_thresh": 0.0}},
-        "data": {"class_path": "GenericDetectionDataModule", "init_args": {
-            "class_names": ["background", "square"], "train_data_root": str(tmp_path / "data"), "batch_size": 2}},
+        "model": {
+            "class_path": "ObjectDetectionTask",
+            "init_args": {
+                "model_args": {
+                    "framework": "faster-rcnn",
+                    "backbone": "tiny_cnn",
+                    "in_channels": 3,
+                    "num_classes": 2,
+                    "min_size": 64,
+                    "max_size": 64,
+                    "fpn_channels": 16,
+                    "score_thresh": 0.0,
+                },
+                "class_names": ["background", "square"],
+                "predict_score_thresh": 0.0,
+            },
+        },
+        "data": {
+            "class_path": "GenericDetectionDataModule",
+            "init_args": {
+                "class_names": ["background", "square"],
+                "train_data_root": str(tmp_path / "data"),
+                "batch_size": 2,
+            },
+        },
     }
     (tmp_path / "det.yaml").write_text(yaml.safe_dump(cfg))
     out = tmp_path / "preds"

@@ -99,8 +99,9 @@ def test_wrong_or_truncated_files_name_the_keys_as_in_the_file(tmp_path: Path) -
         geo_core.BACKBONES.build(TINY, ckpt_path=tmp_path / "cut.pth", patch_size=8)
 
 
-def test_pretrained_fetches_the_released_url_through_the_weights_layer(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pretrained_fetches_the_released_url_through_the_weights_layer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from geo_core.testing import WeightServer
     from geo_plugin_mmearth import _convnextv2 as mm
 
@@ -131,8 +132,14 @@ DECODERS = {
 @pytest.mark.parametrize("decoder", sorted(DECODERS))
 def test_composes_with_core_and_smp_decoders(decoder: str) -> None:
     factory = geo_core.MODEL_FACTORIES.build("EncoderDecoderFactory")
-    model = factory.build_model("segmentation", backbone=TINY, backbone_in_chans=4, decoder=decoder,
-                                decoder_kwargs=DECODERS[decoder], num_classes=3)
+    model = factory.build_model(
+        "segmentation",
+        backbone=TINY,
+        backbone_in_chans=4,
+        decoder=decoder,
+        decoder_kwargs=DECODERS[decoder],
+        num_classes=3,
+    )
     out = model(torch.randn(2, 4, 64, 64)).output
     assert out.shape == (2, 3, 64, 64)
     out.mean().backward()
@@ -145,14 +152,28 @@ def test_one_training_step_through_the_segmentation_task(tmp_path: Path) -> None
 
     task = SemanticSegmentationTask(
         model_factory="EncoderDecoderFactory",
-        model_args={"backbone": TINY, "backbone_in_chans": 6, "decoder": "UperNetDecoder", "decoder_channels": 16,
-                    "num_classes": 2},
-        loss="ce", lr=1e-3,
+        model_args={
+            "backbone": TINY,
+            "backbone_in_chans": 6,
+            "decoder": "UperNetDecoder",
+            "decoder_channels": 16,
+            "num_classes": 2,
+        },
+        loss="ce",
+        lr=1e-3,
     )
     before = {k: v.clone() for k, v in task.model.encoder.state_dict().items()}
-    trainer = pl.Trainer(max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                         limit_val_batches=0, default_root_dir=tmp_path)
+    trainer = pl.Trainer(
+        max_steps=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        default_root_dir=tmp_path,
+    )
     trainer.fit(task, datamodule=TinyGeoDataModule(num_samples=2, size=32, batch_size=2))
     assert any(not torch.equal(v, task.model.encoder.state_dict()[k]) for k, v in before.items())
     assert math.isfinite(float(trainer.callback_metrics.get("train/loss", torch.tensor(0.0))))

@@ -26,13 +26,25 @@ pytestmark = [
 
 def _config(tmp_path):
     cfg = {
-        "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
-                    "enable_model_summary": False, "default_root_dir": str(tmp_path / "run")},
-        "model": {"class_path": "SemanticSegmentationTask", "init_args": {
-            "model_factory": "EncoderDecoderFactory",
-            "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2}}},
-        "data": {"class_path": "geo_core.testing.TinyGeoDataModule",
-                 "init_args": {"num_samples": 2, "size": 32, "batch_size": 2}},
+        "trainer": {
+            "max_epochs": 1,
+            "accelerator": "cpu",
+            "devices": 1,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "default_root_dir": str(tmp_path / "run"),
+        },
+        "model": {
+            "class_path": "SemanticSegmentationTask",
+            "init_args": {
+                "model_factory": "EncoderDecoderFactory",
+                "model_args": {"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+            },
+        },
+        "data": {
+            "class_path": "geo_core.testing.TinyGeoDataModule",
+            "init_args": {"num_samples": 2, "size": 32, "batch_size": 2},
+        },
     }
     path = tmp_path / "seg.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -54,10 +66,18 @@ def _checkpoint(tmp_path, seed: int = 1):
     from geo_core.tasks import SemanticSegmentationTask
 
     torch.manual_seed(seed)
-    task = SemanticSegmentationTask(model_factory="EncoderDecoderFactory",
-                                    model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2})
-    trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, accelerator="cpu", max_epochs=0)
+    task = SemanticSegmentationTask(
+        model_factory="EncoderDecoderFactory",
+        model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+    )
+    trainer = pl.Trainer(
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        max_epochs=0,
+    )
     trainer.strategy.connect(task)
     path = tmp_path / "run" / "checkpoints" / "last.ckpt"
     trainer.save_checkpoint(path)
@@ -83,8 +103,9 @@ def test_geo_export_static_with_input_shape(tmp_path):
     cfg = _config(tmp_path)
     ckpt, _ = _checkpoint(tmp_path)
     out = tmp_path / "static.onnx"
-    res = _cli(["export", "-c", str(cfg), "--ckpt", str(ckpt), "-o", str(out), "--input-shape", "2,6,16,16",
-                "--static"])
+    res = _cli(
+        ["export", "-c", str(cfg), "--ckpt", str(ckpt), "-o", str(out), "--input-shape", "2,6,16,16", "--static"]
+    )
     assert res.exit_code == 0, res.output
     assert "fixed input shape" in res.output and "input shape [2, 6, 16, 16]" in res.output
     import onnx
@@ -105,10 +126,12 @@ def test_geo_export_errors_exit_nonzero_with_a_message(tmp_path):
 
 
 def test_geo_export_help_imports_no_torch():
-    code = ("import sys\nfrom geo_core.cli._app import _register_plugin_commands, app\n"
-            "_register_plugin_commands()\ntry:\n    app(args=['export', '--help'])\n"
-            "except SystemExit:\n    pass\nprint(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "{'torch', 'onnx', 'onnxscript', 'onnxruntime', 'lightning', 'numpy'}), file=sys.stderr)")
+    code = (
+        "import sys\nfrom geo_core.cli._app import _register_plugin_commands, app\n"
+        "_register_plugin_commands()\ntry:\n    app(args=['export', '--help'])\n"
+        "except SystemExit:\n    pass\nprint(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'torch', 'onnx', 'onnxscript', 'onnxruntime', 'lightning', 'numpy'}), file=sys.stderr)"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_")}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -40,8 +40,15 @@ def test_core_unet_exports_with_dynamic_batch_and_size(tmp_path):
 
 def test_smp_unet_exports_dynamically(tmp_path):
     pytest.importorskip("geo_plugin_smp")
-    model = build("smp:SMPModelFactory", arch="Unet", backbone="resnet18", in_channels=4, num_classes=2,
-                  encoder_depth=3, decoder_channels=[32, 16, 8])
+    model = build(
+        "smp:SMPModelFactory",
+        arch="Unet",
+        backbone="resnet18",
+        in_channels=4,
+        num_classes=2,
+        encoder_depth=3,
+        decoder_channels=[32, 16, 8],
+    )
     report = export_onnx(model, tmp_path / "smp.onnx", (1, 4, 32, 32))
     assert report.dynamic_axes == {0: "batch", 2: "height", 3: "width"}
     assert report.size_multiple == model.divisor  # smp needs multiples and does not pad
@@ -52,8 +59,15 @@ def test_smp_unet_exports_dynamically(tmp_path):
 
 def test_prithvi_falls_back_to_a_fixed_size_and_says_why(tmp_path):
     pytest.importorskip("geo_plugin_prithvi")
-    model = build("EncoderDecoderFactory", backbone="prithvi:prithvi_eo_tiny", backbone_depth=2, backbone_img_size=32,
-                  necks=PRITHVI_NECKS, decoder="UNetDecoder", num_classes=2)
+    model = build(
+        "EncoderDecoderFactory",
+        backbone="prithvi:prithvi_eo_tiny",
+        backbone_depth=2,
+        backbone_img_size=32,
+        necks=PRITHVI_NECKS,
+        decoder="UNetDecoder",
+        num_classes=2,
+    )
     report = export_onnx(model, tmp_path / "prithvi.onnx", (1, 6, 32, 32))
     assert report.dynamic_axes == {}
     assert report.fixed_size_reason and "dynamic" in report.fixed_size_reason
@@ -68,8 +82,10 @@ def test_static_export_of_a_task_keeps_its_training_mode(tmp_path):
     from geo_core.tasks import SemanticSegmentationTask
 
     torch.manual_seed(0)
-    task = SemanticSegmentationTask(model_factory="EncoderDecoderFactory",
-                                    model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2})
+    task = SemanticSegmentationTask(
+        model_factory="EncoderDecoderFactory",
+        model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+    )
     task.train()
     report = export_onnx(task, tmp_path / "sub" / "task.onnx", [2, 6, 32, 32], dynamic=False, check=False)
     assert report.path.is_file() and report.dynamic_axes == {} and report.max_abs_diff is None
@@ -80,8 +96,14 @@ def test_static_export_of_a_task_keeps_its_training_mode(tmp_path):
 
 def test_prithvi_exports_at_a_size_other_than_its_img_size(tmp_path):
     pytest.importorskip("geo_plugin_prithvi")
-    model = build("EncoderDecoderFactory", backbone="prithvi:prithvi_eo_tiny", backbone_depth=2,
-                  necks=PRITHVI_NECKS, decoder="UNetDecoder", num_classes=2)  # position embedding for 224x224
+    model = build(
+        "EncoderDecoderFactory",
+        backbone="prithvi:prithvi_eo_tiny",
+        backbone_depth=2,
+        necks=PRITHVI_NECKS,
+        decoder="UNetDecoder",
+        num_classes=2,
+    )  # position embedding for 224x224
     report = export_onnx(model, tmp_path / "prithvi.onnx", (1, 6, 32, 32))
     assert report.dynamic_axes == {} and report.max_abs_diff is not None and report.max_abs_diff < 1e-4
 

@@ -21,8 +21,10 @@ def test_onnxruntime_engine_matches_torch(tmp_path):
     from geo_core.tasks import SemanticSegmentationTask
 
     torch.manual_seed(0)
-    task = SemanticSegmentationTask(model_factory="EncoderDecoderFactory", model_args={
-        "backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 4}).eval()
+    task = SemanticSegmentationTask(
+        model_factory="EncoderDecoderFactory",
+        model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 4},
+    ).eval()
     src = write_geotiff(tmp_path / "s.tif", bands=6, height=100, width=90, seed=1)
     pre = ScenePreprocessing(means=[0.5] * 6, stds=[0.3] * 6)
     out = {}

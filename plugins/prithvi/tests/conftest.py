@@ -15,13 +15,36 @@ SMALL = {"depth": 2, "decoder_depth": 1}
 
 def official_keys(depth: int, decoder_depth: int, temporal: bool, location: bool) -> set[str]:
     """The key names of a released v2 MAE checkpoint (``encoder.``/``decoder.`` prefixes)."""
-    block = ["norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias",
-             "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias"]
-    keys = {"encoder.cls_token", "encoder.pos_embed", "encoder.patch_embed.proj.weight",
-            "encoder.patch_embed.proj.bias",
-            "encoder.norm.weight", "encoder.norm.bias", "decoder.decoder_embed.weight", "decoder.decoder_embed.bias",
-            "decoder.mask_token", "decoder.decoder_pos_embed", "decoder.decoder_norm.weight",
-            "decoder.decoder_norm.bias", "decoder.decoder_pred.weight", "decoder.decoder_pred.bias"}
+    block = [
+        "norm1.weight",
+        "norm1.bias",
+        "attn.qkv.weight",
+        "attn.qkv.bias",
+        "attn.proj.weight",
+        "attn.proj.bias",
+        "norm2.weight",
+        "norm2.bias",
+        "mlp.fc1.weight",
+        "mlp.fc1.bias",
+        "mlp.fc2.weight",
+        "mlp.fc2.bias",
+    ]
+    keys = {
+        "encoder.cls_token",
+        "encoder.pos_embed",
+        "encoder.patch_embed.proj.weight",
+        "encoder.patch_embed.proj.bias",
+        "encoder.norm.weight",
+        "encoder.norm.bias",
+        "decoder.decoder_embed.weight",
+        "decoder.decoder_embed.bias",
+        "decoder.mask_token",
+        "decoder.decoder_pos_embed",
+        "decoder.decoder_norm.weight",
+        "decoder.decoder_norm.bias",
+        "decoder.decoder_pred.weight",
+        "decoder.decoder_pred.bias",
+    }
     keys |= {f"encoder.blocks.{i}.{k}" for i in range(depth) for k in block}
     keys |= {f"decoder.decoder_blocks.{i}.{k}" for i in range(decoder_depth) for k in block}
     if temporal:

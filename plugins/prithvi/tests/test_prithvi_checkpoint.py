@@ -184,7 +184,11 @@ def test_released_file_is_found_in_the_weights_dir_or_hf_cache(write_checkpoint,
     target = {
         "flat": tmp_path / "weights" / "Prithvi_EO_V1_100M.pt",
         "repo": tmp_path / "weights" / "ibm-nasa-geospatial" / "Prithvi-EO-1.0-100M" / "Prithvi_EO_V1_100M.pt",
-        "hf_cache": tmp_path / "hf" / "models--ibm-nasa-geospatial--Prithvi-EO-1.0-100M" / "snapshots" / "abc123"
+        "hf_cache": tmp_path
+        / "hf"
+        / "models--ibm-nasa-geospatial--Prithvi-EO-1.0-100M"
+        / "snapshots"
+        / "abc123"
         / "Prithvi_EO_V1_100M.pt",
     }[where]
     target.parent.mkdir(parents=True)

@@ -16,12 +16,15 @@ def tiny(**kw: object) -> PrithviViT:
     return build_backbone("prithvi_eo_tiny", **{"depth": 2, **kw})
 
 
-@pytest.mark.parametrize(("shape", "tokens"), [
-    ((2, 6, 32, 32), 1 + 4),           # (B, C, H, W)
-    ((2, 6, 1, 32, 32), 1 + 4),        # (B, C, 1, H, W)
-    ((2, 6, 48, 80), 1 + 3 * 5),       # non-square, not 224
-    ((1, 6, 3, 32, 48), 1 + 3 * 6),    # three frames
-])
+@pytest.mark.parametrize(
+    ("shape", "tokens"),
+    [
+        ((2, 6, 32, 32), 1 + 4),  # (B, C, H, W)
+        ((2, 6, 1, 32, 32), 1 + 4),  # (B, C, 1, H, W)
+        ((2, 6, 48, 80), 1 + 3 * 5),  # non-square, not 224
+        ((1, 6, 3, 32, 48), 1 + 3 * 6),  # three frames
+    ],
+)
 def test_token_shapes(shape: tuple[int, ...], tokens: int) -> None:
     model = tiny(num_frames=shape[2] if len(shape) == 5 else 1)
     with torch.no_grad():
@@ -99,15 +102,19 @@ def test_channel_bookkeeping_through_the_core_necks(frames: int) -> None:
     with torch.no_grad():
         feats = model(x)
     assert [f.shape[-1] for f in feats] == model.out_channels
-    reshape = geo_core.NECKS.build("ReshapeTokensToImage", model.out_channels,
-                                   effective_time_dim=model.effective_time_dim)
+    reshape = geo_core.NECKS.build(
+        "ReshapeTokensToImage", model.out_channels, effective_time_dim=model.effective_time_dim
+    )
     maps = check_neck(reshape, model.out_channels, feats, image_size=(32, 48))
     assert [tuple(m.shape) for m in maps] == [(2, frames * D, 2, 3)] * 4
-    chain, channels = build_necks([
-        {"name": "SelectIndices", "indices": [0, 1, 2, 3]},
-        {"name": "ReshapeTokensToImage", "effective_time_dim": frames},
-        {"name": "LearnedInterpolateToPyramidal"},
-    ], model.out_channels)
+    chain, channels = build_necks(
+        [
+            {"name": "SelectIndices", "indices": [0, 1, 2, 3]},
+            {"name": "ReshapeTokensToImage", "effective_time_dim": frames},
+            {"name": "LearnedInterpolateToPyramidal"},
+        ],
+        model.out_channels,
+    )
     with torch.no_grad():
         out = chain(feats, image_size=(32, 48))
     assert [o.shape[1] for o in out] == channels

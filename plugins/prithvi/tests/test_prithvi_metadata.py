@@ -10,8 +10,14 @@ import pytest
 from geo_core.testing import check_plugin_metadata
 
 VARIANTS = [
-    "prithvi_eo_tiny", "prithvi_eo_v1_100", "prithvi_eo_v2_tiny_tl", "prithvi_eo_v2_100_tl", "prithvi_eo_v2_300",
-    "prithvi_eo_v2_300_tl", "prithvi_eo_v2_600", "prithvi_eo_v2_600_tl",
+    "prithvi_eo_tiny",
+    "prithvi_eo_v1_100",
+    "prithvi_eo_v2_tiny_tl",
+    "prithvi_eo_v2_100_tl",
+    "prithvi_eo_v2_300",
+    "prithvi_eo_v2_300_tl",
+    "prithvi_eo_v2_600",
+    "prithvi_eo_v2_600_tl",
 ]
 HLS6 = ["BLUE", "GREEN", "RED", "NIR_NARROW", "SWIR_1", "SWIR_2"]
 
@@ -62,8 +68,10 @@ def test_metadata_fields(variant: str) -> None:
 
 def test_released_file_names() -> None:
     m = _manifest()["backbone"]
-    assert m["prithvi_eo_v1_100"]["weights"] == {"hf_repo": "ibm-nasa-geospatial/Prithvi-EO-1.0-100M",
-                                                 "filename": "Prithvi_EO_V1_100M.pt"}
+    assert m["prithvi_eo_v1_100"]["weights"] == {
+        "hf_repo": "ibm-nasa-geospatial/Prithvi-EO-1.0-100M",
+        "filename": "Prithvi_EO_V1_100M.pt",
+    }
     assert m["prithvi_eo_v2_300_tl"]["weights"]["filename"] == "Prithvi_EO_V2_300M_TL.pt"
     assert m["prithvi_eo_v2_600"]["patch_size"] == [1, 14, 14]
 

@@ -25,8 +25,13 @@ def test_multitemporal_tl_segmentation_model_with_recommended_necks(decoder: str
     necks[1]["effective_time_dim"] = 2
     factory = geo_core.MODEL_FACTORIES.build("EncoderDecoderFactory")
     model = factory.build_model(
-        "segmentation", backbone="prithvi:prithvi_eo_v2_tiny_tl", backbone_num_frames=2, backbone_depth=4,
-        decoder=decoder, necks=necks, num_classes=3,
+        "segmentation",
+        backbone="prithvi:prithvi_eo_v2_tiny_tl",
+        backbone_num_frames=2,
+        backbone_depth=4,
+        decoder=decoder,
+        necks=necks,
+        num_classes=3,
     )
     x = torch.randn(2, 6, 2, 32, 48)
     tc = torch.tensor([[[2020.0, 1.0], [2020.0, 30.0]]] * 2)
@@ -39,7 +44,11 @@ def test_lora_through_the_factory_peft_config() -> None:
     pytest.importorskip("peft")
     factory = geo_core.MODEL_FACTORIES.build("EncoderDecoderFactory")
     model = factory.build_model(
-        "segmentation", backbone="prithvi:prithvi_eo_tiny", decoder="UNetDecoder", necks=NECKS, num_classes=2,
+        "segmentation",
+        backbone="prithvi:prithvi_eo_tiny",
+        decoder="UNetDecoder",
+        necks=NECKS,
+        num_classes=2,
         peft_config={"method": "LORA", "peft_config_kwargs": {"target_modules": ["qkv", "mlp.fc1", "mlp.fc2"], "r": 4}},
     )
     trainable = [n for n, p in model.encoder.named_parameters() if p.requires_grad]
@@ -56,17 +65,35 @@ def test_geo_train_end_to_end_with_the_tiny_variant(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     cfg = {
-        "trainer": {"max_epochs": 1, "accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
-                    "enable_model_summary": False, "default_root_dir": str(tmp_path / "run"),
-                    "num_sanity_val_steps": 0},
-        "model": {"class_path": "SemanticSegmentationTask", "init_args": {
-            "model_factory": "EncoderDecoderFactory",
-            "model_args": {"backbone": "prithvi:prithvi_eo_tiny", "backbone_depth": 4,
-                           "backbone_bands": ["BLUE", "GREEN", "RED", "NIR_NARROW", "SWIR_1", "SWIR_2"],
-                           "necks": NECKS, "decoder": "UNetDecoder", "num_classes": 2},
-            "loss": "ce", "lr": 0.001}},
-        "data": {"class_path": "geo_core.testing._datamodules.TinyGeoDataModule",
-                 "init_args": {"num_samples": 4, "size": 32, "batch_size": 2, "extra_keys": ["location_coords"]}},
+        "trainer": {
+            "max_epochs": 1,
+            "accelerator": "cpu",
+            "devices": 1,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "default_root_dir": str(tmp_path / "run"),
+            "num_sanity_val_steps": 0,
+        },
+        "model": {
+            "class_path": "SemanticSegmentationTask",
+            "init_args": {
+                "model_factory": "EncoderDecoderFactory",
+                "model_args": {
+                    "backbone": "prithvi:prithvi_eo_tiny",
+                    "backbone_depth": 4,
+                    "backbone_bands": ["BLUE", "GREEN", "RED", "NIR_NARROW", "SWIR_1", "SWIR_2"],
+                    "necks": NECKS,
+                    "decoder": "UNetDecoder",
+                    "num_classes": 2,
+                },
+                "loss": "ce",
+                "lr": 0.001,
+            },
+        },
+        "data": {
+            "class_path": "geo_core.testing._datamodules.TinyGeoDataModule",
+            "init_args": {"num_samples": 4, "size": 32, "batch_size": 2, "extra_keys": ["location_coords"]},
+        },
     }
     path = tmp_path / "prithvi_tiny.yaml"
     path.write_text(yaml.safe_dump(cfg))

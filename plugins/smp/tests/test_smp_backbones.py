@@ -104,18 +104,22 @@ def test_safetensors_weights(tmp_path) -> None:
         torch.testing.assert_close(v, dst.state_dict()[k], msg=k)
 
 
-@pytest.mark.parametrize(("name", "kwargs", "needle"), [
-    ("smp:resnet18", {"backbone_in_chanels": 6}, "'backbone_in_chanels' (did you mean 'backbone_in_channels'?)"),
-    ("smp:resnet18", {"backbone_drop_path_rate": 0.1}, "'backbone_drop_path_rate'"),  # smp would drop it silently
-    ("smp:tu-resnet18", {"backbone_drop_path_rat": 0.1}, "(did you mean 'backbone_drop_path_rate'?)"),
-    ("smp:tu-resnet18", {"backbone_in_chanels": 6}, "(did you mean 'backbone_in_channels'?)"),
-])
+@pytest.mark.parametrize(
+    ("name", "kwargs", "needle"),
+    [
+        ("smp:resnet18", {"backbone_in_chanels": 6}, "'backbone_in_chanels' (did you mean 'backbone_in_channels'?)"),
+        ("smp:resnet18", {"backbone_drop_path_rate": 0.1}, "'backbone_drop_path_rate'"),  # smp would drop it silently
+        ("smp:tu-resnet18", {"backbone_drop_path_rat": 0.1}, "(did you mean 'backbone_drop_path_rate'?)"),
+        ("smp:tu-resnet18", {"backbone_in_chanels": 6}, "(did you mean 'backbone_in_channels'?)"),
+    ],
+)
 def test_unknown_backbone_arguments_are_named_with_a_suggestion(name: str, kwargs: dict, needle: str) -> None:
     """issue 22: smp encoders swallowed unknown arguments; tu- encoders raised a bare TypeError."""
     from geo_core import UnusedArgumentError
     from geo_core.models import EncoderDecoderFactory
 
     with pytest.raises(UnusedArgumentError) as info:
-        EncoderDecoderFactory().build_model("segmentation", backbone=name, decoder="UNetDecoder", num_classes=2,
-                                            **kwargs)
+        EncoderDecoderFactory().build_model(
+            "segmentation", backbone=name, decoder="UNetDecoder", num_classes=2, **kwargs
+        )
     assert needle in str(info.value) and name in str(info.value)

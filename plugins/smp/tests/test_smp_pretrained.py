@@ -51,8 +51,9 @@ def test_backbone_pretrained_loads_smps_weights_and_adapts_bands(released) -> No
 def test_factory_pretrained(released, monkeypatch: pytest.MonkeyPatch) -> None:
     _, state = released
     factory = geo_core.MODEL_FACTORIES.build("smp:SMPModelFactory")
-    model = factory.build_model("segmentation", arch="Unet", backbone=ENCODER, num_classes=2, in_channels=5,
-                                pretrained=True)
+    model = factory.build_model(
+        "segmentation", arch="Unet", backbone=ENCODER, num_classes=2, in_channels=5, pretrained=True
+    )
     _check(model.encoder, state, 5)
     model.eval()
     assert model(torch.randn(1, 5, 64, 64)).output.shape == (1, 2, 64, 64)
@@ -76,8 +77,15 @@ def test_tu_encoder_takes_timms_released_weights(monkeypatch: pytest.MonkeyPatch
         srv.add_hf_file("timm/test_resnet.r160_in1k", "model.safetensors", save(state))
         bb = geo_core.BACKBONES.build("smp:tu-test_resnet", pretrained=True, depth=3)
         model = geo_core.MODEL_FACTORIES.build("smp:SMPModelFactory").build_model(
-            "segmentation", arch="Unet", backbone="tu-test_resnet", num_classes=2, in_channels=4, pretrained=True,
-            encoder_depth=3, decoder_channels=[16, 8, 4])
+            "segmentation",
+            arch="Unet",
+            backbone="tu-test_resnet",
+            num_classes=2,
+            in_channels=4,
+            pretrained=True,
+            encoder_depth=3,
+            decoder_channels=[16, 8, 4],
+        )
     got = {k.split("model.", 1)[1]: v for k, v in bb.encoder.state_dict().items()}
     shared = [k for k in got if k in state]
     assert len(shared) > 5

@@ -93,8 +93,7 @@ def test_plugin_metadata() -> None:
 
 
 def test_out_indices_and_nhwc_conversion() -> None:
-    bb = geo_core.BACKBONES.build("timm:swin_tiny_patch4_window7_224", in_chans=4, img_size=64,
-                                  out_indices=[1, 3])
+    bb = geo_core.BACKBONES.build("timm:swin_tiny_patch4_window7_224", in_chans=4, img_size=64, out_indices=[1, 3])
     assert bb.out_channels == [192, 768] and bb.channels_last
     feats = _check(bb, torch.randn(1, 4, 64, 64))
     assert [tuple(f.shape[2:]) for f in feats] == [(8, 8), (2, 2)]
@@ -129,10 +128,13 @@ def test_weights_errors(tmp_path) -> None:
         geo_core.BACKBONES.build("timm:resnet10t", img_size=64)
 
 
-@pytest.mark.parametrize(("kwargs", "needle"), [
-    ({"drop_path_rat": 0.1}, "'drop_path_rat' (did you mean 'drop_path_rate'?)"),
-    ({"in_chanels": 6}, "'in_chanels' (did you mean 'in_chans'?)"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"drop_path_rat": 0.1}, "'drop_path_rat' (did you mean 'drop_path_rate'?)"),
+        ({"in_chanels": 6}, "'in_chanels' (did you mean 'in_chans'?)"),
+    ],
+)
 def test_unknown_arguments_are_named_with_a_suggestion(kwargs: dict, needle: str) -> None:
     """issue 22: timm raised a bare TypeError with no suggestion."""
     import geo_core

@@ -14,10 +14,20 @@ from geo_core.testing import check_backbone
 pytestmark = pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning")
 
 TINY = "timm:test_dinov3"
-NECKS = [{"name": "SelectIndices", "indices": [0, 1, 2, 3]}, {"name": "ReshapeTokensToImage", "remove_cls_token": True},
-         {"name": "LearnedInterpolateToPyramidal"}]
-TERRATORCH = ["dinov3_vits16", "dinov3_vits16plus", "dinov3_vitb16", "dinov3_vitl16", "dinov3_vitl16plus",
-              "dinov3_vith16plus", "dinov3_vit7b16"]
+NECKS = [
+    {"name": "SelectIndices", "indices": [0, 1, 2, 3]},
+    {"name": "ReshapeTokensToImage", "remove_cls_token": True},
+    {"name": "LearnedInterpolateToPyramidal"},
+]
+TERRATORCH = [
+    "dinov3_vits16",
+    "dinov3_vits16plus",
+    "dinov3_vitb16",
+    "dinov3_vitl16",
+    "dinov3_vitl16plus",
+    "dinov3_vith16plus",
+    "dinov3_vit7b16",
+]
 
 
 def test_terratorch_names_and_satellite_weights_are_listed_without_import() -> None:
@@ -40,8 +50,9 @@ def test_tiny_variant_returns_normed_tokens_class_first() -> None:
     bb.eval()
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
-        ref = bb.vit.forward_intermediates(x, norm=True, output_fmt="NLC", intermediates_only=True,
-                                           return_prefix_tokens=True)
+        ref = bb.vit.forward_intermediates(
+            x, norm=True, output_fmt="NLC", intermediates_only=True, return_prefix_tokens=True
+        )
         out = bb(x)
     for (patches, prefix), o in zip(ref, out, strict=True):
         assert torch.equal(o[:, 0], prefix[:, 0]) and torch.equal(o[:, 1:], patches)  # registers dropped
@@ -59,8 +70,9 @@ def _meta_layout(vit: torch.nn.Module) -> dict[str, torch.Tensor]:
         if k.endswith("attn.q_bias"):
             v_bias = sd[k.replace("q_bias", "v_bias")]
             out[k.replace("q_bias", "qkv.bias")] = torch.cat([v, torch.zeros_like(v), v_bias])
-            out[k.replace("q_bias", "qkv.bias_mask")] = torch.cat([torch.ones_like(v), torch.zeros_like(v),
-                                                                   torch.ones_like(v)])
+            out[k.replace("q_bias", "qkv.bias_mask")] = torch.cat(
+                [torch.ones_like(v), torch.zeros_like(v), torch.ones_like(v)]
+            )
             continue
         if k.endswith("attn.v_bias") or "rope" in k:
             continue
@@ -113,16 +125,24 @@ def test_pretrained_fetches_timms_hub_copy(tmp_path: Path, monkeypatch: pytest.M
         geo_core.BACKBONES.build("timm:dinov3_vitb16", pretrained=True, weights="sat493m")
 
 
-@pytest.mark.parametrize("decoder", ["UNetDecoder", "UperNetDecoder", "FCNDecoder", "ASPPSegmentationHead",
-                                     "smp:Unet"])
+@pytest.mark.parametrize("decoder", ["UNetDecoder", "UperNetDecoder", "FCNDecoder", "ASPPSegmentationHead", "smp:Unet"])
 def test_composes_through_token_necks_with_core_and_smp_decoders(decoder: str) -> None:
-    kwargs = {"UNetDecoder": {"channels": [32, 16, 16, 8]}, "UperNetDecoder": {"channels": 16},
-              "FCNDecoder": {"channels": 16, "num_convs": 2}, "ASPPSegmentationHead": {"channels": 16,
-                                                                                      "dilations": [1, 2]},
-              "smp:Unet": {"decoder_channels": [16, 8, 8, 8, 8]}}[decoder]
+    kwargs = {
+        "UNetDecoder": {"channels": [32, 16, 16, 8]},
+        "UperNetDecoder": {"channels": 16},
+        "FCNDecoder": {"channels": 16, "num_convs": 2},
+        "ASPPSegmentationHead": {"channels": 16, "dilations": [1, 2]},
+        "smp:Unet": {"decoder_channels": [16, 8, 8, 8, 8]},
+    }[decoder]
     factory = geo_core.MODEL_FACTORIES.build("EncoderDecoderFactory")
-    model = factory.build_model("segmentation", backbone=TINY, decoder=decoder, decoder_kwargs=kwargs,
-                                necks=[dict(n) for n in NECKS], num_classes=3)
+    model = factory.build_model(
+        "segmentation",
+        backbone=TINY,
+        decoder=decoder,
+        decoder_kwargs=kwargs,
+        necks=[dict(n) for n in NECKS],
+        num_classes=3,
+    )
     out = model(torch.randn(2, 3, 64, 48)).output
     assert out.shape == (2, 3, 64, 48)
     out.mean().backward()
@@ -135,13 +155,28 @@ def test_one_training_step_through_the_segmentation_task(tmp_path: Path) -> None
 
     task = SemanticSegmentationTask(
         model_factory="EncoderDecoderFactory",
-        model_args={"backbone": TINY, "backbone_in_chans": 6, "necks": [dict(n) for n in NECKS],
-                    "decoder": "UperNetDecoder", "decoder_channels": 16, "num_classes": 2},
-        loss="ce", lr=1e-3,
+        model_args={
+            "backbone": TINY,
+            "backbone_in_chans": 6,
+            "necks": [dict(n) for n in NECKS],
+            "decoder": "UperNetDecoder",
+            "decoder_channels": 16,
+            "num_classes": 2,
+        },
+        loss="ce",
+        lr=1e-3,
     )
     before = {k: v.clone() for k, v in task.model.encoder.state_dict().items()}
-    trainer = pl.Trainer(max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                         limit_val_batches=0, default_root_dir=tmp_path)
+    trainer = pl.Trainer(
+        max_steps=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        default_root_dir=tmp_path,
+    )
     trainer.fit(task, datamodule=TinyGeoDataModule(num_samples=2, size=32, batch_size=2))
     assert any(not torch.equal(v, task.model.encoder.state_dict()[k]) for k, v in before.items())

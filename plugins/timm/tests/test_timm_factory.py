@@ -20,8 +20,9 @@ def test_classification_model() -> None:
 
 
 def test_regression_defaults_to_one_output_and_prefixed_kwargs() -> None:
-    model = _factory().build_model("scalar_regression", backbone="test_vit", backbone_in_chans=4,
-                                   backbone_drop_path_rate=0.1)
+    model = _factory().build_model(
+        "scalar_regression", backbone="test_vit", backbone_in_chans=4, backbone_drop_path_rate=0.1
+    )
     assert model(torch.randn(1, 4, 32, 32)).output.shape == (1, 1)
 
 

@@ -67,8 +67,7 @@ def test_ckpt_path_and_missing_file_errors(tmp_path) -> None:
 
 
 def test_random_weights_and_out_indices() -> None:
-    bb = geo_core.BACKBONES.build("torchgeo:ResNet50_Weights.SENTINEL2_ALL_DINO", pretrained=False,
-                                  out_indices=[2, 3])
+    bb = geo_core.BACKBONES.build("torchgeo:ResNet50_Weights.SENTINEL2_ALL_DINO", pretrained=False, out_indices=[2, 3])
     assert bb.out_channels == [512, 1024]
     feats = check_backbone(bb, 13, 64)
     assert [tuple(f.shape) for f in feats] == [(2, 512, 8, 8), (2, 1024, 4, 4)]
@@ -76,8 +75,9 @@ def test_random_weights_and_out_indices() -> None:
 
 def test_dofa_takes_wavelengths_as_kwargs() -> None:
     waves = [0.665, 0.56, 0.49, 0.842]  # Sentinel-2 B4, B3, B2, B8 in µm
-    bb = geo_core.BACKBONES.build("torchgeo:DOFABase16_Weights.DOFA_MAE", pretrained=False, img_size=64,
-                                  wavelengths=waves, out_indices=[1, 3])
+    bb = geo_core.BACKBONES.build(
+        "torchgeo:DOFABase16_Weights.DOFA_MAE", pretrained=False, img_size=64, wavelengths=waves, out_indices=[1, 3]
+    )
     assert bb.out_channels == [768, 768]
     with torch.no_grad():
         feats = bb.eval()(torch.randn(1, 4, 64, 64))

@@ -65,8 +65,14 @@ def _scenes(tmp_path, n: int = 2) -> tuple:
 
 def test_grid_sampler_batches_have_geo_shape(tmp_path) -> None:
     images, masks = _scenes(tmp_path)
-    dm = geo_core.DATAMODULES.build("torchgeo:GeoSamplerDataModule", image_paths=images, mask_paths=masks,
-                                    patch_size=32, batch_size=4, train_sampler="grid")
+    dm = geo_core.DATAMODULES.build(
+        "torchgeo:GeoSamplerDataModule",
+        image_paths=images,
+        mask_paths=masks,
+        patch_size=32,
+        batch_size=4,
+        train_sampler="grid",
+    )
     dm.setup("fit")
     batches = list(dm.train_dataloader())
     assert sum(b["image"].shape[0] for b in batches) == 8  # 2 scenes x 2 x 2 patches
@@ -81,16 +87,34 @@ def test_geodataset_trains_a_segmentation_task(tmp_path) -> None:
     from geo_core.tasks import SemanticSegmentationTask
 
     images, masks = _scenes(tmp_path)
-    dm = geo_core.DATAMODULES.build("torchgeo:GeoSamplerDataModule", image_paths=images, mask_paths=masks,
-                                    patch_size=32, batch_size=4, train_sampler="random", length=8)
+    dm = geo_core.DATAMODULES.build(
+        "torchgeo:GeoSamplerDataModule",
+        image_paths=images,
+        mask_paths=masks,
+        patch_size=32,
+        batch_size=4,
+        train_sampler="random",
+        length=8,
+    )
     task = SemanticSegmentationTask(
         model_factory="EncoderDecoderFactory",
-        model_args={"backbone": "torchgeo:ResNet18_Weights.LANDSAT_ETM_SR_MOCO", "backbone_pretrained": False,
-                    "decoder": "FCNDecoder", "num_classes": 2},
+        model_args={
+            "backbone": "torchgeo:ResNet18_Weights.LANDSAT_ETM_SR_MOCO",
+            "backbone_pretrained": False,
+            "decoder": "FCNDecoder",
+            "num_classes": 2,
+        },
     )
-    trainer = pl.Trainer(max_steps=3, limit_val_batches=1, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path,
-                         accelerator="cpu")
+    trainer = pl.Trainer(
+        max_steps=3,
+        limit_val_batches=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+        accelerator="cpu",
+    )
     before = [p.detach().clone() for p in task.parameters()]
     trainer.fit(task, datamodule=dm)
     assert trainer.global_step == 3

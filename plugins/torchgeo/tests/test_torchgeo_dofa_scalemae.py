@@ -12,8 +12,10 @@ from geo_core.testing import check_backbone, check_plugin_metadata
 
 # torchgeo.models imports kornia/timm modules that emit deprecation warnings on import; Lightning 2.6 still
 # calls a torch pytree API that torch 2.14 deprecates (FutureWarning inside lightning).
-pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
-              pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning")]
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"),
+]
 
 DOFA = ["dofa_test", "dofa_small_patch16_224", "dofa_base_patch16_224", "dofa_large_patch16_224"]
 SCALEMAE = ["scalemae_test", "scalemae_base_patch16", "scalemae_large_patch16", "scalemae_huge_patch14"]
@@ -123,8 +125,9 @@ def test_scalemae_release_with_decoder_keys_loads_and_bands_are_matched_by_name(
         for p in src.parameters():
             p.add_(torch.randn_like(p) * 0.02)
     sd = dict(src.state_dict())
-    sd.update({"pos_embed": torch.zeros(1, 5, 32), "decoder_embed.weight": torch.zeros(2, 2),
-               "mask_token": torch.zeros(1)})
+    sd.update(
+        {"pos_embed": torch.zeros(1, 5, 32), "decoder_embed.weight": torch.zeros(2, 2), "mask_token": torch.zeros(1)}
+    )
     path = tmp_path / "scalemae.pth"
     torch.save({"model": sd}, path)
     same = _build("scalemae_test", ckpt_path=path)
@@ -181,9 +184,16 @@ def test_composes_with_decoders_behind_the_token_necks(backbone: str, decoder: s
         pytest.skip("geo-plugin-smp is not installed")
     kw = {"backbone_model_bands": HLS3} if backbone.startswith("dofa") else {}
     factory = geo_core.MODEL_FACTORIES.build("EncoderDecoderFactory")
-    model = factory.build_model("segmentation", backbone=f"torchgeo:{backbone}", backbone_out_indices=[0, 1],
-                                necks=[dict(n) for n in NECKS], decoder=decoder, decoder_kwargs=DECODERS[decoder],
-                                num_classes=3, **kw)
+    model = factory.build_model(
+        "segmentation",
+        backbone=f"torchgeo:{backbone}",
+        backbone_out_indices=[0, 1],
+        necks=[dict(n) for n in NECKS],
+        decoder=decoder,
+        decoder_kwargs=DECODERS[decoder],
+        num_classes=3,
+        **kw,
+    )
     out = model(torch.randn(2, 3, 32, 32)).output
     assert out.shape == (2, 3, 32, 32)
     out.mean().backward()
@@ -196,14 +206,29 @@ def test_one_training_step_through_the_segmentation_task(tmp_path, backbone: str
     from geo_core.tasks import SemanticSegmentationTask
     from geo_core.testing import TinyGeoDataModule
 
-    args = {"backbone": f"torchgeo:{backbone}", "backbone_out_indices": [0, 1], "necks": [dict(n) for n in NECKS],
-            "decoder": "FCNDecoder", "decoder_channels": 16, "num_classes": 2}
+    args = {
+        "backbone": f"torchgeo:{backbone}",
+        "backbone_out_indices": [0, 1],
+        "necks": [dict(n) for n in NECKS],
+        "decoder": "FCNDecoder",
+        "decoder_channels": 16,
+        "num_classes": 2,
+    }
     if backbone.startswith("dofa"):
         args["backbone_model_bands"] = HLS3
     task = SemanticSegmentationTask(model_factory="EncoderDecoderFactory", model_args=args, loss="ce", lr=1e-3)
     before = task.model.encoder.cls_token.detach().clone()
-    trainer = pl.Trainer(max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, accelerator="cpu", devices=1, num_sanity_val_steps=0,
-                         limit_val_batches=0, default_root_dir=tmp_path)
+    trainer = pl.Trainer(
+        max_steps=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        default_root_dir=tmp_path,
+    )
     trainer.fit(task, datamodule=TinyGeoDataModule(num_samples=2, bands=3, size=32, batch_size=2))
     assert trainer.global_step == 1 and not torch.equal(before, task.model.encoder.cls_token)

@@ -111,8 +111,9 @@ def test_released_layout_loads_by_ckpt_data_and_by_weights_dir(tmp_path: Path) -
     assert a.out_channels == [64, 512] and b.out_channels == geo_core.BACKBONES.info(name).metadata["out_channels"]
     with torch.no_grad():
         assert [f.shape[1] for f in b.eval()(torch.randn(1, len(bands), 64, 64))] == b.out_channels
-    assert torch.equal(a.body.conv1.weight, state["conv1.weight"]) and torch.equal(b.body.conv1.weight,
-                                                                                   state["conv1.weight"])
+    assert torch.equal(a.body.conv1.weight, state["conv1.weight"]) and torch.equal(
+        b.body.conv1.weight, state["conv1.weight"]
+    )
     # HLS names select the matching input channels (TM: BLUE=B1, GREEN=B2, RED=B3)
     rgb = geo_core.BACKBONES.build(name, model_bands=["RED", "GREEN", "BLUE"], ckpt_data=str(path))
     assert torch.equal(rgb.body.conv1.weight, state["conv1.weight"][:, [2, 1, 0]])
@@ -158,8 +159,14 @@ PAIRS = [(n, d) for n in TINY for d in CORE] + list(zip(TINY, ["smp:Unet", "smp:
 def test_tiny_variants_compose_with_core_and_smp_decoders(name: str, decoder: str) -> None:
     factory = geo_core.MODEL_FACTORIES.build("EncoderDecoderFactory")
     model = factory.build_model(
-        "segmentation", backbone=f"torchgeo:{name}", backbone_model_bands=RGB, backbone_out_indices=PYRAMID[name],
-        decoder=decoder, decoder_kwargs=DECODERS[decoder], necks=NECKS.get(name), num_classes=3,
+        "segmentation",
+        backbone=f"torchgeo:{name}",
+        backbone_model_bands=RGB,
+        backbone_out_indices=PYRAMID[name],
+        decoder=decoder,
+        decoder_kwargs=DECODERS[decoder],
+        necks=NECKS.get(name),
+        num_classes=3,
     )
     out = model(torch.randn(2, 3, 64, 64)).output
     assert out.shape == (2, 3, 64, 64)
@@ -175,14 +182,30 @@ def test_one_training_step_through_the_segmentation_task(tmp_path: Path, name: s
 
     task = SemanticSegmentationTask(
         model_factory="EncoderDecoderFactory",
-        model_args={"backbone": f"torchgeo:{name}", "backbone_in_chans": 6, "backbone_out_indices": PYRAMID[name],
-                    "necks": NECKS.get(name), "decoder": "UperNetDecoder", "decoder_channels": 16, "num_classes": 2},
-        loss="ce", lr=1e-3,
+        model_args={
+            "backbone": f"torchgeo:{name}",
+            "backbone_in_chans": 6,
+            "backbone_out_indices": PYRAMID[name],
+            "necks": NECKS.get(name),
+            "decoder": "UperNetDecoder",
+            "decoder_channels": 16,
+            "num_classes": 2,
+        },
+        loss="ce",
+        lr=1e-3,
     )
     before = {k: v.clone() for k, v in task.model.encoder.state_dict().items()}
-    trainer = pl.Trainer(max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                         limit_val_batches=0, default_root_dir=tmp_path)
+    trainer = pl.Trainer(
+        max_steps=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        default_root_dir=tmp_path,
+    )
     trainer.fit(task, datamodule=TinyGeoDataModule(num_samples=2, size=32, batch_size=2))
     after = task.model.encoder.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before if before[k].is_floating_point())
@@ -192,15 +215,18 @@ def test_manifest_lists_without_torch() -> None:
     import subprocess
     import sys
 
-    code = ("import json, sys, geo_core; n = [x for x in geo_core.BACKBONES.names(source='torchgeo') "
-            "if x.split(':')[1].startswith(('satlas_', 'ssl4eo', 'seco_', 'fmow_'))]; geo_core.BACKBONES.info(n[0]); "
-            "print(json.dumps([len(n), 'torch' in sys.modules]))")
+    code = (
+        "import json, sys, geo_core; n = [x for x in geo_core.BACKBONES.names(source='torchgeo') "
+        "if x.split(':')[1].startswith(('satlas_', 'ssl4eo', 'seco_', 'fmow_'))]; geo_core.BACKBONES.info(n[0]); "
+        "print(json.dumps([len(n), 'torch' in sys.modules]))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out.strip().splitlines()[-1]) == [22 + 42, False]
 
 
-def test_terratorch_hf_addresses_come_through_the_weights_layer(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_terratorch_hf_addresses_come_through_the_weights_layer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from geo_core.testing import WeightServer
 
     name = "ssl4eol_resnet18_landsat_tm_toa_moco"
@@ -210,8 +236,9 @@ def test_terratorch_hf_addresses_come_through_the_weights_layer(tmp_path: Path,
         server.use(monkeypatch, tmp_path / "cache")
         # TerraTorch's hf.co address in ckpt_data goes to the (fake) Hugging Face endpoint
         server.add_hf_file("org/ssl4eo", "w.pth", path.read_bytes())
-        bb = geo_core.BACKBONES.build(name, model_bands=meta["bands"],
-                                      ckpt_data="https://hf.co/org/ssl4eo/resolve/main/w.pth")
+        bb = geo_core.BACKBONES.build(
+            name, model_bands=meta["bands"], ckpt_data="https://hf.co/org/ssl4eo/resolve/main/w.pth"
+        )
         assert torch.equal(bb.body.conv1.weight, state["conv1.weight"])
         assert server.count("GET", "/org/ssl4eo/resolve/main/w.pth") == 1
 
@@ -221,5 +248,6 @@ def test_weights_without_band_names_take_model_bands_in_order() -> None:
     bb = geo_core.BACKBONES.build("fmow_resnet50_fmow_rgb_gassl", model_bands=RGB)
     assert bb.bands == RGB and bb.out_channels == [2048]
     with pytest.raises(ConfigError, match="take 3 bands"):
-        geo_core.BACKBONES.build("fmow_resnet50_fmow_rgb_gassl", model_bands=["RED", "GREEN"], pretrained=True,
-                                 weights_dir="/nonexistent")
+        geo_core.BACKBONES.build(
+            "fmow_resnet50_fmow_rgb_gassl", model_bands=["RED", "GREEN"], pretrained=True, weights_dir="/nonexistent"
+        )

@@ -29,8 +29,9 @@ def test_fraction_split_is_seeded_and_complete(tmp_path: Path) -> None:
     df = make_catalog(tmp_path, n=20, with_split=False)
 
     def ids(seed: int) -> dict[str, list[str]]:
-        dm = CatalogDataModule(label_cols=["brightness"], catalog=df, root=tmp_path, seed=seed,
-                               split_fractions=(0.6, 0.2, 0.2))
+        dm = CatalogDataModule(
+            label_cols=["brightness"], catalog=df, root=tmp_path, seed=seed, split_fractions=(0.6, 0.2, 0.2)
+        )
         dm.setup("fit")
         return {k: dm.datasets[k].ids for k in ("train", "val", "test")}
 
@@ -41,8 +42,9 @@ def test_fraction_split_is_seeded_and_complete(tmp_path: Path) -> None:
 
 
 def test_geotiff_parquet_vote_counts_and_resizing(tif_catalog: Path) -> None:
-    dm = CatalogDataModule(label_cols=TREE_COLS, catalog=tif_catalog, batch_size=4, image_size=16, scale=2.0,
-                           augment=False)
+    dm = CatalogDataModule(
+        label_cols=TREE_COLS, catalog=tif_catalog, batch_size=4, image_size=16, scale=2.0, augment=False
+    )
     dm.setup("fit")
     batch = next(iter(dm.train_dataloader()))
     assert batch["image"].shape == (4, 3, 16, 16)
@@ -51,8 +53,14 @@ def test_geotiff_parquet_vote_counts_and_resizing(tif_catalog: Path) -> None:
 
 def test_explicit_catalogs_and_greyscale(tmp_path: Path) -> None:
     df = make_catalog(tmp_path, n=6, with_split=False)
-    dm = CatalogDataModule(label_cols=["brightness"], train_catalog=df.iloc[:4], val_catalog=df.iloc[4:],
-                           root=tmp_path, greyscale=True, batch_size=2)
+    dm = CatalogDataModule(
+        label_cols=["brightness"],
+        train_catalog=df.iloc[:4],
+        val_catalog=df.iloc[4:],
+        root=tmp_path,
+        greyscale=True,
+        batch_size=2,
+    )
     dm.setup("fit")
     assert dm.datasets["train"][0]["image"].shape == (1, 32, 32)
     assert dm.datasets["val"][0]["label"].dtype == torch.float32

@@ -43,8 +43,9 @@ def test_tiles_are_labelled_from_the_bqa_cloud_bits(example, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("task", ["regression", "classification"])
 def test_example_finetunes_and_predicts_every_tile(example, task: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    metrics = example.run(tmp_path, task=task, epochs=1, max_tiles=16, batch_size=8,
-                          trainer_kwargs={"enable_model_summary": False})
+    metrics = example.run(
+        tmp_path, task=task, epochs=1, max_tiles=16, batch_size=8, trainer_kwargs={"enable_model_summary": False}
+    )
     assert "finetuning/val_loss" in metrics
     preds = pd.read_csv(tmp_path / "predictions.csv")
     assert len(preds) == 16

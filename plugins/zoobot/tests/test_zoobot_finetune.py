@@ -21,8 +21,13 @@ from torch import nn
 pytestmark = [pytest.mark.filterwarnings(spec) for spec in THIRD_PARTY_WARNINGS]
 
 
-def _fit(model: finetune.FinetuneableZoobotAbstract, catalog: Path, label_cols: list[str], save_dir: Path,
-         **dm_kwargs: object) -> Path:
+def _fit(
+    model: finetune.FinetuneableZoobotAbstract,
+    catalog: Path,
+    label_cols: list[str],
+    save_dir: Path,
+    **dm_kwargs: object,
+) -> Path:
     dm = CatalogDataModule(label_cols=label_cols, catalog=catalog, batch_size=4, **dm_kwargs)
     trainer = get_trainer(save_dir, **trainer_kwargs())
     trainer.fit(model, dm)
@@ -44,8 +49,9 @@ def _same_predictions(a: nn.Module, b: nn.Module, channels: int = 3) -> None:
 
 
 def test_classifier_finetunes_logs_zoobot_keys_and_reloads(png_catalog: Path, tmp_path: Path) -> None:
-    model = FinetuneableZoobotClassifier(name="test_resnet", num_classes=2, label_smoothing=0.1,
-                                         class_weights=[1.0, 2.0], learning_rate=1e-3)
+    model = FinetuneableZoobotClassifier(
+        name="test_resnet", num_classes=2, label_smoothing=0.1, class_weights=[1.0, 2.0], learning_rate=1e-3
+    )
     assert model.monitor == "finetuning/val_loss"
     ckpt = _fit(model, png_catalog, ["bright"], tmp_path / "run")
     reloaded = FinetuneableZoobotClassifier.load_from_checkpoint(ckpt, map_location="cpu")
@@ -58,22 +64,31 @@ def test_classifier_finetunes_logs_zoobot_keys_and_reloads(png_catalog: Path, tm
 
 
 def test_classifier_logs_accuracy_and_runs_linear_sanity_check(png_catalog: Path, tmp_path: Path) -> None:
-    model = FinetuneableZoobotClassifier(name="test_resnet", num_classes=2, run_linear_sanity_check=True,
-                                         training_mode="head_only")
+    model = FinetuneableZoobotClassifier(
+        name="test_resnet", num_classes=2, run_linear_sanity_check=True, training_mode="head_only"
+    )
     dm = CatalogDataModule(label_cols=["bright"], catalog=png_catalog, batch_size=4)
     trainer = get_trainer(tmp_path, **trainer_kwargs())
     trainer.fit(model, dm)
     metrics = trainer.callback_metrics
-    for key in ("finetuning/train_acc", "finetuning/val_acc", "finetuning/linear_eval/train",
-                "finetuning/linear_eval/val"):
+    for key in (
+        "finetuning/train_acc",
+        "finetuning/val_acc",
+        "finetuning/linear_eval/train",
+        "finetuning/linear_eval/val",
+    ):
         assert key in metrics, sorted(metrics)
     trainer.test(model, dm)
     assert "finetuning/test_loss" in trainer.callback_metrics and "finetuning/test_acc" in trainer.callback_metrics
 
 
 def test_regressor_finetunes_geotiffs_and_reloads(tif_catalog: Path, tmp_path: Path) -> None:
-    model = FinetuneableZoobotRegressor(name="test_convnext", unit_interval=True, loss="mae",
-                                        scheduler_kwargs={"cosine_schedule": True, "warmup_epochs": 1})
+    model = FinetuneableZoobotRegressor(
+        name="test_convnext",
+        unit_interval=True,
+        loss="mae",
+        scheduler_kwargs={"cosine_schedule": True, "warmup_epochs": 1},
+    )
     ckpt = _fit(model, tif_catalog, ["brightness"], tmp_path / "run")
     reloaded = FinetuneableZoobotRegressor.load_from_checkpoint(ckpt, map_location="cpu")
     _same_predictions(model, reloaded)
@@ -82,8 +97,15 @@ def test_regressor_finetunes_geotiffs_and_reloads(tif_catalog: Path, tmp_path: P
 
 
 def test_tree_trains_from_scratch_reloads_and_feeds_a_classifier(png_catalog: Path, tmp_path: Path) -> None:
-    model = FinetuneableZoobotTree(name="test_vit", timm_kwargs={"img_size": 32}, question_answer_pairs=TREE_PAIRS,
-                                   dependencies=TREE_DEPS, training_mode="full", layer_decay=1.0, learning_rate=1e-3)
+    model = FinetuneableZoobotTree(
+        name="test_vit",
+        timm_kwargs={"img_size": 32},
+        question_answer_pairs=TREE_PAIRS,
+        dependencies=TREE_DEPS,
+        training_mode="full",
+        layer_decay=1.0,
+        learning_rate=1e-3,
+    )
     ckpt = _fit(model, png_catalog, TREE_COLS, tmp_path / "run")
     assert model.trainer.callback_metrics["finetuning/val_loss/ring-type"] >= 0  # per-question validation loss
     reloaded = FinetuneableZoobotTree.load_from_checkpoint(ckpt, map_location="cpu")
@@ -155,8 +177,9 @@ def test_greyscale_and_local_weights_file(tmp_path: Path) -> None:
 
 def test_deprecated_names_warn_once_and_map_to_new_ones() -> None:
     with pytest.warns(ZoobotDeprecationWarning) as record:
-        model = FinetuneableZoobotClassifier(name="test_resnet", num_classes=2, lr_decay=0.5, dropout_prob=0.3,
-                                             cosine_schedule=True, warmup_epochs=2)
+        model = FinetuneableZoobotClassifier(
+            name="test_resnet", num_classes=2, lr_decay=0.5, dropout_prob=0.3, cosine_schedule=True, warmup_epochs=2
+        )
     assert len(record) == 1 and isinstance(record[0].message, FutureWarning)
     message = str(record[0].message)
     assert "lr_decay -> layer_decay" in message and "dropout_prob -> head_dropout_prob" in message
@@ -206,8 +229,16 @@ def test_training_modes_and_layer_decay_scale_each_group() -> None:
     full = FinetuneableZoobotRegressor(name="test_resnet", learning_rate=1e-2, layer_decay=0.5)
     opt = full.configure_optimizers()
     lrs = {g["name"]: g["lr"] for g in opt.param_groups}
-    assert lrs == pytest.approx({"head": 1e-2, "encoder.block4": 5e-3, "encoder.block3": 2.5e-3,
-                                 "encoder.block2": 1.25e-3, "encoder.block1": 6.25e-4, "encoder.block0": 3.125e-4})
+    assert lrs == pytest.approx(
+        {
+            "head": 1e-2,
+            "encoder.block4": 5e-3,
+            "encoder.block3": 2.5e-3,
+            "encoder.block2": 1.25e-3,
+            "encoder.block1": 6.25e-4,
+            "encoder.block0": 3.125e-4,
+        }
+    )
     n_params = sum(len(g["params"]) for g in opt.param_groups)
     assert n_params == len(list(full.parameters()))
     with pytest.raises(ConfigError, match="training_mode"):
@@ -234,8 +265,12 @@ def test_released_hub_encoder_is_fetched_through_geo_weights(tmp_path: Path, mon
     repo = "mwalmsley/zoobot-encoder-test_resnet"
     torch.manual_seed(4)
     source = timm.create_model("test_resnet", pretrained=False, num_classes=0)
-    config = {"architecture": "test_resnet", "num_classes": 0, "num_features": source.num_features,
-              "pretrained_cfg": {"input_size": [3, 160, 160]}}
+    config = {
+        "architecture": "test_resnet",
+        "num_classes": 0,
+        "num_features": source.num_features,
+        "pretrained_cfg": {"input_size": [3, 160, 160]},
+    }
     with WeightServer() as server:
         server.use(monkeypatch, tmp_path)
         server.add_hf_file(repo, "config.json", json.dumps(config).encode())

@@ -23,8 +23,13 @@ def _save(model: torch.nn.Module, path: Path) -> Path:
     """A checkpoint as Lightning writes it, without running a fit."""
     import lightning as L
 
-    trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
-                        enable_checkpointing=False)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+    )
     trainer.strategy.connect(model)
     trainer.save_checkpoint(path)
     return path
@@ -44,16 +49,22 @@ def test_classifier_predictions_csv_has_one_row_per_id(png_catalog: Path, tmp_pa
 
 def test_mc_dropout_samples_are_stored_as_lists(png_catalog: Path, tmp_path: Path) -> None:
     torch.manual_seed(0)
-    model = finetune.FinetuneableZoobotTree(name="test_resnet", question_answer_pairs=TREE_PAIRS,
-                                            dependencies=TREE_DEPS, head_dropout_prob=0.5)
+    model = finetune.FinetuneableZoobotTree(
+        name="test_resnet", question_answer_pairs=TREE_PAIRS, dependencies=TREE_DEPS, head_dropout_prob=0.5
+    )
     out = tmp_path / "preds.parquet"
     model.eval()
     preds = predict_on_catalog.predict(png_catalog, model, out, n_samples=3)
     assert preds.shape == (12, 4, 3)
     assert not torch.allclose(torch.from_numpy(preds[..., 0]), torch.from_numpy(preds[..., 1]))
     df = pd.read_parquet(out)
-    assert list(df.columns) == ["id_str", "ring_yes_pred", "ring_no_pred", "ring-type_inner_pred",
-                                "ring-type_outer_pred"]
+    assert list(df.columns) == [
+        "id_str",
+        "ring_yes_pred",
+        "ring_no_pred",
+        "ring-type_inner_pred",
+        "ring-type_outer_pred",
+    ]
     assert len(json.loads(df.loc[0, "ring_yes_pred"])) == 3
     assert not model.training and not model.head.dropout.training  # the caller's eval mode is restored
 
@@ -74,14 +85,41 @@ def test_cli_predict_from_checkpoint(png_catalog: Path, tmp_path: Path) -> None:
     app.command("noop")(lambda: None)
     geo_cli_commands(app)
     out = tmp_path / "preds.csv"
-    result = CliRunner().invoke(app, ["zoobot", "predict", "--catalog", str(png_catalog), "--checkpoint", str(ckpt),
-                                      "--output", str(out), "--label-cols", "brightness", "--mean", "0.5,0.5,0.5",
-                                      "--std", "0.25,0.25,0.25"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "zoobot",
+            "predict",
+            "--catalog",
+            str(png_catalog),
+            "--checkpoint",
+            str(ckpt),
+            "--output",
+            str(out),
+            "--label-cols",
+            "brightness",
+            "--mean",
+            "0.5,0.5,0.5",
+            "--std",
+            "0.25,0.25,0.25",
+        ],
+    )
     assert result.exit_code == 0, result.output
     df = pd.read_csv(out)
     assert list(df.columns) == ["id_str", "brightness_pred"] and len(df) == 12
-    bad = CliRunner().invoke(app, ["zoobot", "predict", "--catalog", str(png_catalog), "--checkpoint",
-                                   str(tmp_path / "none.ckpt"), "--output", str(out)])
+    bad = CliRunner().invoke(
+        app,
+        [
+            "zoobot",
+            "predict",
+            "--catalog",
+            str(png_catalog),
+            "--checkpoint",
+            str(tmp_path / "none.ckpt"),
+            "--output",
+            str(out),
+        ],
+    )
     assert bad.exit_code == 2 and "checkpoint not found" in bad.output
 
 
@@ -120,13 +158,24 @@ def test_geo_train_config_then_geo_zoobot_predict(png_catalog: Path, tmp_path: P
 
     run = tmp_path / "run"
     config = {
-        "model": {"class_path": "FinetuneableZoobotTree",
-                  "init_args": {"name": "test_resnet", "schema": "gz_rings_schema", "learning_rate": 1e-3}},
-        "data": {"class_path": "zoobot:CatalogDataModule",
-                 "init_args": {"label_cols": ["ring_yes", "ring_no"], "catalog": str(png_catalog), "batch_size": 4}},
-        "trainer": {"max_epochs": 1, "accelerator": "cpu", "limit_train_batches": 2, "limit_val_batches": 1,
-                    "enable_progress_bar": False, "enable_model_summary": False, "log_every_n_steps": 1,
-                    "default_root_dir": str(run)},
+        "model": {
+            "class_path": "FinetuneableZoobotTree",
+            "init_args": {"name": "test_resnet", "schema": "gz_rings_schema", "learning_rate": 1e-3},
+        },
+        "data": {
+            "class_path": "zoobot:CatalogDataModule",
+            "init_args": {"label_cols": ["ring_yes", "ring_no"], "catalog": str(png_catalog), "batch_size": 4},
+        },
+        "trainer": {
+            "max_epochs": 1,
+            "accelerator": "cpu",
+            "limit_train_batches": 2,
+            "limit_val_batches": 1,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "log_every_n_steps": 1,
+            "default_root_dir": str(run),
+        },
     }
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(config))
     result = CliRunner().invoke(app, ["train", "--config", str(tmp_path / "cfg.yaml")])
@@ -135,8 +184,22 @@ def test_geo_train_config_then_geo_zoobot_predict(png_catalog: Path, tmp_path: P
     assert best, sorted(run.rglob("*"))
     geo = Path(sys.executable).with_name("geo")
     out = tmp_path / "preds.csv"
-    proc = subprocess.run([str(geo), "zoobot", "predict", "--catalog", str(png_catalog), "--checkpoint", str(best[0]),
-                           "--output", str(out)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            str(geo),
+            "zoobot",
+            "predict",
+            "--catalog",
+            str(png_catalog),
+            "--checkpoint",
+            str(best[0]),
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     df = pd.read_csv(out)
     assert list(df.columns) == ["id_str", "ring_yes_pred", "ring_no_pred"] and len(df) == 12
@@ -146,7 +209,10 @@ def test_plugin_metadata_conforms() -> None:
     from geo_core.testing import check_plugin_metadata
 
     found = check_plugin_metadata("zoobot")
-    assert found["task"] == ["zoobot:FinetuneableZoobotClassifier", "zoobot:FinetuneableZoobotRegressor",
-                             "zoobot:FinetuneableZoobotTree"]
+    assert found["task"] == [
+        "zoobot:FinetuneableZoobotClassifier",
+        "zoobot:FinetuneableZoobotRegressor",
+        "zoobot:FinetuneableZoobotTree",
+    ]
     assert found["datamodule"] == ["zoobot:CatalogDataModule"]
     assert found["loss"] == ["zoobot:dirichlet_multinomial"]

@@ -14,8 +14,11 @@ from geo_plugin_zoobot import schemas
 def test_published_schemas_have_the_documented_layout() -> None:
     gz2 = schemas.gz2_ortho_schema
     assert len(gz2.questions) == 10 and len(gz2.label_cols) == 30
-    assert gz2.label_cols[:3] == ["smooth-or-featured-gz2_smooth", "smooth-or-featured-gz2_featured-or-disk",
-                                  "smooth-or-featured-gz2_artifact"]
+    assert gz2.label_cols[:3] == [
+        "smooth-or-featured-gz2_smooth",
+        "smooth-or-featured-gz2_featured-or-disk",
+        "smooth-or-featured-gz2_artifact",
+    ]
     dr5 = schemas.decals_dr5_ortho_schema
     assert len(dr5.label_cols) == 34
     assert dr5.question_index_groups[:3] == [(0, 2), (3, 4), (5, 6)]
@@ -74,8 +77,10 @@ def test_unknown_answer_lookup_names_the_answers() -> None:
 
 
 def test_package_schemas_and_hooks_import_without_torch() -> None:
-    code = ("import sys, geo_plugin_zoobot, geo_plugin_zoobot.schemas, geo_plugin_zoobot._hooks, "
-            "geo_plugin_zoobot._cli; bad = [m for m in ('torch', 'lightning', 'timm', 'rasterio', 'pandas') "
-            "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, geo_plugin_zoobot, geo_plugin_zoobot.schemas, geo_plugin_zoobot._hooks, "
+        "geo_plugin_zoobot._cli; bad = [m for m in ('torch', 'lightning', 'timm', 'rasterio', 'pandas') "
+        "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr

@@ -12,8 +12,21 @@ __all__ = ["migrate_data", "expand_bands", "migrate_transforms"]
 _TRANSFORM_KEYS = ("train_transform", "val_transform", "test_transform", "predict_transform", "transforms")
 _BAND_KEYS = ("dataset_bands", "output_bands", "predict_dataset_bands", "predict_output_bands")
 #: Transform specs geo runs itself, with or without albumentations.
-_TRANSFORMS = ("HorizontalFlip", "VerticalFlip", "RandomRotate90", "D4", "RandomCrop", "CenterCrop", "ToTensorV2",
-               "Rotate", "Resize", "RandomResizedCrop", "Normalize", "Flip", "Transpose")
+_TRANSFORMS = (
+    "HorizontalFlip",
+    "VerticalFlip",
+    "RandomRotate90",
+    "D4",
+    "RandomCrop",
+    "CenterCrop",
+    "ToTensorV2",
+    "Rotate",
+    "Resize",
+    "RandomResizedCrop",
+    "Normalize",
+    "Flip",
+    "Transpose",
+)
 
 
 def expand_bands(bands: Any) -> Any:
@@ -56,9 +69,13 @@ def _bands(args: dict[str, Any], where: str, report: MigrationReport, prefix: st
                 report.change(f"{where}.{key}", value, new)
             args[key] = new
     ds, ob = args.get(ds_key), args.get(out_key)
-    pairs = ([(ds, ob, out_key, None)] if isinstance(ds, list) and isinstance(ob, list) else
-             [(ds.get(m), ob.get(m), f"{out_key}.{m}", m) for m in ob]
-             if isinstance(ds, dict) and isinstance(ob, dict) else [])
+    pairs = (
+        [(ds, ob, out_key, None)]
+        if isinstance(ds, list) and isinstance(ob, list)
+        else [(ds.get(m), ob.get(m), f"{out_key}.{m}", m) for m in ob]
+        if isinstance(ds, dict) and isinstance(ob, dict)
+        else []
+    )
     for dsl, obl, key, m in pairs:
         if not isinstance(dsl, list) or not isinstance(obl, list) or not any(isinstance(b, int) for b in obl):
             continue
@@ -70,8 +87,11 @@ def _bands(args: dict[str, Any], where: str, report: MigrationReport, prefix: st
             else:
                 new.append(b)
         if new != obl:
-            report.change(f"{where}.{key}", obl, f"{new} (positions in dataset_bands: integer bands are "
-                          "names in TerraTorch, positions in geo)")
+            report.change(
+                f"{where}.{key}",
+                obl,
+                f"{new} (positions in dataset_bands: integer bands are names in TerraTorch, positions in geo)",
+            )
             if m is None:
                 args[out_key] = new
             else:
@@ -95,8 +115,11 @@ def _transform(spec: Any, where: str, report: MigrationReport) -> Any:
             report.note(where, f"{path} needs albumentations: pip install 'geo-plugin-datasets[albumentations]'")
         return spec
     if path.startswith("terratorch."):
-        report.not_mapped(where, f"transform {path} has no geo equivalent",
-                          "geo reads (C, T, H, W) samples directly (expand_temporal_dimension); remove it")
+        report.not_mapped(
+            where,
+            f"transform {path} has no geo equivalent",
+            "geo reads (C, T, H, W) samples directly (expand_temporal_dimension); remove it",
+        )
         return None
     if "." not in path:
         report.not_mapped(where, f"unknown transform {path!r}", closest(name, _TRANSFORMS))

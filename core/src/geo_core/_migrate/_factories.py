@@ -21,8 +21,19 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "checkpoint_path": ("ckpt_path",),
 }
 #: Arguments of geo's EncoderDecoderFactory.build_model besides the routed ones.
-_EDF_KEYS = ("backbone", "decoder", "backbone_kwargs", "decoder_kwargs", "head_kwargs", "num_classes", "necks",
-             "aux_decoders", "rescale", "peft_config", "padding")
+_EDF_KEYS = (
+    "backbone",
+    "decoder",
+    "backbone_kwargs",
+    "decoder_kwargs",
+    "head_kwargs",
+    "num_classes",
+    "necks",
+    "aux_decoders",
+    "rescale",
+    "peft_config",
+    "padding",
+)
 #: head_* keys per task (TerraTorch's names; geo's heads take these).
 _HEAD_KEYS = {
     "segmentation": ("channel_list", "dropout", "activation", "learned_upscale_layers"),
@@ -50,7 +61,12 @@ def _rename(key: str, names: list[str], var_kw: bool) -> str | None:
 
 
 def migrate_part_args(
-    args: dict[str, Any], backbone: Any, decoder: Any, kind: str, report: MigrationReport, where: str,
+    args: dict[str, Any],
+    backbone: Any,
+    decoder: Any,
+    kind: str,
+    report: MigrationReport,
+    where: str,
     parts: tuple[str, ...] = ("backbone", "decoder", "head"),
 ) -> dict[str, Any]:
     """Check ``backbone_*`` / ``decoder_*`` / ``head_*`` keys against the components that take them.
@@ -73,7 +89,7 @@ def migrate_part_args(
         if part is None:
             out[key] = value
             continue
-        sub = key[len(part) + 1:]
+        sub = key[len(part) + 1 :]
         kw = f"{where}.{key}"
         if part == "head" or sub in ("activation", "act"):
             value = _activation(value, kw, report)
@@ -91,8 +107,9 @@ def migrate_part_args(
         new = _rename(sub, *sig)
         if new is None:
             if part == "head":
-                what = (f"decoder {decoder!r} includes its head" if includes_head
-                        else f"the {kind} head takes no {sub!r}")
+                what = (
+                    f"decoder {decoder!r} includes its head" if includes_head else f"the {kind} head takes no {sub!r}"
+                )
             else:
                 what = f"{part} {backbone if part == 'backbone' else decoder!r} takes no {sub!r}"
             report.not_mapped(kw, what, closest(f"{part}_{sub}", [f"{part}_{n}" for n in sig[0]]))
@@ -141,8 +158,9 @@ def _prithvi_necks(margs: dict[str, Any], report: MigrationReport, where: str) -
     report.change(f"{where}.necks", "(implied by PrithviModelFactory)", necks)
 
 
-def _encoder_decoder(margs: dict[str, Any], kind: str, report: MigrationReport, where: str,
-                     legacy: str | None) -> dict[str, Any]:
+def _encoder_decoder(
+    margs: dict[str, Any], kind: str, report: MigrationReport, where: str, legacy: str | None
+) -> dict[str, Any]:
     for k in _LEGACY_BACKBONE:
         if k in margs:
             value = margs.pop(k)
@@ -167,13 +185,17 @@ def _encoder_decoder(margs: dict[str, Any], kind: str, report: MigrationReport, 
     if isinstance(out.get("aux_decoders"), list):
         from geo_core._migrate._model import _aux_head
 
-        out["aux_decoders"] = [_aux_head(a, f"{where}.aux_decoders[{i}]", kind, report)
-                               for i, a in enumerate(out["aux_decoders"])]
+        out["aux_decoders"] = [
+            _aux_head(a, f"{where}.aux_decoders[{i}]", kind, report) for i, a in enumerate(out["aux_decoders"])
+        ]
     for key in list(out):
         if key in _EDF_KEYS or key.startswith(("backbone_", "decoder_", "head_")):
             continue
-        report.not_mapped(f"{where}.{key}", "EncoderDecoderFactory takes no such argument",
-                          closest(key, _EDF_KEYS) + " (or prefix it with backbone_/decoder_/head_)")
+        report.not_mapped(
+            f"{where}.{key}",
+            "EncoderDecoderFactory takes no such argument",
+            closest(key, _EDF_KEYS) + " (or prefix it with backbone_/decoder_/head_)",
+        )
         out.pop(key)
     return out
 
@@ -183,11 +205,16 @@ def _generic_unet(margs: dict[str, Any], kind: str, report: MigrationReport, whe
     if "in_channels" in margs and "backbone_in_channels" not in margs:
         margs["backbone_in_channels"] = margs.pop("in_channels")
         report.change(f"{where}.in_channels", "in_channels", "backbone_in_channels")
-    ignored = {"in_channels": "given as backbone_in_channels", "channels": "GenericUnetModelFactory ignores it",
-               "bands": "the UNet takes no band names", "num_frames": "the UNet is single-frame",
-               "dilations": "give decoder_dilations", "regression_relu": "use head_final_act: ReLU",
-               "decoder_in_channels": "geo derives it from the backbone",
-               "decoder_num_classes": "geo sets it from num_classes"}
+    ignored = {
+        "in_channels": "given as backbone_in_channels",
+        "channels": "GenericUnetModelFactory ignores it",
+        "bands": "the UNet takes no band names",
+        "num_frames": "the UNet is single-frame",
+        "dilations": "give decoder_dilations",
+        "regression_relu": "use head_final_act: ReLU",
+        "decoder_in_channels": "geo derives it from the backbone",
+        "decoder_num_classes": "geo sets it from num_classes",
+    }
     for k, why in ignored.items():
         if k in margs:
             v = margs.pop(k)
@@ -198,8 +225,9 @@ def _generic_unet(margs: dict[str, Any], kind: str, report: MigrationReport, whe
     if bool(getattr(dec, "includes_head", metadata_of("decoder", margs.get("decoder")).get("includes_head"))):
         for k in [k for k in margs if k.startswith("head_")]:
             margs.pop(k)
-            report.note(f"{where}.{k}", "dropped: GenericUnetModelFactory ignores head_* (its decoder includes "
-                        "the head)")
+            report.note(
+                f"{where}.{k}", "dropped: GenericUnetModelFactory ignores head_* (its decoder includes the head)"
+            )
     return _encoder_decoder(margs, kind, report, where, None)
 
 
@@ -213,7 +241,7 @@ def _timm(margs: dict[str, Any], report: MigrationReport, where: str) -> dict[st
             out["backbone_img_size"] = value
             report.change(f"{where}.{key}", key, "backbone_img_size")
         elif key == "backbone" and isinstance(value, str) and value.startswith("timm_"):
-            out[key] = value[len("timm_"):]
+            out[key] = value[len("timm_") :]
             report.change(f"{where}.{key}", value, out[key])
         else:
             out[key] = value
@@ -231,8 +259,9 @@ def _registered_factory(name: str) -> bool:
     return True
 
 
-def migrate_factory(factory: Any, margs: dict[str, Any], kind: str, report: MigrationReport,
-                    where: str) -> tuple[str | None, dict[str, Any]]:
+def migrate_factory(
+    factory: Any, margs: dict[str, Any], kind: str, report: MigrationReport, where: str
+) -> tuple[str | None, dict[str, Any]]:
     """Return the geo factory name and converted ``model_args``."""
     name = short_name(str(factory)) if factory is not None else "EncoderDecoderFactory"
     w = f"{where}.model_args"
@@ -256,15 +285,19 @@ def migrate_factory(factory: Any, margs: dict[str, Any], kind: str, report: Migr
     elif _registered_factory(name):
         new = name  # an installed plugin registers it under TerraTorch's name
     else:
-        report.not_mapped(f"{where}.model_factory", f"factory {factory} has no geo equivalent",
-                          closest(name, ("EncoderDecoderFactory", "FullModelFactory", "SMPModelFactory",
-                                         "TimmModelFactory")))
+        report.not_mapped(
+            f"{where}.model_factory",
+            f"factory {factory} has no geo equivalent",
+            closest(name, ("EncoderDecoderFactory", "FullModelFactory", "SMPModelFactory", "TimmModelFactory")),
+        )
         return (str(factory) if factory is not None else None), margs
     if factory is not None and new != factory:
         report.change(f"{where}.model_factory", factory, new)
         if name == "PrithviModelFactory":
-            report.note(f"{where}.model_factory", "PrithviModelFactory is EncoderDecoderFactory plus the "
-                        "backbone arguments and necks written above")
+            report.note(
+                f"{where}.model_factory",
+                "PrithviModelFactory is EncoderDecoderFactory plus the backbone arguments and necks written above",
+            )
     if factory is None:
         return None, margs
     from geo_core._errors import GeoError

@@ -22,8 +22,18 @@ TASK_NAMES = (
     "ReconstructionTask",
     "ObjectDetectionTask",
 )
-_TILED_KEYS = ("h_crop", "h_stride", "w_crop", "w_stride", "average_patches", "blend_overlaps", "delta",
-               "batch_size", "verbose", "padding")
+_TILED_KEYS = (
+    "h_crop",
+    "h_stride",
+    "w_crop",
+    "w_stride",
+    "average_patches",
+    "blend_overlaps",
+    "delta",
+    "batch_size",
+    "verbose",
+    "padding",
+)
 
 
 def migrate_model(model: Any, report: MigrationReport, predict: dict[str, Any]) -> Any:
@@ -35,8 +45,11 @@ def migrate_model(model: Any, report: MigrationReport, predict: dict[str, Any]) 
     path = model["class_path"]
     name = short_name(path)
     if name not in TASK_NAMES:
-        report.not_mapped("model.class_path", f"task {path} has no geo equivalent",
-                          closest(name, TASK_NAMES) + " (or write the task as your own LightningModule)")
+        report.not_mapped(
+            "model.class_path",
+            f"task {path} has no geo equivalent",
+            closest(name, TASK_NAMES) + " (or write the task as your own LightningModule)",
+        )
         return model
     if name != path:
         report.change("model.class_path", path, name)
@@ -77,8 +90,9 @@ def tiled_parameters(params: dict[str, Any], where: str, report: MigrationReport
         out["stride"] = out["crop"]
     if params.get("batch_size") is not None:
         out["batch_size"] = int(params["batch_size"])
-    report.change(where, {k: params[k] for k in params if k in ("h_crop", "h_stride", "w_crop", "w_stride")} or params,
-                  out)
+    report.change(
+        where, {k: params[k] for k in params if k in ("h_crop", "h_stride", "w_crop", "w_stride")} or params, out
+    )
     for k in ("average_patches", "blend_overlaps"):
         if k in params:
             report.note(f"{where}.{k}", "geo always blends overlapping windows with linear ramps (averaging)")
@@ -97,8 +111,9 @@ def _task(cls: Any, args: dict[str, Any], report: MigrationReport, predict: dict
     kind = getattr(cls, "task_kind", "") or "segmentation"
     factory = args.get("model_factory")
     if "model_args" in args or factory is not None:
-        new_factory, margs = migrate_factory(factory, dict(args.get("model_args") or {}), kind, report,
-                                             "model.init_args")
+        new_factory, margs = migrate_factory(
+            factory, dict(args.get("model_args") or {}), kind, report, "model.init_args"
+        )
         if new_factory is not None:
             out["model_factory"] = new_factory
         out["model_args"] = margs
@@ -148,12 +163,20 @@ def _aux_head(spec: Any, where: str, kind: str, report: MigrationReport) -> Any:
     if isinstance(spec.get("decoder"), str):
         out["decoder"] = component(spec["decoder"], "decoder", report, f"{where}.decoder")
     if isinstance(spec.get("decoder_args"), dict):
-        out["decoder_args"] = migrate_part_args(spec["decoder_args"], None, out.get("decoder"), kind, report,
-                                                f"{where}.decoder_args", parts=("decoder", "head"))
+        out["decoder_args"] = migrate_part_args(
+            spec["decoder_args"],
+            None,
+            out.get("decoder"),
+            kind,
+            report,
+            f"{where}.decoder_args",
+            parts=("decoder", "head"),
+        )
     for k in spec:
         if k not in ("name", "decoder", "decoder_args"):
-            report.not_mapped(f"{where}.{k}", "not an auxiliary-head key", closest(k, ("name", "decoder",
-                                                                                      "decoder_args")))
+            report.not_mapped(
+                f"{where}.{k}", "not an auxiliary-head key", closest(k, ("name", "decoder", "decoder_args"))
+            )
             out.pop(k)
     return out
 
@@ -167,8 +190,11 @@ def _reconstruction(args: dict[str, Any], report: MigrationReport) -> dict[str, 
     factory = args.get("model_factory")
     margs = dict(args.get("model_args") or {})
     if factory is not None and short_name(str(factory)) != "FullModelFactory":
-        report.not_mapped(f"{w}.model_factory", f"ReconstructionTask with {factory}",
-                          "geo reconstructs with whole MODELS entries (FullModelFactory's model_args.model)")
+        report.not_mapped(
+            f"{w}.model_factory",
+            f"ReconstructionTask with {factory}",
+            "geo reconstructs with whole MODELS entries (FullModelFactory's model_args.model)",
+        )
     elif factory is not None:
         report.change(f"{w}.model_factory", factory, "model (the MODELS name from model_args.model)")
     if "model" in margs:
@@ -200,8 +226,16 @@ def _reconstruction(args: dict[str, Any], report: MigrationReport) -> dict[str, 
     return out
 
 
-_POOLING = {None: "none", "mean": "mean", "vit_mean": "mean", "max": "max", "vit_max": "max", "cls": "cls",
-            "vit_cls": "cls", "none": "none"}
+_POOLING = {
+    None: "none",
+    "mean": "mean",
+    "vit_mean": "mean",
+    "max": "max",
+    "vit_max": "max",
+    "cls": "cls",
+    "vit_cls": "cls",
+    "none": "none",
+}
 
 
 def _embedding(args: dict[str, Any], report: MigrationReport) -> dict[str, Any]:

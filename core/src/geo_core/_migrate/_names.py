@@ -9,8 +9,13 @@ from geo_core._migrate._report import MigrationReport
 __all__ = ["component", "builder_of"]
 
 #: TerraTorch registry prefixes -> geo sources (TerraTorch joins them with '_').
-_PREFIXES: dict[str, str | None] = {"timm": "timm", "smp": "smp", "mmseg": "mmseg", "torchgeo": "torchgeo",
-                                    "terratorch": None}
+_PREFIXES: dict[str, str | None] = {
+    "timm": "timm",
+    "smp": "smp",
+    "mmseg": "mmseg",
+    "torchgeo": "torchgeo",
+    "terratorch": None,
+}
 
 
 def _resolves(name: str, kind: str) -> bool:

@@ -67,13 +67,27 @@ def migrate_terratorch(config: dict[str, Any]) -> tuple[dict[str, Any], Migratio
             continue
         if key in _CLI_ONLY:
             report.not_mapped(key, f"TerraTorch CLI option {key!r}", _CLI_ONLY[key])
-        elif key in ("tasks", "defaults", "optimization_space", "n_trials", "storage_uri", "run_repetitions",
-                     "save_models", "experiment_name"):
-            report.not_mapped(key, "a terratorch-iterate (hyper-parameter search) key",
-                              "geo has no search driver; run one `geo train` per setting")
+        elif key in (
+            "tasks",
+            "defaults",
+            "optimization_space",
+            "n_trials",
+            "storage_uri",
+            "run_repetitions",
+            "save_models",
+            "experiment_name",
+        ):
+            report.not_mapped(
+                key,
+                "a terratorch-iterate (hyper-parameter search) key",
+                "geo has no search driver; run one `geo train` per setting",
+            )
         else:
-            report.not_mapped(key, "unknown top-level key",
-                              closest(key, (*_KEEP, "trainer", "model", "data", "optimizer", "lr_scheduler")))
+            report.not_mapped(
+                key,
+                "unknown top-level key",
+                closest(key, (*_KEEP, "trainer", "model", "data", "optimizer", "lr_scheduler")),
+            )
     return out, report
 
 
@@ -100,8 +114,11 @@ def _optimizer(value: Any, model: Any, report: MigrationReport) -> None:
     path, args = _spec(value)
     name = short_name(path)
     if not isinstance(getattr(torch.optim, name, None), type):
-        report.not_mapped("optimizer", f"optimizer {path!r} is not in torch.optim",
-                          "set model.init_args.optimizer to a torch.optim class name")
+        report.not_mapped(
+            "optimizer",
+            f"optimizer {path!r} is not in torch.optim",
+            "set model.init_args.optimizer to a torch.optim class name",
+        )
         return
     task = _task_args(model, report, "optimizer")
     if task is None:
@@ -110,8 +127,11 @@ def _optimizer(value: Any, model: Any, report: MigrationReport) -> None:
         task["optimizer"] = name
     else:
         if task.get("optimizer") not in (None, name):
-            report.note("optimizer", f"replaces model.init_args.optimizer {task['optimizer']!r} "
-                        "(LightningCLI's optimizer wins in TerraTorch too)")
+            report.note(
+                "optimizer",
+                f"replaces model.init_args.optimizer {task['optimizer']!r} "
+                "(LightningCLI's optimizer wins in TerraTorch too)",
+            )
         task["optimizer"] = name
     report.change("optimizer", path, f"model.init_args.optimizer: {name}")
     if "lr" in args:
@@ -130,8 +150,11 @@ def _scheduler(value: Any, model: Any, report: MigrationReport) -> None:
     path, args = _spec(value)
     name = short_name(path)
     if not isinstance(getattr(torch.optim.lr_scheduler, name, None), type):
-        report.not_mapped("lr_scheduler", f"scheduler {path!r} is not in torch.optim.lr_scheduler",
-                          "set model.init_args.scheduler to a torch.optim.lr_scheduler class name")
+        report.not_mapped(
+            "lr_scheduler",
+            f"scheduler {path!r} is not in torch.optim.lr_scheduler",
+            "set model.init_args.scheduler to a torch.optim.lr_scheduler class name",
+        )
         return
     task = _task_args(model, report, "lr_scheduler")
     if task is None:
@@ -142,8 +165,11 @@ def _scheduler(value: Any, model: Any, report: MigrationReport) -> None:
         hp = dict(task.get("scheduler_hparams") or {})
         hp.update(args)
         task["scheduler_hparams"] = hp
-        report.change("lr_scheduler.init_args", sorted(args), "model.init_args.scheduler_hparams"
-                      + (" (monitor included)" if "monitor" in args else ""))
+        report.change(
+            "lr_scheduler.init_args",
+            sorted(args),
+            "model.init_args.scheduler_hparams" + (" (monitor included)" if "monitor" in args else ""),
+        )
 
 
 # -- trainer ---------------------------------------------------------------------
@@ -158,8 +184,11 @@ def _trainer(trainer: dict[str, Any], report: MigrationReport) -> dict[str, Any]
             report.not_mapped(where, "not a Lightning Trainer argument", closest(key, valid))
         elif key == "callbacks":
             items = value if isinstance(value, list) else [value]
-            out[key] = [x for i, c in enumerate(items)
-                        if (x := _callback(c, f"{where}[{i}]", report, trainer.get("default_root_dir"))) is not None]
+            out[key] = [
+                x
+                for i, c in enumerate(items)
+                if (x := _callback(c, f"{where}[{i}]", report, trainer.get("default_root_dir"))) is not None
+            ]
         elif key == "logger":
             out[key] = _logger(value, where, report)
         else:

@@ -128,8 +128,9 @@ def main() -> None:
     from geo_core._errors import GeoError
 
     # Lightning 2.6 calls a torch pytree API that torch 2.14 deprecates: noise for users, not their problem.
-    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
-                            category=FutureWarning)
+    warnings.filterwarnings(
+        "ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning
+    )
     try:
         _register_plugin_commands()
     except GeoError as exc:

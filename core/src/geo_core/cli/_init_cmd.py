@@ -50,10 +50,13 @@ def render_config(task: str, backbone: str, decoder: str, data: str, bands: int,
     task_cls, dm, loss = TASKS[task]
     pixel = task in _PIXEL
     chans = _channels_key(backbone)
-    classes_line = (f"      num_classes: {classes}            # classes in your masks (0..{classes - 1})\n"
-                    if task == "segmentation" else
-                    f"      num_classes: {classes}            # classes (one sub-folder per class)\n"
-                    if task in ("classification", "multilabel") else "")
+    classes_line = (
+        f"      num_classes: {classes}            # classes in your masks (0..{classes - 1})\n"
+        if task == "segmentation"
+        else f"      num_classes: {classes}            # classes (one sub-folder per class)\n"
+        if task in ("classification", "multilabel")
+        else ""
+    )
     if pixel:
         data_args = (
             f"    train_data_root: {data}/train/images        # GeoTIFF chips\n"
@@ -71,8 +74,11 @@ def render_config(task: str, backbone: str, decoder: str, data: str, bands: int,
             f"    val_data_root: {data}/val\n"
             f"    test_data_root: {data}/val\n"
         )
-    seg_extra = ("    ignore_index: -1                # label pixels to skip (nodata becomes -1)\n"
-                 if task == "segmentation" else "")
+    seg_extra = (
+        "    ignore_index: -1                # label pixels to skip (nodata becomes -1)\n"
+        if task == "segmentation"
+        else ""
+    )
     dm_classes = f"    num_classes: {classes}\n" if task in ("segmentation", "classification", "multilabel") else ""
     return f"""# geo starting config: {task} with {backbone} + {decoder}.
 # Written by `geo init`; edit the paths and numbers marked below, then:
@@ -111,10 +117,17 @@ data:
 def init_cmd(
     path: Annotated[Path, typer.Argument(help="The config file to write.")] = Path("config.yaml"),
     task: Annotated[str, typer.Option("--task", "-t", help=f"One of: {', '.join(TASKS)}.")] = "segmentation",
-    backbone: Annotated[str | None, typer.Option(
-        "--backbone", "-b", help="Backbone name (default: smp:resnet18 when geo-plugin-smp is installed).")] = None,
-    decoder: Annotated[str | None, typer.Option(
-        "--decoder", "-d", help="Decoder name (default: UNetDecoder for pixel tasks, IdentityDecoder otherwise).")
+    backbone: Annotated[
+        str | None,
+        typer.Option(
+            "--backbone", "-b", help="Backbone name (default: smp:resnet18 when geo-plugin-smp is installed)."
+        ),
+    ] = None,
+    decoder: Annotated[
+        str | None,
+        typer.Option(
+            "--decoder", "-d", help="Decoder name (default: UNetDecoder for pixel tasks, IdentityDecoder otherwise)."
+        ),
     ] = None,
     data: Annotated[str, typer.Option("--data", help="Folder of your chips (train/ and val/ inside).")] = "data",
     bands: Annotated[int, typer.Option("--bands", help="Bands per chip.")] = 3,
@@ -153,5 +166,7 @@ def init_cmd(
 
     with atomic_open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
-    typer.echo(f"wrote {path}: {task} with {bb} + {decoder or _default_decoder(task, bb)}. Edit the paths under "
-               f"data: (and the numbers marked), then: geo train -c {path}")
+    typer.echo(
+        f"wrote {path}: {task} with {bb} + {decoder or _default_decoder(task, bb)}. Edit the paths under "
+        f"data: (and the numbers marked), then: geo train -c {path}"
+    )

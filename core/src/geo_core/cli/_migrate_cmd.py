@@ -14,8 +14,9 @@ migrate_app = typer.Typer(help="Convert configs written for other tools.", no_ar
 @migrate_app.command("terratorch")
 def terratorch(
     config: Annotated[str | None, typer.Argument(help="A TerraTorch YAML config.")] = None,
-    config_opt: Annotated[str | None, typer.Option("--config", "-c", help="The config (instead of the argument).")]
-    = None,
+    config_opt: Annotated[
+        str | None, typer.Option("--config", "-c", help="The config (instead of the argument).")
+    ] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write here (default: stdout).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when something could not be mapped.")] = False,
 ) -> None:

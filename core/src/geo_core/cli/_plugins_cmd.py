@@ -84,6 +84,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     if as_json:
         emit_json(data)
     else:
+
         def detail(d: dict[str, Any]) -> str:
             if d["error"]:
                 return str(d["error"]).strip().splitlines()[-1]

@@ -12,13 +12,19 @@ import typer
 __all__ = ["register"]
 
 _CTX = {"allow_extra_args": True, "ignore_unknown_options": True}
-_EPILOG = ("Overrides: dotted keys after the options, e.g. trainer.max_epochs=2 model.lr=0.01 "
-           "(model.X reaches model.init_args.X). Registry names work as class_path.")
+_EPILOG = (
+    "Overrides: dotted keys after the options, e.g. trainer.max_epochs=2 model.lr=0.01 "
+    "(model.X reaches model.init_args.X). Registry names work as class_path."
+)
 
 ConfigOpt = Annotated[list[Path], typer.Option("--config", "-c", help="YAML config (repeat to merge).")]
 PrintOpt = Annotated[bool, typer.Option("--print-config", help="Print the complete config (with defaults) and exit.")]
-TrustOpt = Annotated[bool, typer.Option(
-    "--trust-checkpoint", help="Allow pickled objects in the checkpoint (runs code from it: trusted files only).")]
+TrustOpt = Annotated[
+    bool,
+    typer.Option(
+        "--trust-checkpoint", help="Allow pickled objects in the checkpoint (runs code from it: trusted files only)."
+    ),
+]
 
 
 def _fail(exc: BaseException) -> None:
@@ -50,9 +56,12 @@ def train_cmd(
     ctx: typer.Context,
     config: ConfigOpt,
     resume: Annotated[
-        str | None, typer.Option("--resume", "--ckpt_path",
-                                 help="'last' (this run's last checkpoint) or a path (--ckpt_path: TerraTorch's "
-                                      "spelling).")
+        str | None,
+        typer.Option(
+            "--resume",
+            "--ckpt_path",
+            help="'last' (this run's last checkpoint) or a path (--ckpt_path: TerraTorch's spelling).",
+        ),
     ] = None,
     trust_checkpoint: TrustOpt = False,
     print_config: PrintOpt = False,
@@ -92,8 +101,14 @@ def _eval(stage: str) -> Callable[..., None]:
     def cmd(
         ctx: typer.Context,
         config: ConfigOpt,
-        ckpt: Annotated[str | None, typer.Option("--ckpt", "--ckpt_path", help="'best', 'last' or a checkpoint path "
-                                                 "(--ckpt_path: TerraTorch's spelling).")] = None,
+        ckpt: Annotated[
+            str | None,
+            typer.Option(
+                "--ckpt",
+                "--ckpt_path",
+                help="'best', 'last' or a checkpoint path (--ckpt_path: TerraTorch's spelling).",
+            ),
+        ] = None,
         trust_checkpoint: TrustOpt = False,
         print_config: PrintOpt = False,
     ) -> None:
@@ -111,15 +126,33 @@ def _eval(stage: str) -> Callable[..., None]:
 def predict_cmd(
     ctx: typer.Context,
     config: ConfigOpt,
-    input: Annotated[str | None, typer.Option("--input", "-i", help=(
-        "A GeoTIFF, a folder of them, a glob, a .txt list of paths/URLs, or a STAC ItemCollection/catalogue "
-        "(default: the config's data.init_args.predict_data_root)."))] = None,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", "--predict_output_dir",
-        help="Output GeoTIFF (one input), folder, or .csv (image-level tasks); --predict_output_dir is "
-             "TerraTorch's spelling.")] = None,
-    ckpt: Annotated[str | None, typer.Option("--ckpt", "--ckpt_path", help="'best', 'last' or a checkpoint path "
-                                             "(--ckpt_path: TerraTorch's spelling).")] = None,
+    input: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help=(
+                "A GeoTIFF, a folder of them, a glob, a .txt list of paths/URLs, or a STAC ItemCollection/catalogue "
+                "(default: the config's data.init_args.predict_data_root)."
+            ),
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            "--predict_output_dir",
+            help="Output GeoTIFF (one input), folder, or .csv (image-level tasks); --predict_output_dir is "
+            "TerraTorch's spelling.",
+        ),
+    ] = None,
+    ckpt: Annotated[
+        str | None,
+        typer.Option(
+            "--ckpt", "--ckpt_path", help="'best', 'last' or a checkpoint path (--ckpt_path: TerraTorch's spelling)."
+        ),
+    ] = None,
     output_kind: Annotated[str | None, typer.Option(help="prediction | probabilities | logits")] = None,
     crop: Annotated[int | None, typer.Option(help="Window size in pixels.")] = None,
     stride: Annotated[int | None, typer.Option(help="Window step (overlaps are blended).")] = None,
@@ -128,12 +161,22 @@ def predict_cmd(
     overviews: Annotated[bool, typer.Option("--overviews", help="Tiled output with internal overviews.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide the per-scene progress bar.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace outputs that already exist.")] = False,
-    max_failures: Annotated[int | None, typer.Option(
-        "--max-failures", help="Several scenes: stop a rank after more than N failed scenes (default: never).")] = None,
-    engine: Annotated[str | None, typer.Option(
-        "--engine", help="torch (default) or onnxruntime (the model exported to ONNX, same streaming).")] = None,
-    onnx_model: Annotated[str | None, typer.Option(
-        "--onnx-model", help="With --engine onnxruntime: a file from `geo export` instead of exporting now.")] = None,
+    max_failures: Annotated[
+        int | None,
+        typer.Option(
+            "--max-failures", help="Several scenes: stop a rank after more than N failed scenes (default: never)."
+        ),
+    ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", help="torch (default) or onnxruntime (the model exported to ONNX, same streaming)."),
+    ] = None,
+    onnx_model: Annotated[
+        str | None,
+        typer.Option(
+            "--onnx-model", help="With --engine onnxruntime: a file from `geo export` instead of exporting now."
+        ),
+    ] = None,
     trust_checkpoint: TrustOpt = False,
     print_config: PrintOpt = False,
 ) -> None:
@@ -144,17 +187,32 @@ def predict_cmd(
     from geo_core.runs._api import predict
 
     input, output = _guard(lambda: _predict_io(config, ctx.args, input, output))
-    paths = _guard(lambda: predict(config, ckpt=ckpt, input=input, output=output, overrides=ctx.args,
-                                   output_kind=output_kind, crop=crop, stride=stride, batch_size=batch_size,
-                                   quicklook=quicklook or None, overviews=overviews or None,
-                                   engine=engine, onnx_model=onnx_model, trust_checkpoint=trust_checkpoint,
-                                   progress=not no_progress, max_failures=max_failures, overwrite=overwrite))
+    paths = _guard(
+        lambda: predict(
+            config,
+            ckpt=ckpt,
+            input=input,
+            output=output,
+            overrides=ctx.args,
+            output_kind=output_kind,
+            crop=crop,
+            stride=stride,
+            batch_size=batch_size,
+            quicklook=quicklook or None,
+            overviews=overviews or None,
+            engine=engine,
+            onnx_model=onnx_model,
+            trust_checkpoint=trust_checkpoint,
+            progress=not no_progress,
+            max_failures=max_failures,
+            overwrite=overwrite,
+        )
+    )
     for p in paths or []:
         typer.echo(str(p))
 
 
-def _predict_io(config: list[Path], overrides: list[str], input: str | None,
-                output: Path | None) -> tuple[str, Path]:
+def _predict_io(config: list[Path], overrides: list[str], input: str | None, output: Path | None) -> tuple[str, Path]:
     """``--input`` / ``--output``, else TerraTorch's ``data.init_args.predict_data_root`` / ``predict_output_dir``."""
     from geo_core._errors import ConfigError
 
@@ -164,8 +222,9 @@ def _predict_io(config: list[Path], overrides: list[str], input: str | None,
         data = compose(config, overrides).config.get("data") or {}
         root = (data.get("init_args") or {}).get("predict_data_root") if isinstance(data, dict) else None
         if root is None:
-            raise ConfigError("give --input (a GeoTIFF, folder or glob) or data.init_args.predict_data_root",
-                              key="input")
+            raise ConfigError(
+                "give --input (a GeoTIFF, folder or glob) or data.init_args.predict_data_root", key="input"
+            )
         input = str(root)
     if output is None:
         raise ConfigError("give --output (or TerraTorch's --predict_output_dir)", key="output")
@@ -175,8 +234,9 @@ def _predict_io(config: list[Path], overrides: list[str], input: str | None,
 def register(app: typer.Typer) -> None:
     """Add the run commands to the root app (``fit`` is TerraTorch's name of ``train``)."""
     app.command("train", context_settings=_CTX, epilog=_EPILOG)(train_cmd)
-    app.command("fit", context_settings=_CTX, epilog=_EPILOG, hidden=True,
-                help="TerraTorch's name of `geo train`.")(train_cmd)
+    app.command("fit", context_settings=_CTX, epilog=_EPILOG, hidden=True, help="TerraTorch's name of `geo train`.")(
+        train_cmd
+    )
     app.command("validate", context_settings=_CTX, epilog=_EPILOG)(_eval("validate"))
     app.command("test", context_settings=_CTX, epilog=_EPILOG)(_eval("test"))
     app.command("predict", context_settings=_CTX, epilog=_EPILOG)(predict_cmd)

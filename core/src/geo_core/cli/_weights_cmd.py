@@ -10,8 +10,9 @@ from geo_core.cli._output import emit_json, emit_table, err
 
 __all__ = ["weights_app"]
 
-weights_app = typer.Typer(help="Download released weights ahead of time and list the weight caches.",
-                          no_args_is_help=True)
+weights_app = typer.Typer(
+    help="Download released weights ahead of time and list the weight caches.", no_args_is_help=True
+)
 
 
 def _mb(n: int) -> str:

@@ -95,8 +95,9 @@ def _wkb_polygon(bounds: tuple[float, float, float, float]) -> bytes:
     return out
 
 
-def write_embedding_parquet(path: Path, filename: str, vector: np.ndarray, georef: dict[str, Any],
-                            item_id: str | None = None) -> Path:
+def write_embedding_parquet(
+    path: Path, filename: str, vector: np.ndarray, georef: dict[str, Any], item_id: str | None = None
+) -> Path:
     """Write one GeoParquet row: filename, footprint geometry (WKB) and the embedding vector.
 
     ``item_id`` (the scene id; a STAC item's id) adds an ``item_id`` column.

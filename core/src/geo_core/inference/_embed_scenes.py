@@ -33,8 +33,17 @@ def _read_scene(path: str, pre: ScenePreprocessing) -> tuple[np.ndarray, dict[st
         with rasterio.open(path) as src:
             bands = bands_to_read(src, pre, Path(path))
             raw = src.read(bands, out_dtype="float32")
-            georef = {} if src.crs is None else {"crs": src.crs, "transform": src.transform, "width": src.width,
-                                                 "height": src.height, "bounds": tuple(src.bounds)}
+            georef = (
+                {}
+                if src.crs is None
+                else {
+                    "crs": src.crs,
+                    "transform": src.transform,
+                    "width": src.width,
+                    "height": src.height,
+                    "bounds": tuple(src.bounds),
+                }
+            )
             nodata = src.nodata
     except InputDataError:
         raise

@@ -52,7 +52,11 @@ def open_engine(name: str, task: Any, kind: str, options: Any, sample_shape: tup
         from geo_core.models._routing import suggest
 
         close = suggest(name, engine_names())
-        raise ConfigError(f"unknown prediction engine {name!r}" + (f"; did you mean {close!r}?" if close else "")
-                          + f" Valid: {', '.join(engine_names())}", key="predict.engine")
+        raise ConfigError(
+            f"unknown prediction engine {name!r}"
+            + (f"; did you mean {close!r}?" if close else "")
+            + f" Valid: {', '.join(engine_names())}",
+            key="predict.engine",
+        )
     factory: EngineFactory = eps[name].load()
     return factory(task, kind, options, sample_shape)

@@ -54,8 +54,10 @@ def _read(path: Path, pre: ScenePreprocessing) -> np.ndarray:
         raise InputDataError(f"cannot read raster ({type(exc).__name__}: {exc})", path=path) from exc
     x = _preprocess(raw, pre, nodata)
     if not np.isfinite(x).all():
-        raise InputDataError("holds NaN/Inf pixel values; set the datamodule's no_data_replace or declare the "
-                             "file's nodata value", path=path)
+        raise InputDataError(
+            "holds NaN/Inf pixel values; set the datamodule's no_data_replace or declare the file's nodata value",
+            path=path,
+        )
     return x
 
 
@@ -123,8 +125,10 @@ def predict_images(
     if out.is_dir() or not out.suffix:
         out = out / "predictions.csv"
     if out.suffix.lower() != ".csv":
-        raise ConfigError(f"image-level predictions are written as a CSV table; got --output {out} (use a .csv "
-                          "file or a folder)", key="output")
+        raise ConfigError(
+            f"image-level predictions are written as a CSV table; got --output {out} (use a .csv file or a folder)",
+            key="output",
+        )
     files = expand_all(inputs)
     task.eval()
     batch_size = opt.batch_size or 16
@@ -143,8 +147,11 @@ def predict_images(
             if isinstance(exc, InputDataError) and exc.path is not None:
                 raise
             names = ", ".join(p.name for p, _ in pending)
-            raise InputDataError(f"the model cannot take these {x.shape[1]}-band {tuple(x.shape[2:])} images "
-                                 f"({names}): {str(exc).splitlines()[0]}", path=pending[0][0]) from exc
+            raise InputDataError(
+                f"the model cannot take these {x.shape[1]}-band {tuple(x.shape[2:])} images "
+                f"({names}): {str(exc).splitlines()[0]}",
+                path=pending[0][0],
+            ) from exc
         if logits.ndim == 1:
             logits = logits[:, None]
         cols, rows = _rows(kind, opt.output_kind, logits, _names(task, logits.shape[1]))

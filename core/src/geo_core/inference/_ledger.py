@@ -75,8 +75,9 @@ class Ledger:
         stale_after: Seconds without heartbeat after which another host's claim counts as dead.
     """
 
-    def __init__(self, output_dir: str | Path, rank: int = 0, run_id: str = "",
-                 stale_after: float = STALE_AFTER_S) -> None:
+    def __init__(
+        self, output_dir: str | Path, rank: int = 0, run_id: str = "", stale_after: float = STALE_AFTER_S
+    ) -> None:
         self.folder = Path(output_dir) / LEDGER_DIR
         self.folder.mkdir(parents=True, exist_ok=True)
         self.rank = rank
@@ -107,8 +108,17 @@ class Ledger:
         return out
 
     def _write(self, scene_id: str, state: str, **fields: Any) -> dict[str, Any]:
-        rec = {"scene": scene_id, "state": state, "host": _HOST, "pid": os.getpid(), "rank": self.rank,
-               "run": self.run_id, "token": self._token, "time": time.time(), **fields}
+        rec = {
+            "scene": scene_id,
+            "state": state,
+            "host": _HOST,
+            "pid": os.getpid(),
+            "rank": self.rank,
+            "run": self.run_id,
+            "token": self._token,
+            "time": time.time(),
+            **fields,
+        }
         with atomic_open(self.path(scene_id), "w") as fh:
             json.dump(rec, fh)
         return rec

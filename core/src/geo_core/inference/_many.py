@@ -53,21 +53,29 @@ class RunSummary:
     def format(self) -> str:
         """A few lines for stderr: counts, then each failed scene with its reason."""
         who = f"rank {self.rank}/{self.world_size}: " if self.world_size > 1 else ""
-        lines = [f"{who}{self.total} scene(s): {len(self.done)} done, {len(self.skipped)} skipped (already done), "
-                 f"{len(self.failed)} failed" + (f", {len(self.busy)} busy elsewhere" if self.busy else "")
-                 + (f", {len(self.not_started)} not started (--max-failures reached)" if self.not_started else "")]
+        lines = [
+            f"{who}{self.total} scene(s): {len(self.done)} done, {len(self.skipped)} skipped (already done), "
+            f"{len(self.failed)} failed"
+            + (f", {len(self.busy)} busy elsewhere" if self.busy else "")
+            + (f", {len(self.not_started)} not started (--max-failures reached)" if self.not_started else "")
+        ]
         lines += [f"  failed {sid}: {why}" for sid, why in self.failed.items()]
         if self.busy:
-            lines.append(f"  busy (claimed by a live process; rerun when it ends): {', '.join(self.busy[:10])}"
-                         + (" ..." if len(self.busy) > 10 else ""))
+            lines.append(
+                f"  busy (claimed by a live process; rerun when it ends): {', '.join(self.busy[:10])}"
+                + (" ..." if len(self.busy) > 10 else "")
+            )
         return "\n".join(lines)
 
     def raise_if_incomplete(self, ledger_dir: Path) -> None:
         """Raise :class:`InputDataError` when a scene failed or was not started (exit status 1)."""
         if self.failed or self.not_started:
-            raise InputDataError(f"{len(self.failed)} scene(s) failed and {len(self.not_started)} were not started; "
-                                 "the reasons are above and in the ledger; rerun the same command to retry them "
-                                 "(done scenes are skipped)", path=ledger_dir)
+            raise InputDataError(
+                f"{len(self.failed)} scene(s) failed and {len(self.not_started)} were not started; "
+                "the reasons are above and in the ledger; rerun the same command to retry them "
+                "(done scenes are skipped)",
+                path=ledger_dir,
+            )
 
 
 def run_scenes(
@@ -109,8 +117,12 @@ def run_scenes(
             (summary.skipped if claim.state == "done" else summary.busy).append(scene.id)
             continue
         if claim.state == "stale":
-            log.info("taking over %s from %s (pid %s), which is gone", scene.id, claim.record.get("host"),
-                     claim.record.get("pid"))
+            log.info(
+                "taking over %s from %s (pid %s), which is gone",
+                scene.id,
+                claim.record.get("host"),
+                claim.record.get("pid"),
+            )
         t0 = time.perf_counter()
         try:
             with ledger.heartbeat(scene.id):

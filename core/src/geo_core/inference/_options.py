@@ -55,5 +55,7 @@ class PredictOptions:
         if self.batch_size is not None and self.batch_size <= 0:
             raise ConfigError("predict.batch_size must be positive", key="predict.batch_size")
         if self.output_kind not in ("prediction", "probabilities", "logits"):
-            raise ConfigError(f"predict.output_kind {self.output_kind!r} is not prediction, probabilities or "
-                              "logits", key="predict.output_kind")
+            raise ConfigError(
+                f"predict.output_kind {self.output_kind!r} is not prediction, probabilities or logits",
+                key="predict.output_kind",
+            )

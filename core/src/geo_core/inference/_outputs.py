@@ -58,8 +58,9 @@ def _same(a: Path, b: Path) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def check_outputs(inputs: Sequence[Path], targets: Sequence[Path], overwrite: bool = False,
-                  resumable: Collection[Path] = ()) -> None:
+def check_outputs(
+    inputs: Sequence[Path], targets: Sequence[Path], overwrite: bool = False, resumable: Collection[Path] = ()
+) -> None:
     """Refuse outputs that are inputs, and existing outputs unless ``overwrite``.
 
     Args:
@@ -76,11 +77,16 @@ def check_outputs(inputs: Sequence[Path], targets: Sequence[Path], overwrite: bo
             raise ConfigError(f"--output {t.parent} is a file; several inputs need a folder", key="output")
         for i in inputs:
             if _same(t, i):
-                raise ConfigError(f"--output {t} is the input {i}: writing the prediction would destroy the input; "
-                                  "choose another output path", key="output")
+                raise ConfigError(
+                    f"--output {t} is the input {i}: writing the prediction would destroy the input; "
+                    "choose another output path",
+                    key="output",
+                )
     if not overwrite:
         existing = [t for t in targets if t.exists() and t not in resumable]
         if existing:
             more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-            raise ConfigError(f"{existing[0]} already exists{more}; pass --overwrite to replace it, or choose another "
-                              "--output", key="output")
+            raise ConfigError(
+                f"{existing[0]} already exists{more}; pass --overwrite to replace it, or choose another --output",
+                key="output",
+            )

@@ -64,11 +64,12 @@ def _checked(rank: int, world: int, launcher: str, run_id: str) -> RankInfo:
     from geo_core._errors import ConfigError
 
     if world < 1 or not 0 <= rank < world:
-        raise ConfigError(f"{launcher} gives rank {rank} of world size {world}; need 0 <= rank < world size",
-                          key="RANK")
+        raise ConfigError(
+            f"{launcher} gives rank {rank} of world size {world}; need 0 <= rank < world size", key="RANK"
+        )
     return RankInfo(rank, world, launcher, run_id)
 
 
 def my_share(items: list[T], info: RankInfo) -> list[T]:
     """The items of rank ``info.rank``: every ``world_size``-th one, starting at its rank."""
-    return items[info.rank:: info.world_size]
+    return items[info.rank :: info.world_size]

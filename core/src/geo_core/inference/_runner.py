@@ -38,7 +38,8 @@ class WindowRunner:
         # the layout to give back: a model the user already keeps channels-last stays so
         four_d = [p for p in self.task.parameters() if p.dim() == 4]
         self._was_channels_last = all(p.is_contiguous(memory_format=torch.channels_last) for p in four_d) and any(
-            not p.is_contiguous() for p in four_d)  # 1x1 kernels are contiguous in both layouts
+            not p.is_contiguous() for p in four_d
+        )  # 1x1 kernels are contiguous in both layouts
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -58,8 +59,11 @@ class WindowRunner:
                 self.task.to(memory_format=torch.contiguous_format)
                 self._was_channels_last = False
                 self.channels_last = False
-                log.info("model does not run channels-last (%s: %s); using the default layout",
-                         type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+                log.info(
+                    "model does not run channels-last (%s: %s); using the default layout",
+                    type(exc).__name__,
+                    str(exc).splitlines()[0] if str(exc) else "",
+                )
                 return self._run(batch)
             self.channels_last = True
             return out

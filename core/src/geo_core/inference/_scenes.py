@@ -46,7 +46,7 @@ def gdal_path(href: str) -> str:
     if href.startswith(("http://", "https://")):
         return f"/vsicurl/{href}"
     if href.startswith("file://"):
-        return href[len("file://"):]
+        return href[len("file://") :]
     return href
 
 
@@ -78,8 +78,10 @@ def _list_file(p: Path) -> list[Scene]:
             continue
         f = Path(line) if Path(line).is_absolute() else p.parent / line
         if not f.exists():
-            raise InputDataError(f"line {n} names {line!r}, which does not exist (relative paths are read from "
-                                 "the list's folder)", path=p)
+            raise InputDataError(
+                f"line {n} names {line!r}, which does not exist (relative paths are read from the list's folder)",
+                path=p,
+            )
         out.append(_file_scene(f))
     return out
 
@@ -132,8 +134,10 @@ def list_all_scenes(inputs: str | Path | list[str | Path]) -> list[Scene]:
     seen: dict[str, Scene] = {}
     for sc in scenes:
         if sc.id in seen:
-            raise InputDataError(f"two scenes are named {sc.id!r} ({seen[sc.id].source} and {sc.source}); their "
-                                 "outputs would collide: rename one or predict them into separate folders",
-                                 path=sc.source)
+            raise InputDataError(
+                f"two scenes are named {sc.id!r} ({seen[sc.id].source} and {sc.source}); their "
+                "outputs would collide: rename one or predict them into separate folders",
+                path=sc.source,
+            )
         seen[sc.id] = sc
     return scenes

@@ -26,10 +26,23 @@ __all__ = ["stac_scenes", "scene_vrt", "HLS_COMMON_NAMES"]
 
 #: TerraTorch's (HLS) band names -> STAC common names.
 HLS_COMMON_NAMES = {
-    "COASTAL_AEROSOL": "coastal", "BLUE": "blue", "GREEN": "green", "RED": "red", "RED_EDGE_1": "rededge071",
-    "RED_EDGE_2": "rededge075", "RED_EDGE_3": "rededge078", "NIR_BROAD": "nir", "NIR": "nir", "NIR_NARROW": "nir08",
-    "WATER_VAPOR": "nir09", "CIRRUS": "cirrus", "SWIR_1": "swir16", "SWIR_2": "swir22", "PAN": "pan",
-    "THERMAL_INFRARED_1": "lwir11", "THERMAL_INFRARED_2": "lwir12",
+    "COASTAL_AEROSOL": "coastal",
+    "BLUE": "blue",
+    "GREEN": "green",
+    "RED": "red",
+    "RED_EDGE_1": "rededge071",
+    "RED_EDGE_2": "rededge075",
+    "RED_EDGE_3": "rededge078",
+    "NIR_BROAD": "nir",
+    "NIR": "nir",
+    "NIR_NARROW": "nir08",
+    "WATER_VAPOR": "nir09",
+    "CIRRUS": "cirrus",
+    "SWIR_1": "swir16",
+    "SWIR_2": "swir22",
+    "PAN": "pan",
+    "THERMAL_INFRARED_1": "lwir11",
+    "THERMAL_INFRARED_2": "lwir12",
 }
 _COMMON_FALLBACK = {"nir08": "nir", "nir": "nir08", "rededge071": "rededge", "swir16": "swir1", "swir22": "swir2"}
 _IMAGE_TYPES = ("image/tiff", "application/x-geotiff", "image/vnd.stac.geotiff", "image/jp2")
@@ -116,9 +129,15 @@ def _asset_names(key: str, asset: dict[str, Any]) -> list[tuple[list[str], int]]
 
 def _image_assets(item: dict[str, Any]) -> dict[str, dict[str, Any]]:
     assets = item.get("assets", {})
-    return {k: a for k, a in assets.items()
-            if ("data" in (a.get("roles") or []) or str(a.get("type", "")).split(";")[0] in _IMAGE_TYPES
-                or str(a.get("href", "")).lower().endswith((".tif", ".tiff", ".jp2", ".vrt")))}
+    return {
+        k: a
+        for k, a in assets.items()
+        if (
+            "data" in (a.get("roles") or [])
+            or str(a.get("type", "")).split(";")[0] in _IMAGE_TYPES
+            or str(a.get("href", "")).lower().endswith((".tif", ".tiff", ".jp2", ".vrt"))
+        )
+    }
 
 
 def match_bands(item: dict[str, Any], wanted: list[str]) -> list[tuple[str, int]]:
@@ -145,9 +164,11 @@ def match_bands(item: dict[str, Any], wanted: list[str]) -> list[tuple[str, int]
             close = suggest(w, names)
             raise InputDataError(
                 f"STAC item {item.get('id')!r} has no asset band named {w!r}"
-                + (f"; did you mean {close!r}?" if close else "") + f" Its band names: {names}. Name the model's "
+                + (f"; did you mean {close!r}?" if close else "")
+                + f" Its band names: {names}. Name the model's "
                 "bands as the item does (the datamodule's output_bands/dataset_bands)",
-                path=item.get("_geo_source_href"))
+                path=item.get("_geo_source_href"),
+            )
         out.append(hits[0])
     return out
 
@@ -163,9 +184,12 @@ def scene_vrt(scene: Scene, wanted: list[str] | None, folder: str | None = None)
     if wanted is None:
         images = _image_assets(scene.item)
         if len(images) != 1:
-            raise InputDataError(f"STAC item {scene.id!r} has {len(images)} image assets ({sorted(images)}); name the "
-                                 "model's bands (the datamodule's output_bands or dataset_bands) to choose among "
-                                 "them", path=scene.source)
+            raise InputDataError(
+                f"STAC item {scene.id!r} has {len(images)} image assets ({sorted(images)}); name the "
+                "model's bands (the datamodule's output_bands or dataset_bands) to choose among "
+                "them",
+                path=scene.source,
+            )
         return gdal_path(next(iter(images.values()))["href"])
     picks = match_bands(scene.item, wanted)
     infos: dict[str, Any] = {}
@@ -175,8 +199,9 @@ def scene_vrt(scene: Scene, wanted: list[str] | None, folder: str | None = None)
                 with rasterio.open(gdal_path(href)) as src:
                     infos[href] = (src.crs, src.transform, src.width, src.height, src.nodata, src.bounds)
             except Exception as exc:
-                raise InputDataError(f"cannot open asset of STAC item {scene.id!r} ({type(exc).__name__}: {exc})",
-                                     path=href) from exc
+                raise InputDataError(
+                    f"cannot open asset of STAC item {scene.id!r} ({type(exc).__name__}: {exc})", path=href
+                ) from exc
     ref = min(infos.values(), key=lambda v: abs(v[1].a))  # the finest grid
     crs, transform, width, height, nodata, _ = ref
     bands = []
@@ -194,12 +219,16 @@ def scene_vrt(scene: Scene, wanted: list[str] | None, folder: str | None = None)
             f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
             f'<DstRect xOff="{x0:.6f}" yOff="{y0:.6f}" xSize="{x1 - x0:.6f}" ySize="{y1 - y0:.6f}"/>'
             + (f"<NODATA>{nodata}</NODATA>" if nodata is not None else "")
-            + "</ComplexSource></VRTRasterBand>")
+            + "</ComplexSource></VRTRasterBand>"
+        )
     gt = ", ".join(repr(float(v)) for v in transform.to_gdal())
-    xml = (f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}"><SRS>{escape(crs.to_wkt())}</SRS>'
-           f"<GeoTransform>{gt}</GeoTransform>{''.join(bands)}</VRTDataset>")
-    fd, path = tempfile.mkstemp(prefix=f"geo-{re.sub(r'[^A-Za-z0-9_.-]', '_', scene.id)[:60]}-", suffix=".vrt",
-                                dir=folder)
+    xml = (
+        f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}"><SRS>{escape(crs.to_wkt())}</SRS>'
+        f"<GeoTransform>{gt}</GeoTransform>{''.join(bands)}</VRTDataset>"
+    )
+    fd, path = tempfile.mkstemp(
+        prefix=f"geo-{re.sub(r'[^A-Za-z0-9_.-]', '_', scene.id)[:60]}-", suffix=".vrt", dir=folder
+    )
     with os.fdopen(fd, "w") as fh:
         fh.write(xml)
     return path

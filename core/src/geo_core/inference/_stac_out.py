@@ -44,13 +44,16 @@ def write_prediction_item(scene: Scene, output: Path, kind: str, categorical: bo
     with rasterio.open(output) as ds:
         crs, transform, shape, bounds = ds.crs, ds.transform, [ds.height, ds.width], tuple(ds.bounds)
     left, bottom, right, top = bounds
-    poly = {"type": "Polygon", "coordinates": [[(left, bottom), (right, bottom), (right, top), (left, top),
-                                                (left, bottom)]]}
+    poly = {
+        "type": "Polygon",
+        "coordinates": [[(left, bottom), (right, bottom), (right, top), (left, top), (left, bottom)]],
+    }
     geometry = transform_geom(crs, "EPSG:4326", poly) if crs else None
     bbox = list(transform_bounds(crs, "EPSG:4326", *bounds)) if crs else None
     when, extra = _datetime(scene.item or {})
-    item = pystac.Item(id=scene.id, geometry=geometry, bbox=bbox, datetime=when,
-                       properties={**extra, "geo:output_kind": kind})
+    item = pystac.Item(
+        id=scene.id, geometry=geometry, bbox=bbox, datetime=when, properties={**extra, "geo:output_kind": kind}
+    )
     proj = ProjectionExtension.ext(item, add_if_missing=True)
     epsg = crs.to_epsg() if crs else None
     if epsg is not None:
@@ -61,24 +64,37 @@ def write_prediction_item(scene: Scene, output: Path, kind: str, categorical: bo
     proj.transform = list(transform)[:6]
     proj.bbox = list(bounds)
     roles = ["data", "classification"] if categorical else ["data"]
-    item.add_asset("prediction", pystac.Asset(href=f"./{output.name}", media_type=_TIFF, roles=roles,
-                                              title=f"{kind} of {scene.id}"))
+    item.add_asset(
+        "prediction",
+        pystac.Asset(href=f"./{output.name}", media_type=_TIFF, roles=roles, title=f"{kind} of {scene.id}"),
+    )
     png = output.with_suffix(".png")
     if png.exists():
         item.add_asset("overview", pystac.Asset(href=f"./{png.name}", media_type="image/png", roles=["overview"]))
-    item.add_link(pystac.Link("derived_from", scene.source, media_type="application/geo+json",
-                              title=f"source item {scene.id}"))
+    item.add_link(
+        pystac.Link("derived_from", scene.source, media_type="application/geo+json", title=f"source item {scene.id}")
+    )
     d = item.to_dict(include_self_link=False, transform_hrefs=False)
-    d["links"] = [*d["links"], {"rel": "root", "href": f"./{CATALOG_NAME}", "type": "application/json"},
-                  {"rel": "parent", "href": f"./{CATALOG_NAME}", "type": "application/json"}]
+    d["links"] = [
+        *d["links"],
+        {"rel": "root", "href": f"./{CATALOG_NAME}", "type": "application/json"},
+        {"rel": "parent", "href": f"./{CATALOG_NAME}", "type": "application/json"},
+    ]
     path = output.with_suffix(".json")
     source = Path(scene.source)
-    if not scene.source.startswith(("http://", "https://")) and source.exists() and path.exists() \
-            and path.samefile(source):
+    if (
+        not scene.source.startswith(("http://", "https://"))
+        and source.exists()
+        and path.exists()
+        and path.samefile(source)
+    ):
         from geo_core._errors import InputDataError
 
-        raise InputDataError(f"its prediction's STAC Item would be {path.name} and overwrite it; name the output "
-                             "differently (e.g. <id>_pred.tif)", path=source)
+        raise InputDataError(
+            f"its prediction's STAC Item would be {path.name} and overwrite it; name the output "
+            "differently (e.g. <id>_pred.tif)",
+            path=source,
+        )
     with atomic_open(path, "w") as fh:
         json.dump(d, fh, indent=1)
     return path
@@ -92,7 +108,8 @@ def write_prediction_catalog(folder: Path, title: str = "geo predictions") -> Pa
     d = cat.to_dict(include_self_link=False, transform_hrefs=False)
     d["links"] = [{"rel": "root", "href": f"./{CATALOG_NAME}", "type": "application/json"}] + [
         {"rel": "item", "href": f"./{p.name}", "type": "application/geo+json"}
-        for p in sorted(folder.glob("*_pred.json"))]
+        for p in sorted(folder.glob("*_pred.json"))
+    ]
     path = folder / CATALOG_NAME
     with atomic_open(path, "w") as fh:
         json.dump(d, fh, indent=1)

@@ -31,9 +31,21 @@ __all__ = ["predict_scene", "predict_paths", "expand_inputs", "load_task_checkpo
 log = logging.getLogger("geo_core.inference")
 
 _PIXEL_KINDS = ("segmentation", "regression")
-_PALETTE = np.array([
-    [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75],
-    [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207]], dtype=np.uint8)
+_PALETTE = np.array(
+    [
+        [31, 119, 180],
+        [255, 127, 14],
+        [44, 160, 44],
+        [214, 39, 40],
+        [148, 103, 189],
+        [140, 86, 75],
+        [227, 119, 194],
+        [127, 127, 127],
+        [188, 189, 34],
+        [23, 190, 207],
+    ],
+    dtype=np.uint8,
+)
 
 
 def load_task_checkpoint(task: Any, ckpt: str | Path, trust_checkpoint: bool = False) -> Any:
@@ -102,8 +114,11 @@ def bands_to_read(src: Any, pre: ScenePreprocessing, path: Path) -> list[int]:
         raise InputDataError(f"asks for band {max(bands)} but the raster has {src.count}", path=path)
     for name, stats in (("means", pre.means), ("stds", pre.stds)):
         if stats is not None and len(stats) != len(bands):
-            raise InputDataError(f"has {len(bands)} band(s) to read but the preprocessing has {len(stats)} "
-                                 f"{name}; the file must have the training data's bands", path=path)
+            raise InputDataError(
+                f"has {len(bands)} band(s) to read but the preprocessing has {len(stats)} "
+                f"{name}; the file must have the training data's bands",
+                path=path,
+            )
     return bands
 
 
@@ -146,16 +161,18 @@ def _out_spec(task_kind: str, kind: str, k: int, src_nodata: float | None) -> tu
         if src_nodata is None:
             return dtype, None
         lo, hi = (k, 255) if dtype == "uint8" else (k, 32767)
-        nd = src_nodata if float(src_nodata).is_integer() and lo <= src_nodata <= hi else (255 if dtype == "uint8"
-                                                                                             else -1)
+        nd = (
+            src_nodata
+            if float(src_nodata).is_integer() and lo <= src_nodata <= hi
+            else (255 if dtype == "uint8" else -1)
+        )
         return dtype, nd
     if src_nodata is None:
         return "float32", None
     return "float32", float(src_nodata) if np.isfinite(src_nodata) else float("nan")
 
 
-def _read_strips(src: Any, bands: list[int], ys: list[int], crop: int, height: int, width: int) -> Iterator[
-        np.ndarray]:
+def _read_strips(src: Any, bands: list[int], ys: list[int], crop: int, height: int, width: int) -> Iterator[np.ndarray]:
     from rasterio.windows import Window
 
     for y in ys:
@@ -163,8 +180,7 @@ def _read_strips(src: Any, bands: list[int], ys: list[int], crop: int, height: i
         try:
             yield src.read(bands, window=Window(0, y, width, h), out_dtype="float32")
         except Exception as exc:
-            raise InputDataError(f"cannot read rows {y}..{y + h} ({type(exc).__name__}: {exc})",
-                                 path=src.name) from exc
+            raise InputDataError(f"cannot read rows {y}..{y + h} ({type(exc).__name__}: {exc})", path=src.name) from exc
 
 
 @torch.inference_mode()
@@ -208,8 +224,15 @@ def predict_scene(
 GDAL_CACHE_MB = 256
 
 
-def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessing, opt: PredictOptions,
-                   task_kind: str, on_rows: Callable[[int, int], None] | None = None) -> Path:
+def _predict_scene(
+    task: Any,
+    source: Path,
+    output: Path,
+    pre: ScenePreprocessing,
+    opt: PredictOptions,
+    task_kind: str,
+    on_rows: Callable[[int, int], None] | None = None,
+) -> Path:
     import rasterio
     from rasterio.windows import Window
 
@@ -232,15 +255,20 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
         # weights are separable: the weight sum of pixel (r, c) is norm_y[r] * norm_x[c]
         norm_y, norm_x = coverage(height, crop, stride, device), coverage(width, crop, stride, device)
         class_map = opt.output_kind == "prediction" and task_kind == "segmentation"
-        blend_kind = "logits" if opt.output_kind == "logits" else (
-            "prediction" if task_kind == "regression" else "probabilities")
+        blend_kind = (
+            "logits"
+            if opt.output_kind == "logits"
+            else ("prediction" if task_kind == "regression" else "probabilities")
+        )
         batch_size = opt.batch_size or (1 if device.type == "cpu" else 16)
         acc: torch.Tensor | None = None
         # one window batch, reused: a fresh 10-20 MiB tensor per batch costs page faults each time
         windows = torch.empty((batch_size, len(bands), crop, crop), device=device)
         dst = None
-        with open_engine(opt.engine, task, blend_kind, opt, (len(bands), crop, crop)) as run, \
-                atomic_path(output, suffix=".tif") as tmp:
+        with (
+            open_engine(opt.engine, task, blend_kind, opt, (len(bands), crop, crop)) as run,
+            atomic_path(output, suffix=".tif") as tmp,
+        ):
             try:
                 for i, strip in enumerate(_read_strips(src, bands, ys, crop, height, width)):
                     y, h = ys[i], strip.shape[1]
@@ -249,31 +277,35 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
                     if not np.isfinite(x).all():
                         raise InputDataError(
                             f"rows {y}..{y + h} hold NaN/Inf pixel values; set the datamodule's no_data_replace "
-                            "(fills NaN and nodata) or declare the file's nodata value", path=source)
+                            "(fills NaN and nodata) or declare the file's nodata value",
+                            path=source,
+                        )
                     if x.shape[1:] != (crop, wp):
                         x = np.pad(x, ((0, 0), (0, crop - h), (0, wp - width)))
                     xt = torch.from_numpy(x).to(device)
                     for k in range(0, len(xs), batch_size):
-                        cols = xs[k: k + batch_size]
+                        cols = xs[k : k + batch_size]
                         try:
-                            out = run(torch.stack([xt[:, :, c: c + crop] for c in cols], out=windows[: len(cols)]))
+                            out = run(torch.stack([xt[:, :, c : c + crop] for c in cols], out=windows[: len(cols)]))
                         except (RuntimeError, InputDataError) as exc:  # a band count the model was not built for
                             if isinstance(exc, InputDataError) and exc.path is not None:
                                 raise
-                            raise InputDataError(f"the model cannot take this scene's {len(bands)} band(s): "
-                                                 f"{str(exc).splitlines()[0]}", path=source) from exc
+                            raise InputDataError(
+                                f"the model cannot take this scene's {len(bands)} band(s): {str(exc).splitlines()[0]}",
+                                path=source,
+                            ) from exc
                         out = out.unsqueeze(1) if out.ndim == 3 else out
                         if acc is None:
                             acc = torch.zeros((out.shape[1], crop, wp), device=device)
                         for c, o in zip(cols, out, strict=True):  # fused weight-and-add: no weighted copy
-                            acc[:, :, c: c + crop].addcmul_(o, weight)
+                            acc[:, :, c : c + crop].addcmul_(o, weight)
                     assert acc is not None
                     n = (ys[i + 1] - y) if i + 1 < len(ys) else crop
                     rows = min(n, height - y)
                     if class_map:  # the weight sum is the same for every class: argmax of the sum is enough
                         block = acc[:, :rows, :width].permute(1, 2, 0).contiguous().argmax(-1)[None]
                     else:
-                        block = acc[:, :rows, :width] / (norm_y[y: y + rows, None] * norm_x[None, :width])
+                        block = acc[:, :rows, :width] / (norm_y[y : y + rows, None] * norm_x[None, :width])
                     if dst is None:
                         dtype, out_nd = _out_spec(task_kind, opt.output_kind, acc.shape[0], nodata)
                         dst = _open_output(tmp, src, block.shape[0], dtype, out_nd, opt.compress, opt.overviews)
@@ -288,7 +320,7 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
                         on_rows(y + rows, height)
                     if n < crop:  # the next strip starts n rows down: keep what overlaps it
                         acc[:, : crop - n] = acc[:, n:].clone()
-                    acc[:, crop - n:] = 0
+                    acc[:, crop - n :] = 0
                 if dst is not None and opt.overviews:
                     _build_overviews(dst, categorical=class_map)
             finally:
@@ -296,17 +328,32 @@ def _predict_scene(task: Any, source: Path, output: Path, pre: ScenePreprocessin
                     dst.close()
     _readable(output)
     if opt.quicklook:
-        _readable(write_quicklook(output, output.with_suffix(".png"), categorical=opt.output_kind == "prediction"
-                        and task_kind == "segmentation"))
+        _readable(
+            write_quicklook(
+                output,
+                output.with_suffix(".png"),
+                categorical=opt.output_kind == "prediction" and task_kind == "segmentation",
+            )
+        )
     return output
 
 
-def _open_output(tmp: Path, src: Any, count: int, dtype: str, nodata: float | None, compress: str | None,
-                 tiled: bool = False) -> Any:
+def _open_output(
+    tmp: Path, src: Any, count: int, dtype: str, nodata: float | None, compress: str | None, tiled: bool = False
+) -> Any:
     import rasterio
 
-    profile = {"driver": "GTiff", "height": src.height, "width": src.width, "count": count, "dtype": dtype,
-               "crs": src.crs, "transform": src.transform, "nodata": nodata, "BIGTIFF": "IF_SAFER"}
+    profile = {
+        "driver": "GTiff",
+        "height": src.height,
+        "width": src.width,
+        "count": count,
+        "dtype": dtype,
+        "crs": src.crs,
+        "transform": src.transform,
+        "nodata": nodata,
+        "BIGTIFF": "IF_SAFER",
+    }
     if compress and compress != "none":
         profile["compress"] = compress
     if tiled:  # 256-px tiles: what viewers and COG readers page through
@@ -356,8 +403,9 @@ def write_quicklook(tif: Path, png: Path, categorical: bool, max_size: int = 102
     with atomic_path(png, suffix=".png") as tmp, warnings.catch_warnings():
         # a quicklook is a picture: no georeferencing on purpose
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-        with rasterio.open(tmp, "w", driver="PNG", width=rgb.shape[1], height=rgb.shape[0], count=3,
-                           dtype="uint8") as dst:
+        with rasterio.open(
+            tmp, "w", driver="PNG", width=rgb.shape[1], height=rgb.shape[0], count=3, dtype="uint8"
+        ) as dst:
             dst.write(np.moveaxis(rgb, -1, 0))
     aux = Path(str(tmp) + ".aux.xml")
     if aux.exists():
@@ -396,19 +444,27 @@ def predict_paths(
     if single:
         with _progress_bar(progress) as bar:
             if scenes[0].item is not None:  # one STAC item: its band assets, and its STAC Item beside the output
-                return [_predict_stac_scene(task, scenes[0], out, preprocessing, options or PredictOptions(),
-                                            _bar_rows(bar, scenes[0].id))]
-            return [predict_scene(task, scenes[0].path, out, preprocessing, options,
-                                  on_rows=_bar_rows(bar, _label(scenes[0])))]
+                return [
+                    _predict_stac_scene(
+                        task, scenes[0], out, preprocessing, options or PredictOptions(), _bar_rows(bar, scenes[0].id)
+                    )
+                ]
+            return [
+                predict_scene(
+                    task, scenes[0].path, out, preprocessing, options, on_rows=_bar_rows(bar, _label(scenes[0]))
+                )
+            ]
     from geo_core.inference._many import run_scenes
 
     opt = options or PredictOptions()
     with _progress_bar(progress) as bar:
+
         def job(scene: Any, target: Path) -> Path:
             log.info("predicting %s -> %s", scene.source, target)
             if scene.item is None:
-                return predict_scene(task, scene.path, target, preprocessing, opt,
-                                     on_rows=_bar_rows(bar, _label(scene)))
+                return predict_scene(
+                    task, scene.path, target, preprocessing, opt, on_rows=_bar_rows(bar, _label(scene))
+                )
             return _predict_stac_scene(task, scene, target, preprocessing, opt, _bar_rows(bar, _label(scene)))
 
         summary = run_scenes(scenes, job, lambda sc: out / f"{sc.id}_pred.tif", out, max_failures=max_failures)
@@ -426,8 +482,14 @@ def _label(scene: Any) -> str:
     return str(scene.source).rsplit("/", 1)[-1].split("?", 1)[0] or str(scene.id)
 
 
-def _predict_stac_scene(task: Any, scene: Any, target: Path, pre: ScenePreprocessing | None, opt: PredictOptions,
-                        on_rows: Callable[[int, int], None] | None) -> Path:
+def _predict_stac_scene(
+    task: Any,
+    scene: Any,
+    target: Path,
+    pre: ScenePreprocessing | None,
+    opt: PredictOptions,
+    on_rows: Callable[[int, int], None] | None,
+) -> Path:
     """Predict a STAC item (its band assets stacked by name into a VRT) and write its STAC Item beside it."""
     import dataclasses
 
@@ -468,7 +530,12 @@ def _progress_bar(enabled: bool) -> Iterator[Any]:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} rows"),
-               TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} rows"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
         yield bar

@@ -17,7 +17,8 @@ def build_ce(
 ) -> nn.Module:
     """Cross-entropy over class logits ``(B, C, ...)`` and class indices ``(B, ...)``."""
     return nn.CrossEntropyLoss(
-        weight=as_weight(class_weights), ignore_index=-100 if ignore_index is None else int(ignore_index),
+        weight=as_weight(class_weights),
+        ignore_index=-100 if ignore_index is None else int(ignore_index),
         label_smoothing=label_smoothing,
     )
 

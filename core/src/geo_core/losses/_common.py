@@ -14,8 +14,9 @@ def as_weight(class_weights: Sequence[float] | Tensor | None) -> Tensor | None:
     """Class weights as a float tensor (None stays None)."""
     if class_weights is None:
         return None
-    return torch.as_tensor(list(class_weights) if not isinstance(class_weights, Tensor) else class_weights,
-                           dtype=torch.float32)
+    return torch.as_tensor(
+        list(class_weights) if not isinstance(class_weights, Tensor) else class_weights, dtype=torch.float32
+    )
 
 
 def valid_mask(target: Tensor, ignore_index: float | None) -> Tensor:

@@ -72,8 +72,9 @@ def build_loss(
             raise ConfigError("loss dict is empty; give at least one {name: weight}", key="loss")
         losses = {n: _call_builder(n, ignore_index=ignore_index, class_weights=class_weights) for n in spec}
         return WeightedSumLoss(losses, {n: float(w) for n, w in spec.items()})
-    raise ConfigError(f"loss must be a name, a {{name: weight}} dict or an nn.Module, got {type(spec).__name__}",
-                      key="loss")
+    raise ConfigError(
+        f"loss must be a name, a {{name: weight}} dict or an nn.Module, got {type(spec).__name__}", key="loss"
+    )
 
 
 def _match_size(pred: Tensor, target: Tensor) -> Tensor:
@@ -114,7 +115,8 @@ class LossHandler(nn.Module):
         if missing:
             raise ConfigError(
                 f"the model has auxiliary head(s) {missing} without a weight in aux_loss; "
-                f"add e.g. aux_loss: {{{missing[0]}: 0.4}}", key="aux_loss",
+                f"add e.g. aux_loss: {{{missing[0]}: 0.4}}",
+                key="aux_loss",
             )
 
     def compute(self, main: Tensor, target: Tensor, auxiliary: Mapping[str, Tensor] | None = None) -> dict[str, Tensor]:

@@ -23,8 +23,11 @@ class OverlapLoss(nn.Module):
     """
 
     def __init__(
-        self, mode: str = "dice", ignore_index: int | None = None,
-        class_weights: Sequence[float] | None = None, smooth: float = 1.0,
+        self,
+        mode: str = "dice",
+        ignore_index: int | None = None,
+        class_weights: Sequence[float] | None = None,
+        smooth: float = 1.0,
     ) -> None:
         super().__init__()
         if mode not in ("dice", "jaccard"):

@@ -58,8 +58,6 @@ def build_rmse(ignore_index: float | None = None) -> nn.Module:
     return MaskedRegressionLoss("rmse", ignore_index)
 
 
-def build_huber(
-    ignore_index: float | None = None, delta: float = 1.0
-) -> nn.Module:
+def build_huber(ignore_index: float | None = None, delta: float = 1.0) -> nn.Module:
     """Huber (smooth L1) loss over valid entries."""
     return MaskedRegressionLoss("huber", ignore_index, delta)

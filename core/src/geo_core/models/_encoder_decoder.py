@@ -19,9 +19,14 @@ __all__ = ["EncoderDecoderFactory", "Task", "TASK_ALIASES"]
 Task = Literal["segmentation", "regression", "classification", "scalar_regression"]
 #: Accepted spellings of each task.
 TASK_ALIASES: dict[str, Task] = {
-    "segmentation": "segmentation", "semantic_segmentation": "segmentation",
-    "regression": "regression", "pixelwise_regression": "regression", "pixel_regression": "regression",
-    "classification": "classification", "multilabel_classification": "classification", "multilabel": "classification",
+    "segmentation": "segmentation",
+    "semantic_segmentation": "segmentation",
+    "regression": "regression",
+    "pixelwise_regression": "regression",
+    "pixel_regression": "regression",
+    "classification": "classification",
+    "multilabel_classification": "classification",
+    "multilabel": "classification",
     "multi_label_classification": "classification",
     "scalar_regression": "scalar_regression",
 }
@@ -38,8 +43,11 @@ def _normalize_task(task: str) -> Task:
     t = TASK_ALIASES.get(str(task).lower())
     if t is None:
         s = suggest(str(task), TASK_ALIASES)
-        raise ConfigError(f"unknown task {task!r}; expected one of {sorted(set(TASK_ALIASES.values()))}"
-                          + (f" (did you mean {s!r}?)" if s else ""), key="task")
+        raise ConfigError(
+            f"unknown task {task!r}; expected one of {sorted(set(TASK_ALIASES.values()))}"
+            + (f" (did you mean {s!r}?)" if s else ""),
+            key="task",
+        )
     return t
 
 
@@ -118,13 +126,16 @@ class EncoderDecoderFactory:
             ConfigError: An impossible combination (unknown task, missing ``num_classes``...).
         """
         task = _normalize_task(task)
-        parts, rest = route_prefixed(kwargs, {"backbone": backbone_kwargs, "decoder": decoder_kwargs,
-                                              "head": head_kwargs})
+        parts, rest = route_prefixed(
+            kwargs, {"backbone": backbone_kwargs, "decoder": decoder_kwargs, "head": head_kwargs}
+        )
         if rest:
-            raise UnusedArgumentError(list(rest), "EncoderDecoderFactory.build_model",
-                                      {k: s for k in rest if (s := self._suggest_top(k))})
-        pad_mode: PaddingMode = "none" if padding in (None, False, "none") else ("reflect" if padding is True
-                                                                                   else padding)  # type: ignore
+            raise UnusedArgumentError(
+                list(rest), "EncoderDecoderFactory.build_model", {k: s for k in rest if (s := self._suggest_top(k))}
+            )
+        pad_mode: PaddingMode = (
+            "none" if padding in (None, False, "none") else ("reflect" if padding is True else padding)  # type: ignore[assignment]
+        )
         if pad_mode not in ("reflect", "replicate", "constant", "none"):
             raise ConfigError(f"padding must be reflect, replicate, constant or none, got {padding!r}", key="padding")
         pixel = task in ("segmentation", "regression")
@@ -139,8 +150,11 @@ class EncoderDecoderFactory:
             encoder = apply_peft(encoder, peft_config)
         widths = getattr(encoder, "out_channels", None)
         if not isinstance(widths, (list, tuple)) or not widths:
-            raise ConfigError(f"the backbone {type(encoder).__name__} has no out_channels list; backbones must "
-                              "declare the width of each returned feature", key="backbone")
+            raise ConfigError(
+                f"the backbone {type(encoder).__name__} has no out_channels list; backbones must "
+                "declare the width of each returned feature",
+                key="backbone",
+            )
         if pixel:
             necks = _with_token_reshape(necks, encoder)
         necks = _with_backbone_args(necks, encoder)
@@ -153,8 +167,11 @@ class EncoderDecoderFactory:
             if arest or aparts["backbone"]:
                 bad = list(arest) + ["backbone_" + k for k in aparts["backbone"]]
                 raise UnusedArgumentError(bad, f"aux_decoders[{i}] ({name}) decoder_args")
-            aux[name] = DecoderWithHead(*self._decoder_and_head(
-                task, aux_dec, channels, aparts["decoder"], aparts["head"], n_out, f"aux_decoders[{i}] "))
+            aux[name] = DecoderWithHead(
+                *self._decoder_and_head(
+                    task, aux_dec, channels, aparts["decoder"], aparts["head"], n_out, f"aux_decoders[{i}] "
+                )
+            )
         cls = PixelWiseModel if pixel else ScalarOutputModel
         extra: dict[str, Any] = {"rescale": rescale} if pixel else {}
         return cls(task, encoder, dec, head, chain, aux, padding=pad_mode, **extra)  # type: ignore[arg-type]
@@ -176,8 +193,7 @@ class EncoderDecoderFactory:
             encoder = spec
         else:
             builder, _ = _builder("backbone", spec)
-            check_arguments(builder, kwargs, prefix="backbone_", where=f"backbone {spec!r}",
-                            extra=_TEMPORAL_KEYS)
+            check_arguments(builder, kwargs, prefix="backbone_", where=f"backbone {spec!r}", extra=_TEMPORAL_KEYS)
             try:
                 encoder = builder(**kwargs)
             except UnusedArgumentError as exc:  # a plugin's own check: name the arguments as the config does
@@ -189,8 +205,10 @@ class EncoderDecoderFactory:
 
             encoder = TemporalWrapper(encoder, temporal.get("temporal_pooling", "mean"), temporal.get("n_timestamps"))
         elif set(temporal) - {"use_temporal"}:
-            raise ConfigError("backbone_temporal_pooling/backbone_n_timestamps need backbone_use_temporal=True",
-                              key="backbone_use_temporal")
+            raise ConfigError(
+                "backbone_temporal_pooling/backbone_n_timestamps need backbone_use_temporal=True",
+                key="backbone_use_temporal",
+            )
         return encoder
 
     @staticmethod
@@ -198,8 +216,9 @@ class EncoderDecoderFactory:
         get = spec.get if isinstance(spec, Mapping) else lambda k, d=None: getattr(spec, k, d)
         name, decoder = get("name"), get("decoder")
         if not isinstance(name, str) or decoder is None:
-            raise ConfigError(f"aux_decoders[{i}] needs 'name' and 'decoder' (and optional 'decoder_args')",
-                              key="aux_decoders")
+            raise ConfigError(
+                f"aux_decoders[{i}] needs 'name' and 'decoder' (and optional 'decoder_args')", key="aux_decoders"
+            )
         if isinstance(spec, Mapping):
             unknown = set(spec) - {"name", "decoder", "decoder_args"}
             if unknown:
@@ -223,15 +242,19 @@ class EncoderDecoderFactory:
             dec = builder(channels, **dkw)
         if includes:
             if hkw:
-                raise UnusedArgumentError(["head_" + k for k in hkw], f"{where}decoder {spec!r}, which includes its "
-                                          "head (head_* arguments have no effect)")
+                raise UnusedArgumentError(
+                    ["head_" + k for k in hkw],
+                    f"{where}decoder {spec!r}, which includes its head (head_* arguments have no effect)",
+                )
             return dec, None
         keys = _HEAD_KEYS[task]
         unknown = [k for k in hkw if k not in keys]
         if unknown:
-            raise UnusedArgumentError(["head_" + k for k in unknown], f"{where}the {task} head",
-                                      {"head_" + k: s for k in unknown
-                                       if (s := suggest("head_" + k, ["head_" + n for n in keys]))})
+            raise UnusedArgumentError(
+                ["head_" + k for k in unknown],
+                f"{where}the {task} head",
+                {"head_" + k: s for k in unknown if (s := suggest("head_" + k, ["head_" + n for n in keys]))},
+            )
         c = getattr(dec, "out_channels", None)
         if not isinstance(c, int):
             raise ConfigError(f"decoder {type(dec).__name__} has no integer out_channels", key="decoder")
@@ -264,14 +287,18 @@ def _with_token_reshape(necks: Any, encoder: nn.Module) -> Any:
         return necks
     prefix = int(getattr(encoder, "prefix_tokens", 0) or 0)
     if prefix > 1:
-        raise ConfigError(f"the backbone {type(encoder).__name__} returns tokens with {prefix} leading non-patch "
-                          "tokens; add a neck that turns them into images, e.g. necks: [{name: "
-                          "ReshapeTokensToImage, ...}] after dropping them", key="necks")
+        raise ConfigError(
+            f"the backbone {type(encoder).__name__} returns tokens with {prefix} leading non-patch "
+            "tokens; add a neck that turns them into images, e.g. necks: [{name: "
+            "ReshapeTokensToImage, ...}] after dropping them",
+            key="necks",
+        )
     import logging
 
     logging.getLogger("geo_core.models").info(
         "backbone %s returns tokens: reshaping them to images (ReshapeTokensToImage) before the decoder",
-        type(encoder).__name__)
+        type(encoder).__name__,
+    )
     return [{"name": "ReshapeTokensToImage", "remove_cls_token": bool(prefix)}, *specs]
 
 

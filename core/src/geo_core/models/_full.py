@@ -65,8 +65,10 @@ class FullModel(Model):
             main = out["output"]
             aux = {k: v for k, v in out.items() if k != "output" and isinstance(v, Tensor)}
         else:
-            raise TypeError(f"{type(self.model).__name__} returned {type(out).__name__}; FullModel needs a tensor, "
-                            "a ModelOutput, a tuple starting with a tensor or a dict with 'output'")
+            raise TypeError(
+                f"{type(self.model).__name__} returned {type(out).__name__}; FullModel needs a tensor, "
+                "a ModelOutput, a tuple starting with a tensor or a dict with 'output'"
+            )
         if self.rescale and self.task in _PIXEL_TASKS and main.dim() == 4 and main.shape[-2:] != x.shape[-2:]:
             main = F.interpolate(main, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return ModelOutput(main, aux)

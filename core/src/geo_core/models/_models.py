@@ -131,8 +131,9 @@ class PixelWiseModel(_EncoderDecoderModel):
     cropped back; ``rescale`` interpolates decoder outputs to the input size.
     """
 
-    def __init__(self, task: Literal["segmentation", "regression"], *args: Any, rescale: bool = True,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, task: Literal["segmentation", "regression"], *args: Any, rescale: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(task, *args, **kwargs)
         self.rescale = rescale
 
@@ -156,7 +157,9 @@ class PixelWiseModel(_EncoderDecoderModel):
             raise ConfigError(
                 f"the decoder {type(self.decoder).__name__} would get (B, N, D) tokens from the backbone "
                 f"{type(self.encoder).__name__}; add necks: [{{name: ReshapeTokensToImage}}] (or declare "
-                "output_format = 'tokens' and prefix_tokens on the backbone so geo adds it)", key="necks")
+                "output_format = 'tokens' and prefix_tokens on the backbone so geo adds it)",
+                key="necks",
+            )
         y, aux = self._heads(feats)
         return ModelOutput(self._finish(y, orig, padded), {k: self._finish(v, orig, padded) for k, v in aux.items()})
 

@@ -102,9 +102,7 @@ def check_fixed_size(backbone: nn.Module, size: tuple[int, int], original: tuple
 def check_input(x: Tensor, backbone: nn.Module) -> None:
     """Raise :class:`InputDataError` for inputs the model cannot take, naming the constraint."""
     if x.dim() not in (4, 5):
-        raise InputDataError(
-            f"model input must be (B, C, H, W) or (B, C, T, H, W), got shape {tuple(x.shape)}"
-        )
+        raise InputDataError(f"model input must be (B, C, H, W) or (B, C, T, H, W), got shape {tuple(x.shape)}")
     for name in ("in_channels", "in_chans"):
         for module in (backbone, getattr(backbone, "encoder", None)):
             expected = getattr(module, name, None) if module is not None else None

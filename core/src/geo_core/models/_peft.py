@@ -35,9 +35,9 @@ class QKVLinear(nn.Module):
         self.q_linear, self.k_linear, self.v_linear = (nn.Linear(d, d, bias=bias) for _ in range(3))
         with torch.no_grad():
             for i, lin in enumerate((self.q_linear, self.k_linear, self.v_linear)):
-                lin.weight.copy_(fused.weight[i * d:(i + 1) * d])
+                lin.weight.copy_(fused.weight[i * d : (i + 1) * d])
                 if bias:
-                    lin.bias.copy_(fused.bias[i * d:(i + 1) * d])  # type: ignore[index]
+                    lin.bias.copy_(fused.bias[i * d : (i + 1) * d])  # type: ignore[index]
 
     def forward(self, x: Tensor) -> Tensor:
         """Return ``cat([q(x), k(x), v(x)], -1)`` like the fused layer."""

@@ -11,8 +11,17 @@ from geo_core._errors import ConfigError, UnusedArgumentError
 from geo_core._signature import accepted_arguments
 from geo_core._suggest import suggest
 
-__all__ = ["PREFIXES", "route_prefixed", "check_arguments", "check_call", "suggest", "accepted_arguments",
-           "unexpected_argument_error", "forward_kwargs", "filter_kwargs"]
+__all__ = [
+    "PREFIXES",
+    "route_prefixed",
+    "check_arguments",
+    "check_call",
+    "suggest",
+    "accepted_arguments",
+    "unexpected_argument_error",
+    "forward_kwargs",
+    "filter_kwargs",
+]
 
 #: The routed parts, in the order prefixes are tried. A key is split on the
 #: known prefix only, so ``backbone_head_dim`` is the backbone's ``head_dim``.
@@ -37,15 +46,20 @@ def route_prefixed(
         if part is None:
             rest[key] = value
             continue
-        sub = key[len(part) + 1:]
+        sub = key[len(part) + 1 :]
         if sub in parts[part] and explicit.get(part) and sub in (explicit.get(part) or {}):
             raise ConfigError(f"{key!r} is given twice: flat and as {part}_kwargs[{sub!r}]; keep one", key=key)
         parts[part][sub] = value
     return parts, rest
 
 
-_SIMPLE_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,),
-                                              "None": (type(None),)}
+_SIMPLE_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "str": (str,),
+    "None": (type(None),),
+}
 
 
 def _simple_annotation(ann: Any) -> tuple[type, ...] | None:
@@ -152,7 +166,12 @@ def filter_kwargs(kwargs: Mapping[str, Any], accepted: set[str] | None) -> dict[
 
 
 def check_arguments(
-    fn: Callable[..., Any], kwargs: Mapping[str, Any], *, prefix: str, where: str, skip: int = 0,
+    fn: Callable[..., Any],
+    kwargs: Mapping[str, Any],
+    *,
+    prefix: str,
+    where: str,
+    skip: int = 0,
     extra: Iterable[str] = (),
 ) -> None:
     """Raise :class:`UnusedArgumentError` for kwargs ``fn`` cannot take (skipped when it takes ``**kwargs``).

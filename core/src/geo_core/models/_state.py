@@ -68,18 +68,25 @@ def load_state_dict(
     if not p.is_file():
         raise CheckpointError("no such checkpoint file", path=p)
     if not weights_only:
-        warnings.warn(f"loading {p} with weights_only=False: unpickling can run code from the file; "
-                      "do this only for a file you trust", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"loading {p} with weights_only=False: unpickling can run code from the file; "
+            "do this only for a file you trust",
+            UserWarning,
+            stacklevel=2,
+        )
     if weights_only and is_raw_pickle(p):  # refused before torch warns about the pickle protocol
-        raise CheckpointError(UNTRUSTED_PICKLE.replace("--trust-checkpoint (trust_checkpoint=True in Python)",
-                                                       "weights_only=False"), path=p)
+        raise CheckpointError(
+            UNTRUSTED_PICKLE.replace("--trust-checkpoint (trust_checkpoint=True in Python)", "weights_only=False"),
+            path=p,
+        )
     try:
         obj = torch.load(p, map_location=map_location, weights_only=weights_only)
         state = _unwrap(obj)
     except pickle.UnpicklingError as exc:
         if not refuses_pickled_objects(exc):  # a damaged file, not one holding objects
-            raise CheckpointError(f"cannot read the checkpoint (truncated or corrupt): {torch_load_reason(exc)}",
-                                  path=p) from exc
+            raise CheckpointError(
+                f"cannot read the checkpoint (truncated or corrupt): {torch_load_reason(exc)}", path=p
+            ) from exc
         raise CheckpointError(
             f"refused to load objects other than tensors ({exc}); pass weights_only=False only for a trusted file",
             path=p,
@@ -88,7 +95,7 @@ def load_state_dict(
         raise CheckpointError(f"cannot read the checkpoint (truncated or not a state dict): {exc}", path=p) from exc
     own = model.state_dict()
     if state and not any(k in own for k in state) and all(k.startswith("model.") for k in state):
-        state = {k[len("model."):]: v for k, v in state.items()}
+        state = {k[len("model.") :]: v for k, v in state.items()}
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as exc:  # shape mismatches

@@ -32,11 +32,14 @@ class TemporalWrapper(nn.Module):
     def __init__(self, encoder: nn.Module, pooling: TemporalPooling = "mean", n_timestamps: int | None = None) -> None:
         super().__init__()
         if pooling not in ("mean", "max", "concat", "diff"):
-            raise ConfigError(f"temporal_pooling must be mean, max, concat or diff, got {pooling!r}",
-                              key="backbone_temporal_pooling")
+            raise ConfigError(
+                f"temporal_pooling must be mean, max, concat or diff, got {pooling!r}", key="backbone_temporal_pooling"
+            )
         if pooling == "concat" and not n_timestamps:
-            raise ConfigError("temporal_pooling='concat' needs the number of frames: set backbone_n_timestamps",
-                              key="backbone_n_timestamps")
+            raise ConfigError(
+                "temporal_pooling='concat' needs the number of frames: set backbone_n_timestamps",
+                key="backbone_n_timestamps",
+            )
         self.encoder = encoder
         self._encoder_kwargs = forward_kwargs(encoder)
         self.pooling = pooling
@@ -57,8 +60,7 @@ class TemporalWrapper(nn.Module):
         if self.pooling == "diff" and t != 2:
             raise InputDataError(f"temporal_pooling='diff' needs exactly 2 frames, input has {t}")
         frames = x.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
-        feats = _ensure_tensor_list(self.encoder(frames, **filter_kwargs(kwargs, self._encoder_kwargs)),
-                                    "the backbone")
+        feats = _ensure_tensor_list(self.encoder(frames, **filter_kwargs(kwargs, self._encoder_kwargs)), "the backbone")
         return [self._pool(f.reshape(b, t, *f.shape[1:])) for f in feats]
 
     def _pool(self, f: Tensor) -> Tensor:

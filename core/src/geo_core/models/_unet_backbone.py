@@ -20,8 +20,11 @@ __all__ = ["UNet"]
 def _convs(c_in: int, c_out: int, n: int, dilation: int = 1) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i in range(max(1, n)):
-        layers += [nn.Conv2d(c_in if i == 0 else c_out, c_out, 3, padding=dilation, dilation=dilation, bias=False),
-                   nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+        layers += [
+            nn.Conv2d(c_in if i == 0 else c_out, c_out, 3, padding=dilation, dilation=dilation, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True),
+        ]
     return nn.Sequential(*layers)
 
 
@@ -65,9 +68,13 @@ class UNet(nn.Module):
         n = int(num_stages)
         if n < 2:
             raise ValueError(f"UNet needs num_stages >= 2, got {n}")
-        for name, seq, need in (("enc_num_convs", enc_num_convs, n), ("enc_dilations", enc_dilations, n),
-                                ("dec_num_convs", dec_num_convs, n - 1), ("downsamples", downsamples, n - 1),
-                                ("dec_dilations", dec_dilations, n - 1)):
+        for name, seq, need in (
+            ("enc_num_convs", enc_num_convs, n),
+            ("enc_dilations", enc_dilations, n),
+            ("dec_num_convs", dec_num_convs, n - 1),
+            ("downsamples", downsamples, n - 1),
+            ("dec_dilations", dec_dilations, n - 1),
+        ):
             if len(seq) < need:
                 raise ValueError(f"UNet: {name} needs {need} entries for num_stages={n}, got {list(seq)}")
         self.in_channels = int(in_chans if in_chans is not None else in_channels)
@@ -75,10 +82,12 @@ class UNet(nn.Module):
         self.downsamples = [bool(d) for d in downsamples[: n - 1]]
         self.encoder = nn.ModuleList(
             _convs(self.in_channels if i == 0 else widths[i - 1], widths[i], enc_num_convs[i], enc_dilations[i])
-            for i in range(n))
+            for i in range(n)
+        )
         self.decoder = nn.ModuleList(
             _convs(widths[i] + widths[i - 1], widths[i - 1], dec_num_convs[i - 1], dec_dilations[i - 1])
-            for i in range(n - 1, 0, -1))
+            for i in range(n - 1, 0, -1)
+        )
         self.out_channels = list(reversed(widths))
         self.strides = [2 ** sum(self.downsamples[:k]) for k in range(n - 1, -1, -1)]
 

@@ -42,9 +42,11 @@ def _trusting(run: RunConfig, trust_checkpoint: bool) -> RunConfig:
     if not ios:
         from geo_core._errors import ConfigError
 
-        raise ConfigError("--trust-checkpoint works through geo's checkpoint IO; trainer.plugins replaces it: add "
-                          "{class_path: geo_core.tasks._checkpoint_io.AtomicCheckpointIO} to trainer.plugins",
-                          key="trainer.plugins")
+        raise ConfigError(
+            "--trust-checkpoint works through geo's checkpoint IO; trainer.plugins replaces it: add "
+            "{class_path: geo_core.tasks._checkpoint_io.AtomicCheckpointIO} to trainer.plugins",
+            key="trainer.plugins",
+        )
     for p in ios:
         p["init_args"] = {**(p.get("init_args") or {}), "trust_checkpoint": True}
     return run
@@ -62,12 +64,20 @@ def _need_data(run: RunConfig, command: str, hook: str) -> None:
 
     _, cls = _class_of(model["class_path"], "model")
     if getattr(cls, hook, None) is getattr(LightningModule, hook):
-        raise ConfigError(f"{command} needs data: add a data section (e.g. data: {{class_path: "
-                          "GenericNonGeoSegmentationDataModule, init_args: {...}})", key="data")
+        raise ConfigError(
+            f"{command} needs data: add a data section (e.g. data: {{class_path: "
+            "GenericNonGeoSegmentationDataModule, init_args: {...}})",
+            key="data",
+        )
 
 
-def train(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
-          resume: str | None = None, trust_checkpoint: bool = False) -> Any:
+def train(
+    config: ConfigLike,
+    overrides: Sequence[str] | Mapping[str, Any] | None = None,
+    *,
+    resume: str | None = None,
+    trust_checkpoint: bool = False,
+) -> Any:
     """Fit the configured task; ``resume`` is ``last`` or a checkpoint path. Returns the Trainer.
 
     ``trust_checkpoint`` lets the resumed checkpoint hold pickled objects (runs code from the file).
@@ -86,8 +96,9 @@ def train(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | Non
     return built.trainer
 
 
-def _evaluate(stage: str, config: ConfigLike, overrides: Any, ckpt: str | None,
-              trust_checkpoint: bool) -> list[dict[str, float]]:
+def _evaluate(
+    stage: str, config: ConfigLike, overrides: Any, ckpt: str | None, trust_checkpoint: bool
+) -> list[dict[str, float]]:
     run = _trusting(load_config(config, overrides), trust_checkpoint)
     _need_data(run, stage, "val_dataloader" if stage == "validate" else "test_dataloader")
     which = ckpt or run.config.get("ckpt_path")
@@ -97,22 +108,41 @@ def _evaluate(stage: str, config: ConfigLike, overrides: Any, ckpt: str | None,
     return fn(built.model, datamodule=built.data, ckpt_path=path)  # type: ignore[no-any-return]
 
 
-def validate(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
-             ckpt: str | None = None, trust_checkpoint: bool = False) -> list[dict[str, float]]:
+def validate(
+    config: ConfigLike,
+    overrides: Sequence[str] | Mapping[str, Any] | None = None,
+    *,
+    ckpt: str | None = None,
+    trust_checkpoint: bool = False,
+) -> list[dict[str, float]]:
     """Validate the task (weights from ``ckpt``: ``best``, ``last`` or a path)."""
     return _evaluate("validate", config, overrides, ckpt, trust_checkpoint)
 
 
-def test(config: ConfigLike, overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
-         ckpt: str | None = None, trust_checkpoint: bool = False) -> list[dict[str, float]]:
+def test(
+    config: ConfigLike,
+    overrides: Sequence[str] | Mapping[str, Any] | None = None,
+    *,
+    ckpt: str | None = None,
+    trust_checkpoint: bool = False,
+) -> list[dict[str, float]]:
     """Test the task on every test dataloader (weights from ``ckpt``)."""
     return _evaluate("test", config, overrides, ckpt, trust_checkpoint)
 
 
-def predict(config: ConfigLike, *, ckpt: str | None, input: str | Path | list[str | Path], output: str | Path,
-            overrides: Sequence[str] | Mapping[str, Any] | None = None, trust_checkpoint: bool = False,
-            progress: bool = False, max_failures: int | None = None, overwrite: bool = False,
-            **options: Any) -> list[Path]:
+def predict(
+    config: ConfigLike,
+    *,
+    ckpt: str | None,
+    input: str | Path | list[str | Path],
+    output: str | Path,
+    overrides: Sequence[str] | Mapping[str, Any] | None = None,
+    trust_checkpoint: bool = False,
+    progress: bool = False,
+    max_failures: int | None = None,
+    overwrite: bool = False,
+    **options: Any,
+) -> list[Path]:
     """Stream-predict scenes to GeoTIFFs with the configured task and the datamodule's preprocessing.
 
     Image-level tasks (classification, multi-label, scalar regression) write one CSV table
@@ -186,9 +216,14 @@ def _light(config: ConfigLike, overrides: Any, ckpt: str | None) -> tuple[RunCon
     return None if found is None else (run, *found)
 
 
-def run_embedding(config: Any, overrides: Any = None, input: Any = None,
-                  output: str | Path | None = None, max_failures: int | None = None,
-                  ckpt: str | None = None) -> dict[str, int]:
+def run_embedding(
+    config: Any,
+    overrides: Any = None,
+    input: Any = None,
+    output: str | Path | None = None,
+    max_failures: int | None = None,
+    ckpt: str | None = None,
+) -> dict[str, int]:
     """Python API of ``geo embed``: returns ``{"written": n, "skipped": m}``.
 
     The config's ``model`` must be an ``EmbeddingGenerationTask``; predictions are
@@ -205,8 +240,11 @@ def run_embedding(config: Any, overrides: Any = None, input: Any = None,
     run = load_config(config, ov)
     built = build(run)
     if not isinstance(built.model, EmbeddingGenerationTask):
-        raise ConfigError(f"geo embed needs model.class_path: EmbeddingGenerationTask, got "
-                          f"{type(built.model).__name__}; use geo predict for other tasks", key="model.class_path")
+        raise ConfigError(
+            f"geo embed needs model.class_path: EmbeddingGenerationTask, got "
+            f"{type(built.model).__name__}; use geo predict for other tasks",
+            key="model.class_path",
+        )
     if input is not None:
         from geo_core.data import scene_preprocessing_of
         from geo_core.inference._embed_scenes import embed_scenes
@@ -215,7 +253,12 @@ def run_embedding(config: Any, overrides: Any = None, input: Any = None,
             from geo_core.inference._stream import load_task_checkpoint
 
             load_task_checkpoint(built.model, find_checkpoint(run.config, ckpt))
-        return embed_scenes(built.model, input, output or built.model.output_dir, scene_preprocessing_of(built.data),
-                            max_failures=max_failures)
+        return embed_scenes(
+            built.model,
+            input,
+            output or built.model.output_dir,
+            scene_preprocessing_of(built.data),
+            max_failures=max_failures,
+        )
     built.trainer.predict(built.model, datamodule=built.data, return_predictions=False)
     return dict(built.model.counts)

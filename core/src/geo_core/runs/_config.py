@@ -29,8 +29,19 @@ from geo_core._errors import ConfigError, UnknownComponentError
 from geo_core._signature import accepted_arguments
 from geo_core._suggest import close_matches
 
-__all__ = ["TOP_KEYS", "RunConfig", "Built", "compose", "check", "with_defaults", "build", "dump",
-           "checkpoint_dir", "find_checkpoint", "nodes_of_class"]
+__all__ = [
+    "TOP_KEYS",
+    "RunConfig",
+    "Built",
+    "compose",
+    "check",
+    "with_defaults",
+    "build",
+    "dump",
+    "checkpoint_dir",
+    "find_checkpoint",
+    "nodes_of_class",
+]
 
 #: Top-level keys of a run configuration.
 TOP_KEYS = ("seed_everything", "trainer", "model", "data", "ckpt_path", "custom_modules_path", "predict")
@@ -61,8 +72,11 @@ def _merge(base: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     for k, v in new.items():
         if isinstance(v, Mapping) and isinstance(base.get(k), dict) and "class_path" not in v:
             _merge(base[k], v)
-        elif isinstance(v, Mapping) and isinstance(base.get(k), dict) and v.get("class_path") == base[k].get(
-                "class_path"):
+        elif (
+            isinstance(v, Mapping)
+            and isinstance(base.get(k), dict)
+            and v.get("class_path") == base[k].get("class_path")
+        ):
             _merge(base[k], v)
         else:
             base[k] = copy.deepcopy(v)
@@ -133,15 +147,21 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not a YAML text file (binary content at byte {exc.start}); give the YAML "
-                          "config, e.g. one written by `geo init`", key="config") from exc
+        raise ConfigError(
+            f"{path}: not a YAML text file (binary content at byte {exc.start}); give the YAML "
+            "config, e.g. one written by `geo init`",
+            key="config",
+        ) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}", key="config") from exc
     if data is None:
-        raise ConfigError(f"{path}: the config is empty; it needs at least a model section (`geo init` writes a "
-                          "commented starting config)", key="config")
+        raise ConfigError(
+            f"{path}: the config is empty; it needs at least a model section (`geo init` writes a "
+            "commented starting config)",
+            key="config",
+        )
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config must be a mapping at the top level", key="config")
     return data
@@ -159,8 +179,11 @@ def _lightning_class(name: str, module: str, slot: str) -> tuple[str, Any]:
     names = sorted(n for n in dir(mod) if isinstance(getattr(mod, n, None), type) and not n.startswith("_"))
     close = close_matches(name, names, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    raise ConfigError(f"{slot}.class_path: {name!r} is not in {module}; {hint}give a dotted path "
-                      "(my_package.MyCallback) for your own classes", key=f"{slot}.class_path")
+    raise ConfigError(
+        f"{slot}.class_path: {name!r} is not in {module}; {hint}give a dotted path "
+        "(my_package.MyCallback) for your own classes",
+        key=f"{slot}.class_path",
+    )
 
 
 def _lightning_module_of(slot: str | None) -> str | None:
@@ -298,8 +321,10 @@ def compose(
             cfg[slot] = node = {"class_path": node}
         if node is not None and not (isinstance(node, dict) and "class_path" in node):
             example = "SemanticSegmentationTask" if slot == "model" else "GenericNonGeoSegmentationDataModule"
-            raise ConfigError(f"{slot} needs a class_path (e.g. {slot}: {{class_path: {example}, "
-                              "init_args: {...}})", key=f"{slot}.class_path")
+            raise ConfigError(
+                f"{slot} needs a class_path (e.g. {slot}: {{class_path: {example}, init_args: {{...}}}})",
+                key=f"{slot}.class_path",
+            )
     if resolve:
         _resolve(cfg, "")
     return RunConfig(cfg, name, base)
@@ -333,8 +358,9 @@ def _check_nulls(cls: Any, args: Mapping[str, Any], where: str) -> None:
                 continue
             ann = p.annotation if isinstance(p.annotation, str) else repr(p.annotation)
             if not any(t in ann for t in ("None", "Optional", "Any", "object")):
-                raise ConfigError(f"{where}.{k} cannot be null (expects {ann}); give a value or remove the key",
-                                  key=f"{where}.{k}")
+                raise ConfigError(
+                    f"{where}.{k} cannot be null (expects {ann}); give a value or remove the key", key=f"{where}.{k}"
+                )
         if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
             return
 
@@ -351,7 +377,7 @@ def _check_component_names(args: Mapping[str, Any], where: str) -> None:
 
     need(MODEL_FACTORIES, args.get("model_factory"), "model_factory")
     loss = args.get("loss")
-    for n in ([loss] if isinstance(loss, str) else list(loss) if isinstance(loss, Mapping) else []):
+    for n in [loss] if isinstance(loss, str) else list(loss) if isinstance(loss, Mapping) else []:
         need(LOSSES, n, "loss")
     margs, factory = args.get("model_args"), args.get("model_factory")
     if isinstance(margs, Mapping) and isinstance(factory, str):  # a factory's manifest names its component args
@@ -393,8 +419,11 @@ def _check_tensorboard(logger: Any) -> None:
     if not any(isinstance(i, dict) and str(i.get("class_path", "")).endswith("TensorBoardLogger") for i in items):
         return
     if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
-        raise ConfigError("trainer.logger: TensorBoardLogger needs tensorboard, which is not installed; "
-                          "pip install 'geo-core[tensorboard]' (or use CSVLogger)", key="trainer.logger")
+        raise ConfigError(
+            "trainer.logger: TensorBoardLogger needs tensorboard, which is not installed; "
+            "pip install 'geo-core[tensorboard]' (or use CSVLogger)",
+            key="trainer.logger",
+        )
 
 
 def _check_names(node: Any, where: str) -> None:
@@ -454,12 +483,16 @@ def find_checkpoint(cfg: Mapping[str, Any], which: str) -> Path:
 
     if which in ("last", "best"):
         folder = checkpoint_dir(cfg)
-        cands = [folder / "last.ckpt"] if which == "last" else sorted(
-            folder.glob("best*.ckpt"), key=lambda p: p.stat().st_mtime)
+        cands = (
+            [folder / "last.ckpt"]
+            if which == "last"
+            else sorted(folder.glob("best*.ckpt"), key=lambda p: p.stat().st_mtime)
+        )
         cands = [c for c in cands if c.is_file()]
         if not cands:
-            raise CheckpointError(f"no {which!r} checkpoint in the run directory; train first or give a path",
-                                  path=folder)
+            raise CheckpointError(
+                f"no {which!r} checkpoint in the run directory; train first or give a path", path=folder
+            )
         return cands[-1]
     p = Path(which)
     if not p.is_file():
@@ -494,11 +527,16 @@ def with_defaults(run: RunConfig) -> RunConfig:
         tr = cfg["trainer"] = {}
     root = tr.setdefault("default_root_dir", f"runs/{run.name}")
     if tr.get("logger") is None or tr.get("logger") is True:
-        loggers = [{"class_path": "lightning.pytorch.loggers.CSVLogger",
-                    "init_args": {"save_dir": root, "name": "logs"}}]
+        loggers = [
+            {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": root, "name": "logs"}}
+        ]
         if importlib.util.find_spec("tensorboard") is not None:
-            loggers.append({"class_path": "lightning.pytorch.loggers.TensorBoardLogger",
-                            "init_args": {"save_dir": root, "name": "tensorboard"}})
+            loggers.append(
+                {
+                    "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+                    "init_args": {"save_dir": root, "name": "tensorboard"},
+                }
+            )
         tr["logger"] = loggers
     model = cfg.get("model") or {}
     monitor, mode = "val/loss", "min"
@@ -510,10 +548,20 @@ def with_defaults(run: RunConfig) -> RunConfig:
     callbacks = tr.get("callbacks") or []
     callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
     if tr.get("enable_checkpointing", True) and not nodes_of_class(callbacks, ModelCheckpoint):
-        callbacks.append({"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {
-            "dirpath": str(Path(root) / "checkpoints"), "filename": "best-epoch{epoch:03d}-step{step}",
-            "auto_insert_metric_name": False, "monitor": monitor, "mode": mode, "save_top_k": 1,
-            "save_last": True}})
+        callbacks.append(
+            {
+                "class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
+                "init_args": {
+                    "dirpath": str(Path(root) / "checkpoints"),
+                    "filename": "best-epoch{epoch:03d}-step{step}",
+                    "auto_insert_metric_name": False,
+                    "monitor": monitor,
+                    "mode": mode,
+                    "save_top_k": 1,
+                    "save_last": True,
+                },
+            }
+        )
     for cb in nodes_of_class(callbacks, EarlyStopping):  # without a monitor: the task's metric, like checkpoints
         args = cb.get("init_args")
         args = cb["init_args"] = dict(args) if isinstance(args, dict) else {}
@@ -559,11 +607,12 @@ def _parse(cfg: Mapping[str, Any], need_model: bool) -> tuple[Any, Any]:
         key = ".init_args.".join(parts) if parts else None
         lines = [ln.strip() for ln in msg.splitlines()]
         idx = max((i for i, ln in enumerate(lines) if ln.startswith(("Parser key", "Key "))), default=-1)
-        detail = " ".join(lines[idx + 1: idx + 2]) if 0 <= idx < len(lines) - 1 else msg
+        detail = " ".join(lines[idx + 1 : idx + 2]) if 0 <= idx < len(lines) - 1 else msg
         if detail.startswith("Does not validate"):  # a union: keep the reasons, drop the echoed value
             detail = "\n  ".join(ln for ln in lines if ln and not ln.startswith(("Given value", "Subtypes")))
-        raise ConfigError(f"invalid value for config key {key!r}: {detail}" if key else f"invalid config: {msg}",
-                          key=key) from exc
+        raise ConfigError(
+            f"invalid value for config key {key!r}: {detail}" if key else f"invalid config: {msg}", key=key
+        ) from exc
     return parser, ns
 
 

@@ -32,8 +32,10 @@ __all__ = ["LightPredictor", "light_predictor", "LIGHT_TASKS"]
 log = logging.getLogger("geo_core.runs")
 
 #: task classes predicted without Lightning -> their task kind
-LIGHT_TASKS = {"geo_core.tasks._segmentation.SemanticSegmentationTask": "segmentation",
-               "geo_core.tasks._regression.PixelwiseRegressionTask": "regression"}
+LIGHT_TASKS = {
+    "geo_core.tasks._segmentation.SemanticSegmentationTask": "segmentation",
+    "geo_core.tasks._regression.PixelwiseRegressionTask": "regression",
+}
 
 
 class LightPredictor(nn.Module):
@@ -119,7 +121,7 @@ def light_predictor(config: Mapping[str, Any], ckpt: Path) -> tuple[LightPredict
         if seed is not False and seed is not None:
             torch.manual_seed(int(seed))
         net = MODEL_FACTORIES.build(factory).build_model(task_kind, **kwargs)
-        net.load_state_dict({k[len("model."):]: v for k, v in sd.items() if k.startswith("model.")}, strict=True)
+        net.load_state_dict({k[len("model.") :]: v for k, v in sd.items() if k.startswith("model.")}, strict=True)
         pre = ScenePreprocessing(**pre_fields) if isinstance(pre_fields, dict) else ScenePreprocessing()
     except Exception as exc:  # the task path raises the same problem as a ConfigError/CheckpointError
         log.debug("predicting through the Lightning task: %s", exc)

@@ -63,9 +63,18 @@ def scaffold_plugin(name: str, kind: ScaffoldKind, dest: Path, component: str | 
     major, minor, *_ = __version__.split(".")
     summary, extra = _SUMMARY[kind]
     values = {
-        "ident": ident, "dist": dist, "pkg": pkg, "name": source, "kind": kind, "component": component,
-        "module": kind, "group": _GROUPS[kind], "summary": summary, "extra": extra,
-        "core_version": f"{major}.{minor}", "core_next": f"{major}.{int(minor) + 1}",
+        "ident": ident,
+        "dist": dist,
+        "pkg": pkg,
+        "name": source,
+        "kind": kind,
+        "component": component,
+        "module": kind,
+        "group": _GROUPS[kind],
+        "summary": summary,
+        "extra": extra,
+        "core_version": f"{major}.{minor}",
+        "core_next": f"{major}.{int(minor) + 1}",
     }
     body = _template("components", f"{kind}.test.tmpl").substitute(values).rstrip("\n")
     files = {
@@ -78,7 +87,8 @@ def scaffold_plugin(name: str, kind: ScaffoldKind, dest: Path, component: str | 
         root / "src" / pkg / f"_{kind}.py": _template("components", f"{kind}.py.tmpl").substitute(values),
         root / "tests" / "conftest.py": _template("plugin", "tests", "conftest.py.tmpl").substitute(values),
         root / "tests" / f"test_{ident}.py": _template("plugin", "tests", "test_plugin.py.tmpl").substitute(
-            values, body=body),
+            values, body=body
+        ),
     }
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -100,13 +100,16 @@ class BaseTask(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters(ignore=["model"] if isinstance(model, nn.Module) else None)
         if training_mode not in ("full", "head_only"):
-            raise ConfigError(f"training_mode must be 'full' or 'head_only', got {training_mode!r}",
-                              key="training_mode")
+            raise ConfigError(
+                f"training_mode must be 'full' or 'head_only', got {training_mode!r}", key="training_mode"
+            )
         kinds = [output_on_inference] if isinstance(output_on_inference, str) else list(output_on_inference)
         bad = [k for k in kinds if k not in ("prediction", "probabilities", "logits")]
         if bad:
-            raise ConfigError(f"output_on_inference {bad[0]!r} is not one of prediction, probabilities, logits",
-                              key="output_on_inference")
+            raise ConfigError(
+                f"output_on_inference {bad[0]!r} is not one of prediction, probabilities, logits",
+                key="output_on_inference",
+            )
         self.output_kinds: list[str] = kinds
         self.model = self._build_model(model, model_factory, model_args, aux_heads)
         model_any: Any = self.model
@@ -116,12 +119,15 @@ class BaseTask(pl.LightningModule):
             model_any.freeze_decoder()
         if freeze_head:
             if not callable(getattr(model_any, "freeze_head", None)):
-                raise ConfigError(f"freeze_head: {type(model_any).__name__} has no separate head to freeze; "
-                                  "use freeze_decoder", key="freeze_head")
+                raise ConfigError(
+                    f"freeze_head: {type(model_any).__name__} has no separate head to freeze; use freeze_decoder",
+                    key="freeze_head",
+                )
             model_any.freeze_head()
         self.loss_handler = LossHandler(
-            build_loss(loss if loss is not None else self.default_loss, ignore_index=ignore_index,
-                       class_weights=class_weights),
+            build_loss(
+                loss if loss is not None else self.default_loss, ignore_index=ignore_index, class_weights=class_weights
+            ),
             aux_loss,
         )
         heads = self._declared_aux_heads()
@@ -139,7 +145,10 @@ class BaseTask(pl.LightningModule):
 
     # -- construction ------------------------------------------------------
     def _build_model(
-        self, model: nn.Module | None, factory: str | None, args: Mapping[str, Any] | None,
+        self,
+        model: nn.Module | None,
+        factory: str | None,
+        args: Mapping[str, Any] | None,
         aux_heads: list[dict[str, Any]] | None,
     ) -> nn.Module:
         if model is not None:
@@ -147,8 +156,9 @@ class BaseTask(pl.LightningModule):
                 raise ConfigError("give either model or model_factory + model_args, not both", key="model")
             return model
         if factory is None:
-            raise ConfigError(f"{type(self).__name__} needs model_factory + model_args or a ready model",
-                              key="model_factory")
+            raise ConfigError(
+                f"{type(self).__name__} needs model_factory + model_args or a ready model", key="model_factory"
+            )
         from geo_core import MODEL_FACTORIES
         from geo_core._errors import UnknownComponentError
 
@@ -213,8 +223,12 @@ class BaseTask(pl.LightningModule):
         bs = target.shape[0]
         self.log("train/loss", losses["loss"], on_step=True, on_epoch=True, prog_bar=True, batch_size=bs)
         if len(losses) > 2:
-            self.log_dict({f"train/loss_{k}": v for k, v in losses.items() if k != "loss"},
-                          on_step=False, on_epoch=True, batch_size=bs)
+            self.log_dict(
+                {f"train/loss_{k}": v for k, v in losses.items() if k != "loss"},
+                on_step=False,
+                on_epoch=True,
+                batch_size=bs,
+            )
         self.train_metrics.update(*self.metric_inputs(out.output.detach(), target))
         return losses["loss"]
 
@@ -230,8 +244,15 @@ class BaseTask(pl.LightningModule):
             out = self(batch["image"], **self._model_kwargs(batch))
             output, aux = out.output, out.auxiliary_heads
         losses = self.loss_handler.compute(output, target, aux)
-        self.log(f"{prefix}loss", losses["loss"], on_epoch=True, prog_bar=prefix == "val/", sync_dist=True,
-                 batch_size=target.shape[0], add_dataloader_idx=False)
+        self.log(
+            f"{prefix}loss",
+            losses["loss"],
+            on_epoch=True,
+            prog_bar=prefix == "val/",
+            sync_dist=True,
+            batch_size=target.shape[0],
+            add_dataloader_idx=False,
+        )
         metrics.update(*self.metric_inputs(output, target))
         return output
 
@@ -249,8 +270,10 @@ class BaseTask(pl.LightningModule):
     def test_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
         """Test loss and metrics, per named dataloader."""
         if self.test_names and dataloader_idx >= len(self.test_names):
-            raise ConfigError(f"test dataloader {dataloader_idx} has no name in test_dataloaders_names "
-                              f"{self.test_names}", key="test_dataloaders_names")
+            raise ConfigError(
+                f"test dataloader {dataloader_idx} has no name in test_dataloaders_names {self.test_names}",
+                key="test_dataloaders_names",
+            )
         prefix = f"test/{self.test_names[dataloader_idx]}/" if self.test_names else "test/"
         metrics = self.test_metrics[dataloader_idx if self.test_names else 0]
         self._eval_step(batch, metrics, prefix, self.hparams["tiled_inference_on_testing"])
@@ -309,25 +332,34 @@ class BaseTask(pl.LightningModule):
         except Exception:  # a datamodule that needs setup first: predict then builds it
             pre = None
         cls = type(self)
-        checkpoint["geo_predict"] = {"task": f"{cls.__module__}.{cls.__qualname__}",
-                                     "data": getattr(self, "geo_data_config", None), "scene_preprocessing": pre}
+        checkpoint["geo_predict"] = {
+            "task": f"{cls.__module__}.{cls.__qualname__}",
+            "data": getattr(self, "geo_data_config", None),
+            "scene_preprocessing": pre,
+        }
 
     def configure_optimizers(self) -> Any:
         """Optimiser over named parameter groups, optional scheduler."""
         hp = self.hparams
         opt_hp = dict(hp.get("optimizer_hparams") or {})
-        groups = build_param_groups(self, hp["lr"], opt_hp.pop("weight_decay", None), hp.get("lr_overrides"),
-                                    hp.get("layer_decay"))
+        groups = build_param_groups(
+            self, hp["lr"], opt_hp.pop("weight_decay", None), hp.get("lr_overrides"), hp.get("layer_decay")
+        )
         opt = build_optimizer(hp["optimizer"], groups, hp["lr"], opt_hp)
         if not hp.get("scheduler"):
             return opt
-        return {"optimizer": opt,
-                "lr_scheduler": build_scheduler(hp["scheduler"], opt, hp.get("scheduler_hparams"), self.monitor)}
+        return {
+            "optimizer": opt,
+            "lr_scheduler": build_scheduler(hp["scheduler"], opt, hp.get("scheduler_hparams"), self.monitor),
+        }
 
     def optimizer_step(self, epoch: int, batch_idx: int, optimizer: Any, optimizer_closure: Any = None) -> None:
         """Step, scaling every group's lr by the warmup factor for this step only."""
-        f = warmup_factor(self.global_step, int(self.hparams.get("warmup_steps") or 0),
-                          float(self.hparams.get("warmup_start_factor", 0.01)))
+        f = warmup_factor(
+            self.global_step,
+            int(self.hparams.get("warmup_steps") or 0),
+            float(self.hparams.get("warmup_start_factor", 0.01)),
+        )
         if f >= 1.0:
             optimizer.step(closure=optimizer_closure)
             return

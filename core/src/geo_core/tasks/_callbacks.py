@@ -40,7 +40,10 @@ class StateDictAwareModelCheckpoint(ModelCheckpoint):
     def state_key(self) -> str:
         """Lightning's key plus ``save_weights_only``."""
         return self._generate_state_key(
-            monitor=self.monitor, mode=self.mode, every_n_train_steps=self._every_n_train_steps,
-            every_n_epochs=self._every_n_epochs, train_time_interval=self._train_time_interval,
+            monitor=self.monitor,
+            mode=self.mode,
+            every_n_train_steps=self._every_n_train_steps,
+            every_n_epochs=self._every_n_epochs,
+            train_time_interval=self._train_time_interval,
             save_weights_only=self.save_weights_only,
         )

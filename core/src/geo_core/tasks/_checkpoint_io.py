@@ -29,9 +29,11 @@ __all__ = ["AtomicCheckpointIO", "REFUSED_PICKLE", "warn_trusted", "load_error"]
 log = logging.getLogger("geo_core.checkpoints")
 
 #: why a checkpoint with pickled objects is refused, and the two ways to opt in
-REFUSED_PICKLE = ("refused: the checkpoint holds pickled objects beyond plain weights, and unpickling runs code "
-                  "from the file. If you trust its source, pass --trust-checkpoint (trust_checkpoint=True in "
-                  "Python) or load it with torch.load(..., weights_only=False) yourself")
+REFUSED_PICKLE = (
+    "refused: the checkpoint holds pickled objects beyond plain weights, and unpickling runs code "
+    "from the file. If you trust its source, pass --trust-checkpoint (trust_checkpoint=True in "
+    "Python) or load it with torch.load(..., weights_only=False) yourself"
+)
 
 
 def load_error(exc: BaseException, path: Path) -> CheckpointError:
@@ -67,8 +69,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         except OSError as exc:  # disk full, quota, permissions: say which checkpoint
             raise OSError(exc.errno, f"cannot write checkpoint {path}: {exc.strerror or exc}") from exc
 
-    def load_checkpoint(self, path: Any, map_location: Any | None = None,
-                        weights_only: bool | None = None) -> dict[str, Any]:
+    def load_checkpoint(
+        self, path: Any, map_location: Any | None = None, weights_only: bool | None = None
+    ) -> dict[str, Any]:
         """Load with ``weights_only=True`` unless the run trusts checkpoints or the caller passes False."""
         if self.trust_checkpoint:
             warn_trusted(path)
@@ -76,8 +79,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if weights_only is not False and is_raw_pickle(path):  # before torch warns about the pickle protocol
             raise CheckpointError(UNTRUSTED_PICKLE, path=Path(path))
         try:
-            return super().load_checkpoint(path, map_location=map_location,  # type: ignore[no-any-return]
-                                           weights_only=True if weights_only is None else weights_only)
+            return super().load_checkpoint(
+                path,
+                map_location=map_location,  # type: ignore[no-any-return]
+                weights_only=True if weights_only is None else weights_only,
+            )
         except FileNotFoundError:
             raise
         except Exception as exc:  # the unpickler fails on damaged bytes with any type (IndexError, KeyError, ...)

@@ -9,8 +9,13 @@ import torch
 from torch import Tensor
 from torchmetrics import Metric, MetricCollection
 
-__all__ = ["segmentation_metrics", "regression_metrics", "classification_metrics", "multilabel_metrics",
-           "MaskedRegressionMetrics"]
+__all__ = [
+    "segmentation_metrics",
+    "regression_metrics",
+    "classification_metrics",
+    "multilabel_metrics",
+    "MaskedRegressionMetrics",
+]
 
 
 def segmentation_metrics(
@@ -26,14 +31,17 @@ def segmentation_metrics(
         from geo_core._errors import ConfigError
 
         raise ConfigError(f"class_names has {len(names)} names for {num_classes} classes", key="class_names")
-    return MetricCollection({
-        "mIoU": MulticlassJaccardIndex(average="macro", **kw),
-        "mIoU_micro": MulticlassJaccardIndex(average="micro", **kw),
-        "F1": MulticlassF1Score(average="macro", **kw),
-        "accuracy": MulticlassAccuracy(average="micro", **kw),
-        "IoU": ClasswiseWrapper(MulticlassJaccardIndex(average="none", **kw), labels=names, prefix="IoU_",
-                                postfix=None),
-    })
+    return MetricCollection(
+        {
+            "mIoU": MulticlassJaccardIndex(average="macro", **kw),
+            "mIoU_micro": MulticlassJaccardIndex(average="micro", **kw),
+            "F1": MulticlassF1Score(average="macro", **kw),
+            "accuracy": MulticlassAccuracy(average="micro", **kw),
+            "IoU": ClasswiseWrapper(
+                MulticlassJaccardIndex(average="none", **kw), labels=names, prefix="IoU_", postfix=None
+            ),
+        }
+    )
 
 
 class MaskedRegressionMetrics(Metric):
@@ -97,12 +105,14 @@ def classification_metrics(num_classes: int, class_names: Sequence[str] | None =
     )
 
     kw: dict[str, Any] = {"num_classes": num_classes, "validate_args": False}
-    return MetricCollection({
-        "accuracy": MulticlassAccuracy(average="micro", **kw),
-        "F1": MulticlassF1Score(average="macro", **kw),
-        "precision": MulticlassPrecision(average="macro", **kw),
-        "recall": MulticlassRecall(average="macro", **kw),
-    })
+    return MetricCollection(
+        {
+            "accuracy": MulticlassAccuracy(average="micro", **kw),
+            "F1": MulticlassF1Score(average="macro", **kw),
+            "precision": MulticlassPrecision(average="macro", **kw),
+            "recall": MulticlassRecall(average="macro", **kw),
+        }
+    )
 
 
 def multilabel_metrics(num_labels: int) -> MetricCollection:
@@ -110,8 +120,10 @@ def multilabel_metrics(num_labels: int) -> MetricCollection:
     from torchmetrics.classification import MultilabelAUROC, MultilabelAveragePrecision, MultilabelF1Score
 
     kw: dict[str, Any] = {"num_labels": num_labels, "validate_args": False}
-    return MetricCollection({
-        "AUROC": MultilabelAUROC(**kw),
-        "AP": MultilabelAveragePrecision(**kw),
-        "F1": MultilabelF1Score(**kw),
-    })
+    return MetricCollection(
+        {
+            "AUROC": MultilabelAUROC(**kw),
+            "AP": MultilabelAveragePrecision(**kw),
+            "F1": MultilabelF1Score(**kw),
+        }
+    )

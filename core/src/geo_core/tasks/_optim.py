@@ -39,7 +39,7 @@ def layer_ids(names: list[str], prefix: str) -> dict[str, int]:
     for n in names:
         if not n.startswith(prefix):
             continue
-        rest = n[len(prefix):]
+        rest = n[len(prefix) :]
         m = _NUMBERED.match(rest)
         key = m.group(1) if m else rest.split(".")[0]
         if key not in seen:
@@ -111,8 +111,12 @@ def build_scheduler(name: str, optimizer: Any, hparams: Mapping[str, Any] | None
         sched = cls(optimizer, **hp)
     except TypeError as exc:
         raise ConfigError(f"scheduler_hparams do not fit {name}: {exc}", key="scheduler_hparams") from exc
-    return {"scheduler": sched, "interval": conf.get("interval", "epoch"), "frequency": conf.get("frequency", 1),
-            "monitor": conf.get("monitor", monitor)}
+    return {
+        "scheduler": sched,
+        "interval": conf.get("interval", "epoch"),
+        "frequency": conf.get("frequency", 1),
+        "monitor": conf.get("monitor", monitor),
+    }
 
 
 def warmup_factor(step: int, warmup_steps: int, start_factor: float) -> float:

@@ -99,8 +99,9 @@ class ReconstructionTask(pl.LightningModule):
     def _freeze_part(self, part: str) -> None:
         module = getattr(self.model, part, None)
         if not isinstance(module, nn.Module):
-            raise ConfigError(f"freeze_{part}: {type(self.model).__name__} has no {part!r} sub-module",
-                              key=f"freeze_{part}")
+            raise ConfigError(
+                f"freeze_{part}: {type(self.model).__name__} has no {part!r} sub-module", key=f"freeze_{part}"
+            )
         from geo_core._contracts import freeze_module
 
         freeze_module(module)
@@ -169,8 +170,10 @@ class ReconstructionTask(pl.LightningModule):
         opt = build_optimizer(hp.get("optimizer") or "AdamW", [{"params": params}], hp["lr"], opt_hp)
         if not hp.get("scheduler"):
             return opt
-        return {"optimizer": opt,
-                "lr_scheduler": build_scheduler(hp["scheduler"], opt, hp.get("scheduler_hparams"), self.monitor)}
+        return {
+            "optimizer": opt,
+            "lr_scheduler": build_scheduler(hp["scheduler"], opt, hp.get("scheduler_hparams"), self.monitor),
+        }
 
     def write_quicklook(self, path: Path, image: Tensor, rec: Tensor, mask: Tensor) -> Path:
         """Save input | masked input | reconstruction side by side as a PNG (atomic write)."""
@@ -199,8 +202,9 @@ class ReconstructionTask(pl.LightningModule):
         panel = np.concatenate([to_rgb(image), masked, to_rgb(rec)], axis=1)
         with atomic_path(path, suffix=".png") as tmp, warnings.catch_warnings():
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # a picture, not a map
-            with rasterio.open(tmp, "w", driver="PNG", width=panel.shape[1], height=panel.shape[0], count=3,
-                               dtype="uint8") as dst:
+            with rasterio.open(
+                tmp, "w", driver="PNG", width=panel.shape[1], height=panel.shape[0], count=3, dtype="uint8"
+            ) as dst:
                 dst.write(np.moveaxis(panel, -1, 0))
         Path(str(tmp) + ".aux.xml").unlink(missing_ok=True)
         return path

@@ -20,8 +20,10 @@ def _num_classes(task: BaseTask) -> int:
     if n is None and task.hparams.get("class_names"):
         n = len(task.hparams["class_names"])
     if n is None:
-        raise ConfigError(f"{type(task).__name__} needs num_classes (in model_args, on the model, or via "
-                          "class_names)", key="model_args.num_classes")
+        raise ConfigError(
+            f"{type(task).__name__} needs num_classes (in model_args, on the model, or via class_names)",
+            key="model_args.num_classes",
+        )
     return int(n)
 
 
@@ -48,8 +50,9 @@ class SemanticSegmentationTask(BaseTask):
         from geo_core.tasks._metrics import segmentation_metrics
 
         ii = self.hparams.get("ignore_index")
-        return segmentation_metrics(_num_classes(self), None if ii is None else int(ii),
-                                    self.hparams.get("class_names"))
+        return segmentation_metrics(
+            _num_classes(self), None if ii is None else int(ii), self.hparams.get("class_names")
+        )
 
     def metric_inputs(self, output: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         """Class map against the mask."""

@@ -26,7 +26,7 @@ def blend_ramp(crop: int, overlap: int, device: torch.device | None = None) -> T
     if overlap > 0:
         ramp = (torch.arange(min(overlap, crop // 2), device=device, dtype=torch.float32) + 1) / (overlap + 1)
         w[: ramp.numel()] = ramp
-        w[crop - ramp.numel():] = ramp.flip(0)
+        w[crop - ramp.numel() :] = ramp.flip(0)
     return w
 
 
@@ -46,12 +46,16 @@ def coverage(size: int, crop: int, stride: int, device: torch.device | None = No
     w = blend_ramp(crop, crop - stride, device)
     out = torch.zeros(padded, device=device)
     for s in starts(padded, crop, stride):
-        out[s: s + crop] += w
+        out[s : s + crop] += w
     return out
 
 
 def tiled_forward(
-    fn: Callable[[Tensor], Tensor], image: Tensor, crop: int = 224, stride: int = 192, batch_size: int = 16,
+    fn: Callable[[Tensor], Tensor],
+    image: Tensor,
+    crop: int = 224,
+    stride: int = 192,
+    batch_size: int = 16,
 ) -> Tensor:
     """Run ``fn`` on overlapping ``crop`` windows of ``image`` ``(B, C, H, W)`` and blend the outputs.
 
@@ -66,12 +70,12 @@ def tiled_forward(
     acc: Tensor | None = None
     boxes = [(i, y, x) for i in range(b) for y in ys for x in xs]
     for k in range(0, len(boxes), batch_size):
-        chunk = boxes[k: k + batch_size]
-        out = fn(torch.stack([image[i, :, y: y + crop, x: x + crop] for i, y, x in chunk])) * weight
+        chunk = boxes[k : k + batch_size]
+        out = fn(torch.stack([image[i, :, y : y + crop, x : x + crop] for i, y, x in chunk])) * weight
         if acc is None:
             acc = torch.zeros((b, out.shape[1], ph, pw), device=image.device, dtype=out.dtype)
         for (i, y, x), o in zip(chunk, out, strict=True):
-            acc[i, :, y: y + crop, x: x + crop] += o
+            acc[i, :, y : y + crop, x : x + crop] += o
     assert acc is not None
     # separable weights: the weight sum of pixel (r, c) is coverage_y[r] * coverage_x[c]
     wsum = coverage(ph, crop, stride, image.device)[:, None] * coverage(pw, crop, stride, image.device)[None, :]

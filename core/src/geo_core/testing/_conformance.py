@@ -150,8 +150,12 @@ def check_decoder(
     for kind in backbones:
         backbone, necks = _tiny_backbone(kind, in_channels)
         model = EncoderDecoderFactory().build_model(
-            task, backbone=backbone, decoder=decoder, decoder_kwargs=dict(decoder_kwargs or {}),
-            num_classes=num_classes if task == "segmentation" else None, necks=necks,
+            task,
+            backbone=backbone,
+            decoder=decoder,
+            decoder_kwargs=dict(decoder_kwargs or {}),
+            num_classes=num_classes if task == "segmentation" else None,
+            necks=necks,
         )
         model.train()
         out = model(torch.randn(batch_size, in_channels, h, w)).output
@@ -168,8 +172,9 @@ def check_decoder(
         assert isinstance(oc, int), f"decoder {label}: out_channels must be an int, got {oc!r}"
 
 
-def check_neck(neck: nn.Module, channel_list: Sequence[int], features: Sequence[Tensor],
-               image_size: tuple[int, int] | None = None) -> list[Tensor]:
+def check_neck(
+    neck: nn.Module, channel_list: Sequence[int], features: Sequence[Tensor], image_size: tuple[int, int] | None = None
+) -> list[Tensor]:
     """Run ``neck`` on ``features`` and check ``process_channel_list`` equals the real widths.
 
     Args:
@@ -240,8 +245,12 @@ def check_model_factory(
     out = model(torch.randn(batch_size, in_channels, h, w))
     assert isinstance(out, ModelOutput), f"forward returned {type(out).__name__}, not ModelOutput"
     n = kwargs.get("num_classes", num_classes)
-    expected = {"segmentation": (batch_size, n, h, w), "regression": (batch_size, h, w),
-                "classification": (batch_size, n), "scalar_regression": (batch_size,)}.get(task)
+    expected = {
+        "segmentation": (batch_size, n, h, w),
+        "regression": (batch_size, h, w),
+        "classification": (batch_size, n),
+        "scalar_regression": (batch_size,),
+    }.get(task)
     if expected is not None:
         assert tuple(out.output.shape) == expected, f"{task}: output {tuple(out.output.shape)} != {expected}"
     _backward(out.output, model, f"{type(factory).__name__} {task}")

@@ -22,16 +22,20 @@ TaskKind = Literal["segmentation", "regression", "classification", "multilabel",
 
 
 class _Samples(Dataset[dict[str, Any]]):
-    def __init__(self, images: np.ndarray, targets: np.ndarray, key: str, names: list[str],
-                 extra: dict[str, np.ndarray]) -> None:
+    def __init__(
+        self, images: np.ndarray, targets: np.ndarray, key: str, names: list[str], extra: dict[str, np.ndarray]
+    ) -> None:
         self.images, self.targets, self.key, self.names, self.extra = images, targets, key, names, extra
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        out: dict[str, Any] = {"image": torch.from_numpy(self.images[i]), self.key: torch.from_numpy(
-            np.asarray(self.targets[i])), "filename": self.names[i]}
+        out: dict[str, Any] = {
+            "image": torch.from_numpy(self.images[i]),
+            self.key: torch.from_numpy(np.asarray(self.targets[i])),
+            "filename": self.names[i],
+        }
         out.update({k: torch.from_numpy(v[i]) for k, v in self.extra.items()})
         return out
 

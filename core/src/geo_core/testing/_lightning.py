@@ -16,8 +16,12 @@ from typing import Any
 
 __all__ = ["check_datamodule", "check_task"]
 
-_LOADERS = {"fit": ("train_dataloader", "val_dataloader"), "validate": ("val_dataloader",),
-            "test": ("test_dataloader",), "predict": ("predict_dataloader",)}
+_LOADERS = {
+    "fit": ("train_dataloader", "val_dataloader"),
+    "validate": ("val_dataloader",),
+    "test": ("test_dataloader",),
+    "predict": ("predict_dataloader",),
+}
 
 
 def check_datamodule(
@@ -59,7 +63,8 @@ def check_datamodule(
             image = batch.get("image")
             assert isinstance(image, torch.Tensor), f"{where}: the batch has no 'image' tensor"
             assert image.ndim in (4, 5) and image.is_floating_point(), (
-                f"{where}: image must be float (B, C, H, W) or (B, C, T, H, W), got {image.dtype} {tuple(image.shape)}")
+                f"{where}: image must be float (B, C, H, W) or (B, C, T, H, W), got {image.dtype} {tuple(image.shape)}"
+            )
             if bands is not None:
                 assert image.shape[1] == bands, f"{where}: {image.shape[1]} bands, expected {bands}"
             if target is not None and loader_name != "predict_dataloader":
@@ -102,8 +107,15 @@ def check_task(task: Any, datamodule: Any = None, *, bands: int = 6, size: int =
         assert kind in get_args(TaskKind), f"no synthetic data for task_kind {kind!r}; pass a datamodule"
         datamodule = TinyGeoDataModule(task=cast(TaskKind, kind), bands=bands, size=size, num_classes=num_classes)
     before = [p.detach().clone() for p in task.parameters() if p.requires_grad]
-    trainer = Trainer(fast_dev_run=1, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                      enable_progress_bar=False, enable_model_summary=False)
+    trainer = Trainer(
+        fast_dev_run=1,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         trainer.fit(task, datamodule=datamodule)

@@ -107,7 +107,10 @@ def check_plugin_metadata(plugin_name: str, *, import_components: bool = True) -
             )
     proc = subprocess.run(
         [sys.executable, "-c", _LIST_SCRIPT, plugin_name],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, f"listing plugin {plugin_name!r} failed:\n{proc.stderr[-2000:]}"
     result = json.loads(proc.stdout.strip().splitlines()[-1])

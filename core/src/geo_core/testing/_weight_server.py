@@ -174,8 +174,7 @@ class WeightServer:
         """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.owner = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
@@ -203,9 +202,14 @@ class WeightServer:
 
     def env(self, tmp: str | Path) -> dict[str, str]:
         """Variables that send weight fetches here, with both caches under ``tmp``."""
-        return {"HF_ENDPOINT": self.url, "HF_HUB_CACHE": str(Path(tmp) / "hf"),
-                "GEO_WEIGHTS_DIR": str(Path(tmp) / "geo-weights"), "HF_HUB_DISABLE_TELEMETRY": "1",
-                "HF_HUB_DISABLE_PROGRESS_BARS": "1", "GEO_PROGRESS": "0"}
+        return {
+            "HF_ENDPOINT": self.url,
+            "HF_HUB_CACHE": str(Path(tmp) / "hf"),
+            "GEO_WEIGHTS_DIR": str(Path(tmp) / "geo-weights"),
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+            "GEO_PROGRESS": "0",
+        }
 
     def use(self, monkeypatch: Any, tmp: str | Path) -> None:
         """Apply :meth:`env` with pytest's ``monkeypatch``; clear offline switches and tokens."""
@@ -221,8 +225,9 @@ class WeightServer:
         self.files[key] = data
         return self.url + key
 
-    def add_hf_file(self, repo: str, filename: str, data: bytes, revision: str = "main",
-                    token: str | None = None) -> str:
+    def add_hf_file(
+        self, repo: str, filename: str, data: bytes, revision: str = "main", token: str | None = None
+    ) -> str:
         """Serve ``data`` as ``filename`` of Hugging Face repo ``repo``; ``token`` makes the repo gated.
 
         Returns the resolve URL (useful with :meth:`fail`).
@@ -234,8 +239,16 @@ class WeightServer:
         return f"{self.url}/{repo}/resolve/{revision}/{filename}"
 
     # faults ----------------------------------------------------------------------------------------------
-    def fail(self, url: str, status: int | None = None, *, drop_after: int | None = None, delay: float = 0.0,
-             times: int | None = 1, methods: tuple[str, ...] = ("GET", "HEAD")) -> None:
+    def fail(
+        self,
+        url: str,
+        status: int | None = None,
+        *,
+        drop_after: int | None = None,
+        delay: float = 0.0,
+        times: int | None = 1,
+        methods: tuple[str, ...] = ("GET", "HEAD"),
+    ) -> None:
         """Answer ``status``, drop the body after ``drop_after`` bytes or wait ``delay`` s, for ``times`` requests."""
         path = urllib.parse.urlsplit(url).path if "://" in url else "/" + url.lstrip("/")
         fault = Fault(status=status, drop_after=drop_after, delay=delay, times=times, methods=methods)
@@ -255,7 +268,6 @@ class WeightServer:
     def count(self, method: str, path_part: str) -> int:
         """How many ``method`` requests had ``path_part`` in their path."""
         return sum(1 for m, p, _ in self.requests if m == method and path_part in p)
-
 
 
 def checkpoint_bytes(obj: Any) -> bytes:

@@ -35,8 +35,13 @@ class CachedWeights:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-serialisable form."""
-        return {"source": self.source, "path": str(self.path), "size": self.size, "status": self.status,
-                "detail": self.detail}
+        return {
+            "source": self.source,
+            "path": str(self.path),
+            "size": self.size,
+            "status": self.status,
+            "detail": self.detail,
+        }
 
 
 def _url_entry(path: Path, base: Path, verify: bool) -> CachedWeights:
@@ -66,8 +71,15 @@ def _url_cache(verify: bool) -> list[CachedWeights]:
             continue
         if path.name.startswith("."):
             if path.name.endswith(".part"):
-                out.append(CachedWeights(str(path.relative_to(base)), path, path.stat().st_size, "partial",
-                                         "interrupted download; fetching again resumes it"))
+                out.append(
+                    CachedWeights(
+                        str(path.relative_to(base)),
+                        path,
+                        path.stat().st_size,
+                        "partial",
+                        "interrupted download; fetching again resumes it",
+                    )
+                )
             continue
         out.append(_url_entry(path, base, verify))
     return out
@@ -77,7 +89,7 @@ def _hf_cache(verify: bool) -> list[CachedWeights]:
     base = _env.hf_cache_dir()
     out: list[CachedWeights] = []
     for repo_dir in sorted(base.glob("models--*")) if base.is_dir() else []:
-        repo = repo_dir.name[len("models--"):].replace("--", "/")
+        repo = repo_dir.name[len("models--") :].replace("--", "/")
         for path in sorted((repo_dir / "snapshots").glob("*/**/*")):
             if not path.is_file():
                 continue
@@ -89,13 +101,27 @@ def _hf_cache(verify: bool) -> list[CachedWeights]:
                 out.append(CachedWeights(source, path, size, "recorded", "small file (git blob id, no sha256)"))
             elif verify:
                 ok = sha256_of(blob) == blob.name
-                out.append(CachedWeights(source, path, size, "verified" if ok else "mismatch",
-                                         "sha256 re-checked now" if ok else "sha256 differs from the blob name"))
+                out.append(
+                    CachedWeights(
+                        source,
+                        path,
+                        size,
+                        "verified" if ok else "mismatch",
+                        "sha256 re-checked now" if ok else "sha256 differs from the blob name",
+                    )
+                )
             else:
                 out.append(CachedWeights(source, path, size, "verified", "sha256 is the blob name (LFS)"))
         for part in sorted((repo_dir / "blobs").glob("*.incomplete")):
-            out.append(CachedWeights(f"{repo}/(incomplete)", part, part.stat().st_size, "partial",
-                                     "interrupted download; fetching again resumes it"))
+            out.append(
+                CachedWeights(
+                    f"{repo}/(incomplete)",
+                    part,
+                    part.stat().st_size,
+                    "partial",
+                    "interrupted download; fetching again resumes it",
+                )
+            )
     return out
 
 

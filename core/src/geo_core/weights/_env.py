@@ -59,5 +59,5 @@ def mirrored(url: str) -> str:
     for pair in os.environ.get("GEO_WEIGHTS_MIRROR", "").split(","):
         prefix, sep, replacement = pair.strip().partition("=")
         if sep and prefix and url.startswith(prefix):
-            return replacement + url[len(prefix):]
+            return replacement + url[len(prefix) :]
     return url

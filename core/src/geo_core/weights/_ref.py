@@ -49,18 +49,24 @@ class WeightRef:
         if len(given) != 1:
             raise ConfigError(
                 "a weight reference needs exactly one of hf_repo (with filename), url or path; "
-                f"got {', '.join(given) or 'none'}", key="weights")
+                f"got {', '.join(given) or 'none'}",
+                key="weights",
+            )
         if self.hf_repo and not self.filename:
-            raise ConfigError(f"weights hf_repo={self.hf_repo!r} needs filename= (the file inside the repository)",
-                              key="weights.filename")
+            raise ConfigError(
+                f"weights hf_repo={self.hf_repo!r} needs filename= (the file inside the repository)",
+                key="weights.filename",
+            )
         if self.hf_repo and self.hf_repo.count("/") != 1:
             raise ConfigError(f"weights hf_repo={self.hf_repo!r} is not of the form 'org/name'", key="weights.hf_repo")
         if self.url and not self.url.startswith(("http://", "https://", "file://")):
-            raise ConfigError(f"weights url={self.url!r} must start with http://, https:// or file://",
-                              key="weights.url")
+            raise ConfigError(
+                f"weights url={self.url!r} must start with http://, https:// or file://", key="weights.url"
+            )
         if self.sha256 is not None and not _HEX.match(self.sha256):
-            raise ConfigError(f"weights sha256={self.sha256!r} is not a hex digest (8 to 64 hex characters)",
-                              key="weights.sha256")
+            raise ConfigError(
+                f"weights sha256={self.sha256!r} is not a hex digest (8 to 64 hex characters)", key="weights.sha256"
+            )
         if self.sha256 is not None:
             object.__setattr__(self, "sha256", self.sha256.lower())
 
@@ -93,12 +99,14 @@ class WeightRef:
         if isinstance(data, WeightRef):
             return data
         if not isinstance(data, Mapping):
-            raise ConfigError(f"weights must be a table with hf_repo/filename, url or path; got {data!r}",
-                              key="weights")
+            raise ConfigError(
+                f"weights must be a table with hf_repo/filename, url or path; got {data!r}", key="weights"
+            )
         unknown = sorted(set(data) - set(_KEYS))
         if unknown:
-            raise ConfigError(f"unknown weights key(s) {', '.join(unknown)}; valid keys: {', '.join(_KEYS)}",
-                              key="weights")
+            raise ConfigError(
+                f"unknown weights key(s) {', '.join(unknown)}; valid keys: {', '.join(_KEYS)}", key="weights"
+            )
         values = {k: str(v) for k, v in data.items() if v not in ("", None)}
         return cls(**values)
 

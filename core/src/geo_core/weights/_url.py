@@ -131,18 +131,26 @@ def _transfer(url: str, part: Path, *, name: str, label: str) -> int | None:
         if exc.code == 416 and resume:  # the part is complete or longer than the file: start over
             part.unlink()
             return _transfer(url, part, name=name, label=label)
-        hint = ("the file is not there: check the address" if exc.code in (404, 410) else
-                "access refused: the file may need a token or a licence acceptance" if exc.code in (401, 403) else
-                "the server failed; run the command again later")
-        raise WeightsError(f"{url} answered HTTP {exc.code} {exc.reason}: {hint}", name=name, source=url,
-                           status=exc.code) from exc
+        hint = (
+            "the file is not there: check the address"
+            if exc.code in (404, 410)
+            else "access refused: the file may need a token or a licence acceptance"
+            if exc.code in (401, 403)
+            else "the server failed; run the command again later"
+        )
+        raise WeightsError(
+            f"{url} answered HTTP {exc.code} {exc.reason}: {hint}", name=name, source=url, status=exc.code
+        ) from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         _close_half_read(exc)
         reason = getattr(exc, "reason", exc)
         what = "timed out" if isinstance(reason, TimeoutError) else f"failed ({reason})"
-        raise WeightsError(f"connecting to {url} {what}; check the network (GEO_WEIGHTS_TIMEOUT="
-                           f"{_env.timeout():g}s) or pre-fetch with `geo weights download`", name=name,
-                           source=url) from exc
+        raise WeightsError(
+            f"connecting to {url} {what}; check the network (GEO_WEIGHTS_TIMEOUT="
+            f"{_env.timeout():g}s) or pre-fetch with `geo weights download`",
+            name=name,
+            source=url,
+        ) from exc
     with resp:
         if resume and resp.status == 200:  # the server ignored Range: start from zero
             resume = 0
@@ -170,8 +178,9 @@ def _transfer(url: str, part: Path, *, name: str, label: str) -> int | None:
         raise _Interrupted(f"connection closed after {size} of {total} bytes")
     if total is not None and size > total:
         part.unlink()
-        raise WeightsError(f"{url} sent {size} bytes, more than the {total} announced; removed, run again",
-                           name=name, source=url)
+        raise WeightsError(
+            f"{url} sent {size} bytes, more than the {total} announced; removed, run again", name=name, source=url
+        )
     return total
 
 
@@ -193,8 +202,11 @@ def _download(ref: WeightRef, final: Path, name: str) -> None:
         break
     if last is not None:
         have = part.stat().st_size if part.exists() else 0
-        raise WeightsError(f"download of {url} was interrupted: {last}; {have} bytes kept in {part}, "
-                           "run the command again to resume", name=name, source=url) from last
+        raise WeightsError(
+            f"download of {url} was interrupted: {last}; {have} bytes kept in {part}, run the command again to resume",
+            name=name,
+            source=url,
+        ) from last
     try:
         check_content(part, name=name, source=url)
         digest = check_sha256(part, ref.sha256, name=name, source=url) if ref.sha256 else sha256_of(part)
@@ -227,8 +239,10 @@ def fetch_url(ref: WeightRef, name: str = "") -> Path:
             return adopted
         raise WeightsOfflineError(
             f"weights not cached and {var}=1: fetch {ref.url} into {final} (on a connected machine: "
-            f"`geo weights download {name or ref.url}`, then copy {_env.weights_dir()} here)", name=name,
-            source=ref.url)
+            f"`geo weights download {name or ref.url}`, then copy {_env.weights_dir()} here)",
+            name=name,
+            source=ref.url,
+        )
     with _lock(final):
         hit = cached_url(ref) or _adopt(final, ref, name)  # another process may have finished meanwhile
         if hit is not None:

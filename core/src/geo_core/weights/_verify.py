@@ -29,14 +29,18 @@ def check_content(path: Path, *, name: str, source: str) -> None:
     """Refuse an empty file or an HTML/XML page (a login, error or redirect page saved as a checkpoint)."""
     size = path.stat().st_size
     if size == 0:
-        raise WeightsError(f"the file fetched from {source} is empty; run the command again to fetch it anew",
-                           name=name, source=source)
+        raise WeightsError(
+            f"the file fetched from {source} is empty; run the command again to fetch it anew", name=name, source=source
+        )
     with open(path, "rb") as fh:
         head = fh.read(512).lstrip().lower()
     if head.startswith(_HTML):
         raise WeightsError(
             f"{source} sent a web page, not weights (an error or login page? a proxy?); "
-            "check the address in a browser, or set HF_TOKEN for a gated repository", name=name, source=source)
+            "check the address in a browser, or set HF_TOKEN for a gated repository",
+            name=name,
+            source=source,
+        )
 
 
 def check_sha256(path: Path, expected: str, *, name: str, source: str, actual: str | None = None) -> str:
@@ -44,9 +48,12 @@ def check_sha256(path: Path, expected: str, *, name: str, source: str, actual: s
     digest = actual or sha256_of(path)
     if not digest.startswith(expected.lower()):
         raise WeightsError(
-            f"SHA-256 mismatch for {source}: expected {expected}, got {digest[:len(expected)]} "
+            f"SHA-256 mismatch for {source}: expected {expected}, got {digest[: len(expected)]} "
             f"({path.stat().st_size} bytes); the download is corrupt or the file changed upstream. "
-            "It was removed; run the command again to fetch it anew", name=name, source=source)
+            "It was removed; run the command again to fetch it anew",
+            name=name,
+            source=source,
+        )
     return digest
 
 

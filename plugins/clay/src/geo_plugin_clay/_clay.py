@@ -78,8 +78,9 @@ class WavesTransformer(nn.Module):
     token; the band tokens (plus their input) become the ``C`` weight rows, the bias token the bias.
     """
 
-    def __init__(self, wave_dim: int, output_dim: int, num_latent_tokens: int, embed_dim: int,
-                 num_heads: int = 4) -> None:
+    def __init__(
+        self, wave_dim: int, output_dim: int, num_latent_tokens: int, embed_dim: int, num_heads: int = 4
+    ) -> None:
         super().__init__()
         self.num_latent_tokens = num_latent_tokens
         layer = nn.TransformerEncoderLayer(
@@ -208,9 +209,20 @@ class ClayEncoder(nn.Module):
     waves: Tensor
 
     def __init__(
-        self, *, embed_dim: int, depth: int, num_heads: int, dim_head: int, mlp_ratio: float, patch_size: int,
-        wavelengths: Sequence[float], bands: Sequence[str] | None = None, gsd: float = 1.0,
-        out_indices: Sequence[int] | None = None, img_size: int = 256, wave_dim: int = 128,
+        self,
+        *,
+        embed_dim: int,
+        depth: int,
+        num_heads: int,
+        dim_head: int,
+        mlp_ratio: float,
+        patch_size: int,
+        wavelengths: Sequence[float],
+        bands: Sequence[str] | None = None,
+        gsd: float = 1.0,
+        out_indices: Sequence[int] | None = None,
+        img_size: int = 256,
+        wave_dim: int = 128,
         num_latent_tokens: int = 128,
     ) -> None:
         super().__init__()
@@ -245,7 +257,11 @@ class ClayEncoder(nn.Module):
         return value
 
     def forward(
-        self, x: Tensor, time: Tensor | None = None, latlon: Tensor | None = None, gsd: float | Tensor | None = None,
+        self,
+        x: Tensor,
+        time: Tensor | None = None,
+        latlon: Tensor | None = None,
+        gsd: float | Tensor | None = None,
         waves: Tensor | Sequence[float] | None = None,
     ) -> list[Tensor]:
         """Encode ``(B, C, H, W)`` pixels (or ``(B, C, 1, H, W)``) with optional metadata.
@@ -307,8 +323,11 @@ def load_state_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise CheckpointError(f"cannot read the checkpoint (truncated or not a torch file? {type(exc).__name__}: "
-                              f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''})", path=p) from exc
+        raise CheckpointError(
+            f"cannot read the checkpoint (truncated or not a torch file? {type(exc).__name__}: "
+            f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''})",
+            path=p,
+        ) from exc
     if not isinstance(obj, Mapping):
         raise CheckpointError(f"expected a state dict or a Lightning checkpoint, got {type(obj).__name__}", path=p)
     return dict(obj)
@@ -336,8 +355,11 @@ def filter_clay_state_dict(state_dict: Mapping[str, Any]) -> tuple[dict[str, Ten
             f"no Clay encoder in this checkpoint (no key ends with {_MARKER!r}); its keys start with "
             f"{keys[:6]}. Is it a Clay checkpoint (e.g. v1/clay-v1-base.ckpt, v1.5/clay-v1.5.ckpt)?"
         )
-    sd = {k[len(prefix):]: v for k, v in state_dict.items()
-          if isinstance(k, str) and k.startswith(prefix) and isinstance(v, Tensor)}
+    sd = {
+        k[len(prefix) :]: v
+        for k, v in state_dict.items()
+        if isinstance(k, str) and k.startswith(prefix) and isinstance(v, Tensor)
+    }
     return sd, prefix
 
 
@@ -353,16 +375,25 @@ def load_clay_checkpoint(model: ClayEncoder, source: str | os.PathLike[str] | Ma
     own = model.state_dict()
     missing = [prefix + k for k in own if k not in sd]
     unexpected = [prefix + k for k in sd if k not in own]
-    shapes = [f"{prefix + k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}"
-              for k, v in sd.items() if k in own and own[k].shape != v.shape]
+    shapes = [
+        f"{prefix + k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}"
+        for k, v in sd.items()
+        if k in own and own[k].shape != v.shape
+    ]
     if missing or unexpected or shapes:
+
         def few(items: list[str]) -> str:
             return f"{items[:8]}{f' ... ({len(items)} in all)' if len(items) > 8 else ''}"
-        parts = [f"missing keys {few(missing)}"] * bool(missing) + [f"unexpected keys {few(unexpected)}"] * bool(
-            unexpected) + [f"shapes that do not fit {few(shapes)}"] * bool(shapes)
+
+        parts = (
+            [f"missing keys {few(missing)}"] * bool(missing)
+            + [f"unexpected keys {few(unexpected)}"] * bool(unexpected)
+            + [f"shapes that do not fit {few(shapes)}"] * bool(shapes)
+        )
         raise CheckpointError(
             "the checkpoint does not match the model: " + "; ".join(parts) + f" (model: depth {model.depth}, "
-            f"embed_dim {model.embed_dim}; a different variant or depth, or a truncated file?)", path=where
+            f"embed_dim {model.embed_dim}; a different variant or depth, or a truncated file?)",
+            path=where,
         )
     with torch.no_grad():
         model.load_state_dict(sd, strict=True)
@@ -415,14 +446,24 @@ def build_backbone(
     """
     cfg = backbone_config(variant)
     if num_frames != 1:
-        raise ConfigError(f"{variant}: Clay encodes single images; num_frames={num_frames} is not supported",
-                          key="num_frames")
+        raise ConfigError(
+            f"{variant}: Clay encodes single images; num_frames={num_frames} is not supported", key="num_frames"
+        )
     names, waves = resolve_wavelengths(variant, bands, wavelengths, cfg["bands"], cfg["wavelengths"])
     model = ClayEncoder(
-        embed_dim=cfg["embed_dim"], depth=depth or cfg["depth"], num_heads=cfg["num_heads"],
-        dim_head=cfg["dim_head"], mlp_ratio=cfg["mlp_ratio"], patch_size=cfg["patch_size"], wavelengths=waves,
-        bands=names, gsd=cfg["gsd"] if gsd is None else gsd, out_indices=out_indices,
-        img_size=img_size or cfg["img_size"], wave_dim=cfg["wave_dim"], num_latent_tokens=cfg["num_latent_tokens"],
+        embed_dim=cfg["embed_dim"],
+        depth=depth or cfg["depth"],
+        num_heads=cfg["num_heads"],
+        dim_head=cfg["dim_head"],
+        mlp_ratio=cfg["mlp_ratio"],
+        patch_size=cfg["patch_size"],
+        wavelengths=waves,
+        bands=names,
+        gsd=cfg["gsd"] if gsd is None else gsd,
+        out_indices=out_indices,
+        img_size=img_size or cfg["img_size"],
+        wave_dim=cfg["wave_dim"],
+        num_latent_tokens=cfg["num_latent_tokens"],
     )
     if ckpt_path is not None:
         load_clay_checkpoint(model, ckpt_path)

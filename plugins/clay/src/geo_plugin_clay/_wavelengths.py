@@ -20,20 +20,50 @@ __all__ = ["WAVELENGTHS", "resolve_wavelengths"]
 #: Sentinel-2's, ``BLUE`` 0.49 the HLS one), as in TerraTorch.
 WAVELENGTHS: dict[str, float] = {
     # Clay / Sentinel-2 L2A
-    "blue": 0.493, "green": 0.56, "red": 0.665, "rededge1": 0.704, "rededge2": 0.74, "rededge3": 0.783,
-    "nir": 0.842, "nir08": 0.865, "swir16": 1.61, "swir22": 2.19,
+    "blue": 0.493,
+    "green": 0.56,
+    "red": 0.665,
+    "rededge1": 0.704,
+    "rededge2": 0.74,
+    "rededge3": 0.783,
+    "nir": 0.842,
+    "nir08": 0.865,
+    "swir16": 1.61,
+    "swir22": 2.19,
     # Clay / Sentinel-1 (pseudo-wavelengths of the pre-training metadata)
-    "vv": 3.5, "vh": 4.0,
+    "vv": 3.5,
+    "vh": 4.0,
     # HLS / TerraTorch names
-    "COASTAL_AEROSOL": 0.44, "BLUE": 0.49, "GREEN": 0.56, "RED": 0.665, "RED_EDGE_1": 0.705, "RED_EDGE_2": 0.74,
-    "RED_EDGE_3": 0.783, "NIR_BROAD": 0.832, "NIR_NARROW": 0.864, "WATER_VAPOR": 0.945, "CIRRUS": 1.373,
-    "SWIR_1": 1.61, "SWIR_2": 2.20, "THERMAL_INFRARED_1": 10.90, "THERMAL_INFRARED_2": 12.00,
-    "VV": 5.405, "VH": 5.405, "ASC_VV": 5.405, "ASC_VH": 5.405, "DSC_VV": 5.405, "DSC_VH": 5.405, "VV-VH": 5.405,
+    "COASTAL_AEROSOL": 0.44,
+    "BLUE": 0.49,
+    "GREEN": 0.56,
+    "RED": 0.665,
+    "RED_EDGE_1": 0.705,
+    "RED_EDGE_2": 0.74,
+    "RED_EDGE_3": 0.783,
+    "NIR_BROAD": 0.832,
+    "NIR_NARROW": 0.864,
+    "WATER_VAPOR": 0.945,
+    "CIRRUS": 1.373,
+    "SWIR_1": 1.61,
+    "SWIR_2": 2.20,
+    "THERMAL_INFRARED_1": 10.90,
+    "THERMAL_INFRARED_2": 12.00,
+    "VV": 5.405,
+    "VH": 5.405,
+    "ASC_VV": 5.405,
+    "ASC_VH": 5.405,
+    "DSC_VV": 5.405,
+    "DSC_VH": 5.405,
+    "VV-VH": 5.405,
 }
 
 
 def resolve_wavelengths(
-    variant: str, bands: Sequence[str] | None, wavelengths: Sequence[float] | None, default_bands: Sequence[str],
+    variant: str,
+    bands: Sequence[str] | None,
+    wavelengths: Sequence[float] | None,
+    default_bands: Sequence[str],
     default_wavelengths: Sequence[float],
 ) -> tuple[list[str], list[float]]:
     """Return ``(bands, wavelengths)`` for a model: explicit wavelengths win, else looked up by band name.

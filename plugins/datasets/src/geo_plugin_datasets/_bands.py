@@ -62,9 +62,7 @@ def resolve_bands(
 
             close = close_matches(str(b), [str(n) for n in names], n=3)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise ConfigError(
-                f"output band {b!r} is not among dataset_bands {names}{hint}", key="output_bands"
-            )
+            raise ConfigError(f"output band {b!r} is not among dataset_bands {names}{hint}", key="output_bands")
     return out
 
 

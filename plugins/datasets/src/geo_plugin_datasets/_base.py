@@ -35,7 +35,8 @@ def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
             for s in samples
         ]
         raise InputDataError(
-            "samples of one batch have different shapes: " + "; ".join(shapes)
+            "samples of one batch have different shapes: "
+            + "; ".join(shapes)
             + ". Cut equal chips (chip_size=...) or resize the files; geo never falls back to batch_size=1",
         ) from exc
 

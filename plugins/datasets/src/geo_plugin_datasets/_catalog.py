@@ -121,10 +121,28 @@ class _ImageLevelDataModule(GenericDataModule):
 
 
 def _common(locals_: dict[str, Any]) -> dict[str, Any]:
-    keys = ("batch_size", "num_workers", "means", "stds", "stats_file", "dataset_bands", "output_bands",
-            "predict_dataset_bands", "predict_output_bands", "constant_scale", "no_data_replace",
-            "expand_temporal_dimension", "rgb_indices", "train_transform", "val_transform", "test_transform",
-            "drop_last", "pin_memory", "check_stackability", "shape_check_samples")
+    keys = (
+        "batch_size",
+        "num_workers",
+        "means",
+        "stds",
+        "stats_file",
+        "dataset_bands",
+        "output_bands",
+        "predict_dataset_bands",
+        "predict_output_bands",
+        "constant_scale",
+        "no_data_replace",
+        "expand_temporal_dimension",
+        "rgb_indices",
+        "train_transform",
+        "val_transform",
+        "test_transform",
+        "drop_last",
+        "pin_memory",
+        "check_stackability",
+        "shape_check_samples",
+    )
     out = {k: locals_[k] for k in keys}
     out["roots"] = {s: locals_[f"{s}_data_root"] for s in ("train", "val", "test", "predict")}
     out["splits"] = {s: locals_[f"{s}_split"] for s in ("train", "val", "test")}
@@ -289,11 +307,11 @@ class GenericNonGeoMultiLabelClassificationDataModule(_ImageLevelDataModule):
         self.label_column, self.label_separator = label_column, label_separator
         self.class_names = list(class_names) if class_names is not None else self.label_columns
         if self.class_names is None:
-            raise ConfigError("give label_columns (0/1 columns) or class_names (with label_column)",
-                              key="class_names")
+            raise ConfigError("give label_columns (0/1 columns) or class_names (with label_column)", key="class_names")
         if num_classes is not None and num_classes != len(self.class_names):
-            raise ConfigError(f"num_classes={num_classes} but {len(self.class_names)} classes are named",
-                              key="num_classes")
+            raise ConfigError(
+                f"num_classes={num_classes} but {len(self.class_names)} classes are named", key="num_classes"
+            )
         self.num_classes = len(self.class_names)
 
     def _label_columns(self, stage: str) -> list[str]:

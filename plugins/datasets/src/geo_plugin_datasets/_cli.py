@@ -32,24 +32,31 @@ def _datamodule_from_config(config: Path) -> Any:
 
 
 def stats_cmd(
-    config: Annotated[Path | None, typer.Option("--config", "-c",
-        help="A training config; its data section is used.")] = None,
-    data_root: Annotated[Path | None, typer.Option("--data-root",
-        help="Folder of images (instead of --config).")] = None,
-    label_root: Annotated[Path | None, typer.Option("--label-root",
-        help="Folder of label rasters (default: --data-root).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="A training config; its data section is used.")
+    ] = None,
+    data_root: Annotated[
+        Path | None, typer.Option("--data-root", help="Folder of images (instead of --config).")
+    ] = None,
+    label_root: Annotated[
+        Path | None, typer.Option("--label-root", help="Folder of label rasters (default: --data-root).")
+    ] = None,
     img_grep: Annotated[str, typer.Option("--img-grep", help="Glob selecting the images.")] = "*",
-    label_grep: Annotated[str | None, typer.Option("--label-grep",
-        help="Glob selecting the labels (paired by stem).")] = None,
+    label_grep: Annotated[
+        str | None, typer.Option("--label-grep", help="Glob selecting the labels (paired by stem).")
+    ] = None,
     bands: Annotated[str | None, typer.Option("--bands", help="Comma list of 0-based band indices to read.")] = None,
-    band_names: Annotated[str | None, typer.Option("--band-names",
-        help="Comma list of names to record for the bands.")] = None,
+    band_names: Annotated[
+        str | None, typer.Option("--band-names", help="Comma list of names to record for the bands.")
+    ] = None,
     constant_scale: Annotated[float, typer.Option("--constant-scale", help="Multiply values first.")] = 1.0,
-    task: Annotated[str, typer.Option("--task",
-        help="Label statistics: segmentation (class counts), regression, none.")] = "segmentation",
+    task: Annotated[
+        str, typer.Option("--task", help="Label statistics: segmentation (class counts), regression, none.")
+    ] = "segmentation",
     split: Annotated[str, typer.Option("--split", help="With --config: which split (train, val, test).")] = "train",
-    output: Annotated[Path, typer.Option("--output", "-o",
-        help="Stats file to write (.yaml or .json).")] = Path("stats.yaml"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Stats file to write (.yaml or .json).")] = Path(
+        "stats.yaml"
+    ),
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide the progress bar.")] = False,
 ) -> None:
     """Compute per-band mean/std/min/max and label class counts (or mean/std); write a stats file."""
@@ -77,8 +84,13 @@ def stats_cmd(
                 pairs = [(it.image, it.label) for it in dict((str(it.image), it) for it in items).values()]
                 kind = "classes" if dm.task == "segmentation" else "regression"
             result = compute_stats(
-                pairs, bands=reader.bands, band_names=names, time_steps=reader.time_steps,
-                constant_scale=dm.constant_scale, label_kind=kind, label_values=label_values,
+                pairs,
+                bands=reader.bands,
+                band_names=names,
+                time_steps=reader.time_steps,
+                constant_scale=dm.constant_scale,
+                label_kind=kind,
+                label_values=label_values,
                 progress=not no_progress,
             )
         else:
@@ -96,15 +108,22 @@ def stats_cmd(
             idx = [int(b) for b in bands.split(",")] if bands else None
             names = band_names.split(",") if band_names else None
             kind = "classes" if task == "segmentation" else "regression" if task == "regression" else "none"
-            result = compute_stats(pairs, bands=idx, band_names=names, constant_scale=constant_scale,
-                                   label_kind=kind, progress=not no_progress)
+            result = compute_stats(
+                pairs,
+                bands=idx,
+                band_names=names,
+                constant_scale=constant_scale,
+                label_kind=kind,
+                progress=not no_progress,
+            )
         path = write_stats(result, output)
     except GeoError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"{'band':>12} {'mean':>12} {'std':>12} {'min':>12} {'max':>12}")
-    for b, m, s, lo, hi in zip(result["bands"], result["means"], result["stds"], result["mins"], result["maxs"],
-                               strict=True):
+    for b, m, s, lo, hi in zip(
+        result["bands"], result["means"], result["stds"], result["mins"], result["maxs"], strict=True
+    ):
         typer.echo(f"{b!s:>12} {m:12.5g} {s:12.5g} {lo:12.5g} {hi:12.5g}")
     if "class_counts" in result:
         typer.echo("classes: " + ", ".join(f"{k}: {v}" for k, v in result["class_counts"].items()))

@@ -85,19 +85,35 @@ class _PixelwiseDataModule(GenericDataModule):
         shape_check_samples: int = 8,
     ) -> None:
         super().__init__(
-            batch_size=batch_size, num_workers=num_workers, means=means, stds=stds, stats_file=stats_file,
-            dataset_bands=dataset_bands, output_bands=output_bands, predict_dataset_bands=predict_dataset_bands,
-            predict_output_bands=predict_output_bands, constant_scale=constant_scale,
-            no_data_replace=no_data_replace, expand_temporal_dimension=expand_temporal_dimension,
-            rgb_indices=rgb_indices, train_transform=train_transform, val_transform=val_transform,
-            test_transform=test_transform, drop_last=drop_last, pin_memory=pin_memory,
-            check_stackability=check_stackability, shape_check_samples=shape_check_samples,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            means=means,
+            stds=stds,
+            stats_file=stats_file,
+            dataset_bands=dataset_bands,
+            output_bands=output_bands,
+            predict_dataset_bands=predict_dataset_bands,
+            predict_output_bands=predict_output_bands,
+            constant_scale=constant_scale,
+            no_data_replace=no_data_replace,
+            expand_temporal_dimension=expand_temporal_dimension,
+            rgb_indices=rgb_indices,
+            train_transform=train_transform,
+            val_transform=val_transform,
+            test_transform=test_transform,
+            drop_last=drop_last,
+            pin_memory=pin_memory,
+            check_stackability=check_stackability,
+            shape_check_samples=shape_check_samples,
         )
         del ignore_split_file_extensions  # extensions in split files are always ignored
-        self.roots = {"train": train_data_root, "val": val_data_root, "test": test_data_root,
-                      "predict": predict_data_root}
-        self.label_roots = {"train": train_label_data_root, "val": val_label_data_root,
-                            "test": test_label_data_root}
+        self.roots = {
+            "train": train_data_root,
+            "val": val_data_root,
+            "test": test_data_root,
+            "predict": predict_data_root,
+        }
+        self.label_roots = {"train": train_label_data_root, "val": val_label_data_root, "test": test_label_data_root}
         self.splits = {"train": train_split, "val": val_split, "test": test_split}
         self.allow_substring = allow_substring_split_file
         self.img_grep, self.label_grep = img_grep, label_grep
@@ -123,8 +139,7 @@ class _PixelwiseDataModule(GenericDataModule):
                 # one folder holding both: image matches of the label pattern are not images
                 images = {k: p for k, p in images.items() if p not in set(labels.values())}
             pairs = list(pair_by_key(images, labels, self.img_grep, self.label_grep))
-        keys = apply_split([k for k, _, _ in pairs], self.splits.get(stage),
-                           allow_substring=self.allow_substring)
+        keys = apply_split([k for k, _, _ in pairs], self.splits.get(stage), allow_substring=self.allow_substring)
         keep = set(keys)
         pairs = [p for p in pairs if p[0] in keep]
         if self.chip_size is None:
@@ -133,15 +148,20 @@ class _PixelwiseDataModule(GenericDataModule):
         items = []
         for _, img, lbl in pairs:
             info = raster_info(img)
-            for w in scene_windows(info.height, info.width, self.chip_size, sampler, self.chip_stride,
-                                   self.chips_per_scene):
+            for w in scene_windows(
+                info.height, info.width, self.chip_size, sampler, self.chip_stride, self.chips_per_scene
+            ):
                 items.append(Item(img, lbl, w))
         return items
 
     def _dataset(self, stage: str, items: list[Item], reader: ImageReader) -> PixelwiseDataset:
         return PixelwiseDataset(
-            items, reader, task=self.task, transform=self.transforms[stage],  # type: ignore[arg-type]
-            no_label_replace=self.no_label_replace, reduce_zero_label=getattr(self, "reduce_zero_label", False),
+            items,
+            reader,
+            task=self.task,
+            transform=self.transforms[stage],  # type: ignore[arg-type]
+            no_label_replace=self.no_label_replace,
+            reduce_zero_label=getattr(self, "reduce_zero_label", False),
             label_band=self.label_band,
         )
 
@@ -219,20 +239,52 @@ class GenericNonGeoSegmentationDataModule(_PixelwiseDataModule):
         class_names: Sequence[str] | None = None,
     ) -> None:
         super().__init__(
-            batch_size, num_workers, train_data_root, val_data_root, test_data_root, img_grep, label_grep,
-            means, stds, predict_data_root, train_label_data_root, val_label_data_root, test_label_data_root,
-            train_split, val_split, test_split, ignore_split_file_extensions, allow_substring_split_file,
-            dataset_bands, output_bands, predict_dataset_bands, predict_output_bands, constant_scale,
-            rgb_indices, train_transform, val_transform, test_transform, expand_temporal_dimension,
-            no_data_replace, no_label_replace, drop_last, pin_memory, check_stackability, stats_file,
-            chip_size, chip_stride, chip_sampler, chips_per_scene, label_band, shape_check_samples,
+            batch_size,
+            num_workers,
+            train_data_root,
+            val_data_root,
+            test_data_root,
+            img_grep,
+            label_grep,
+            means,
+            stds,
+            predict_data_root,
+            train_label_data_root,
+            val_label_data_root,
+            test_label_data_root,
+            train_split,
+            val_split,
+            test_split,
+            ignore_split_file_extensions,
+            allow_substring_split_file,
+            dataset_bands,
+            output_bands,
+            predict_dataset_bands,
+            predict_output_bands,
+            constant_scale,
+            rgb_indices,
+            train_transform,
+            val_transform,
+            test_transform,
+            expand_temporal_dimension,
+            no_data_replace,
+            no_label_replace,
+            drop_last,
+            pin_memory,
+            check_stackability,
+            stats_file,
+            chip_size,
+            chip_stride,
+            chip_sampler,
+            chips_per_scene,
+            label_band,
+            shape_check_samples,
         )
         self.num_classes = num_classes
         self.reduce_zero_label = reduce_zero_label
         self.class_names = list(class_names) if class_names is not None else None
         if self.class_names is not None and num_classes is not None and len(self.class_names) != num_classes:
-            raise ConfigError(f"{len(self.class_names)} class_names for num_classes={num_classes}",
-                              key="class_names")
+            raise ConfigError(f"{len(self.class_names)} class_names for num_classes={num_classes}", key="class_names")
 
 
 class GenericNonGeoPixelwiseRegressionDataModule(_PixelwiseDataModule):
@@ -289,11 +341,44 @@ class GenericNonGeoPixelwiseRegressionDataModule(_PixelwiseDataModule):
         shape_check_samples: int = 8,
     ) -> None:
         super().__init__(
-            batch_size, num_workers, train_data_root, val_data_root, test_data_root, img_grep, label_grep,
-            means, stds, predict_data_root, train_label_data_root, val_label_data_root, test_label_data_root,
-            train_split, val_split, test_split, ignore_split_file_extensions, allow_substring_split_file,
-            dataset_bands, output_bands, predict_dataset_bands, predict_output_bands, constant_scale,
-            rgb_indices, train_transform, val_transform, test_transform, expand_temporal_dimension,
-            no_data_replace, no_label_replace, drop_last, pin_memory, check_stackability, stats_file,
-            chip_size, chip_stride, chip_sampler, chips_per_scene, label_band, shape_check_samples,
+            batch_size,
+            num_workers,
+            train_data_root,
+            val_data_root,
+            test_data_root,
+            img_grep,
+            label_grep,
+            means,
+            stds,
+            predict_data_root,
+            train_label_data_root,
+            val_label_data_root,
+            test_label_data_root,
+            train_split,
+            val_split,
+            test_split,
+            ignore_split_file_extensions,
+            allow_substring_split_file,
+            dataset_bands,
+            output_bands,
+            predict_dataset_bands,
+            predict_output_bands,
+            constant_scale,
+            rgb_indices,
+            train_transform,
+            val_transform,
+            test_transform,
+            expand_temporal_dimension,
+            no_data_replace,
+            no_label_replace,
+            drop_last,
+            pin_memory,
+            check_stackability,
+            stats_file,
+            chip_size,
+            chip_stride,
+            chip_sampler,
+            chips_per_scene,
+            label_band,
+            shape_check_samples,
         )

@@ -79,8 +79,11 @@ class ImageReader:
             img[bad] = self.no_data_replace
         if not np.isfinite(img).all():
             n = int(img.size - np.isfinite(img).sum())
-            hint = ("Inf is never replaced: fix the file" if self.no_data_replace is not None
-                    else "set no_data_replace to fill NaN, or declare the file's nodata value")
+            hint = (
+                "Inf is never replaced: fix the file"
+                if self.no_data_replace is not None
+                else "set no_data_replace to fill NaN, or declare the file's nodata value"
+            )
             raise InputDataError(f"has {n} NaN/Inf pixel value(s) in the bands read; {hint}", path)
         if self.constant_scale != 1.0:
             img *= self.constant_scale
@@ -177,7 +180,9 @@ class PixelwiseDataset:
             if tuple(mask.shape) != tuple(image.shape[-2:]):
                 raise InputDataError(
                     f"is {tuple(image.shape[-2:])} but its label {Path(item.label).name} is {tuple(mask.shape)}; "
-                    "image and label must cover the same pixels", item.image)
+                    "image and label must cover the same pixels",
+                    item.image,
+                )
         if self.transform is not None:
             image, mask = self.transform(image, mask)
         out: dict[str, Any] = {"image": image, "filename": str(item.image)}

@@ -84,7 +84,12 @@ def raster_info(path: str | Path) -> RasterInfo:
         return RasterInfo(arr.shape[0], arr.shape[1], arr.shape[2], str(arr.dtype), None, (None,) * arr.shape[0])
     with _open(path) as src:
         return RasterInfo(
-            src.count, src.height, src.width, src.dtypes[0], src.nodata, tuple(src.descriptions or ()),
+            src.count,
+            src.height,
+            src.width,
+            src.dtypes[0],
+            src.nodata,
+            tuple(src.descriptions or ()),
             src.crs.to_wkt() if src.crs else None,
         )
 

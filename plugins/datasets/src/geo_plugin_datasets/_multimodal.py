@@ -30,8 +30,7 @@ def _per(value: Any, modalities: Sequence[str], name: str) -> dict[str, Any]:
     if isinstance(value, dict):
         unknown = sorted(set(value) - set(modalities))
         if unknown:
-            raise ConfigError(f"{name} names unknown modalities {unknown}; modalities are {list(modalities)}",
-                              key=name)
+            raise ConfigError(f"{name} names unknown modalities {unknown}; modalities are {list(modalities)}", key=name)
         return {m: value.get(m) for m in modalities}
     return dict.fromkeys(modalities, value)
 
@@ -147,23 +146,33 @@ class GenericMultiModalDataModule(GenericDataModule):
         shape_check_samples: int = 8,
     ) -> None:
         super().__init__(
-            batch_size=batch_size, num_workers=num_workers, rgb_indices=rgb_indices,
-            no_data_replace=no_data_replace, train_transform=train_transform, val_transform=val_transform,
-            test_transform=test_transform, drop_last=drop_last, pin_memory=pin_memory,
-            check_stackability=check_stackability, shape_check_samples=shape_check_samples,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            rgb_indices=rgb_indices,
+            no_data_replace=no_data_replace,
+            train_transform=train_transform,
+            val_transform=val_transform,
+            test_transform=test_transform,
+            drop_last=drop_last,
+            pin_memory=pin_memory,
+            check_stackability=check_stackability,
+            shape_check_samples=shape_check_samples,
         )
         self.modalities = list(modalities)
         if not self.modalities:
             raise ConfigError("modalities is empty", key="modalities")
         self.task = task
         self.num_classes = num_classes
-        self.roots = {"train": train_data_root, "val": val_data_root, "test": test_data_root,
-                      "predict": predict_data_root}
+        self.roots = {
+            "train": train_data_root,
+            "val": val_data_root,
+            "test": test_data_root,
+            "predict": predict_data_root,
+        }
         for stage, r in self.roots.items():
             if r is not None:
                 _per(r, self.modalities, f"{stage}_data_root")
-        self.label_roots = {"train": train_label_data_root, "val": val_label_data_root,
-                            "test": test_label_data_root}
+        self.label_roots = {"train": train_label_data_root, "val": val_label_data_root, "test": test_label_data_root}
         self.splits = {"train": train_split, "val": val_split, "test": test_split}
         self.allow_substring = allow_substring_split_file
         self.image_grep = _per(image_grep, self.modalities, "image_grep")
@@ -187,8 +196,9 @@ class GenericMultiModalDataModule(GenericDataModule):
         roots = self.roots.get(stage)
         if roots is None:
             raise ConfigError(f"{stage}_data_root is not set", key=f"{stage}_data_root")
-        found = {m: find_files(roots[m], self.image_grep[m], f"{m} image") if roots.get(m) else {}
-                 for m in self.modalities}
+        found = {
+            m: find_files(roots[m], self.image_grep[m], f"{m} image") if roots.get(m) else {} for m in self.modalities
+        }
         keys = sorted(set().union(*[set(f) for f in found.values()]))
         if not self.allow_missing:
             incomplete = {k: [m for m in self.modalities if k not in found[m]] for k in keys}
@@ -218,11 +228,16 @@ class GenericMultiModalDataModule(GenericDataModule):
     def _mod_reader(self, m: str, reference: Path) -> tuple[ImageReader, int]:
         info = raster_info(reference)
         idx = resolve_bands(self.mod_dataset_bands[m], self.mod_output_bands[m], info.count, info.descriptions)
-        norm = resolve_norm(self.mod_means[m], self.mod_stds[m], self.mod_stats[m], len(idx),
-                            self.mod_output_bands[m])
+        norm = resolve_norm(self.mod_means[m], self.mod_stds[m], self.mod_stats[m], len(idx), self.mod_output_bands[m])
         bands = None if idx == list(range(info.count)) else idx
-        reader = ImageReader(bands, None, float(self.mod_scale[m] or 1.0), norm[0] if norm else None,
-                             norm[1] if norm else None, self.no_data_replace)
+        reader = ImageReader(
+            bands,
+            None,
+            float(self.mod_scale[m] or 1.0),
+            norm[0] if norm else None,
+            norm[1] if norm else None,
+            self.no_data_replace,
+        )
         return reader, len(idx)
 
     def build_dataset(self, stage: str) -> MultiModalDataset:
@@ -237,26 +252,33 @@ class GenericMultiModalDataModule(GenericDataModule):
                 raise InputDataError(f"no {stage} sample has modality {m!r}")
             readers[m], channels[m] = self._mod_reader(m, ref)
         self._check_mm_shapes(stage, items)
-        label_reader = PixelwiseDataset([], readers[self.modalities[0]], task=self.task,  # type: ignore[arg-type]
-                                        no_label_replace=self.no_label_replace)
-        return MultiModalDataset(items, readers, channels, label_reader, "mask", self.transforms[stage],
-                                 self.concat_bands)
+        label_reader = PixelwiseDataset(
+            [],
+            readers[self.modalities[0]],
+            task=self.task,  # type: ignore[arg-type]
+            no_label_replace=self.no_label_replace,
+        )
+        return MultiModalDataset(
+            items, readers, channels, label_reader, "mask", self.transforms[stage], self.concat_bands
+        )
 
     def _check_mm_shapes(self, stage: str, items: list[Item]) -> None:
         for i in self._sample_indices(len(items)):
             it = items[i]
-            sizes = {m: (raster_info(p).height, raster_info(p).width)
-                     for m, p in it.image.items() if p is not None}
+            sizes = {m: (raster_info(p).height, raster_info(p).width) for m, p in it.image.items() if p is not None}
             if it.label is not None:
                 li = raster_info(it.label)
                 sizes["label"] = (li.height, li.width)
             if len(set(sizes.values())) > 1:
                 raise InputDataError(
                     f"{stage} sample's modalities are not co-registered on one grid: {sizes}; "
-                    "resample them to the same size", next(p for p in it.image.values() if p is not None)
+                    "resample them to the same size",
+                    next(p for p in it.image.values() if p is not None),
                 )
 
     def scene_preprocessing(self) -> Any:
         """Scene prediction reads one raster; multimodal scenes are not supported."""
-        raise ConfigError("geo predict on whole scenes needs a single-source datamodule; "
-                          "multimodal prediction runs through predict_data_root batches")
+        raise ConfigError(
+            "geo predict on whole scenes needs a single-source datamodule; "
+            "multimodal prediction runs through predict_data_root batches"
+        )

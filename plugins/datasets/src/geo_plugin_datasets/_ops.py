@@ -28,8 +28,11 @@ def _resize(image: Tensor, mask: Tensor | None, size: tuple[int, int]) -> Pair:
     import torch.nn.functional as F
 
     lead = image.shape[:-2]
-    img = F.interpolate(image.reshape(1, -1, *image.shape[-2:]).float(), size=size, mode="bilinear",
-                        align_corners=False).reshape(*lead, *size).to(image.dtype)
+    img = (
+        F.interpolate(image.reshape(1, -1, *image.shape[-2:]).float(), size=size, mode="bilinear", align_corners=False)
+        .reshape(*lead, *size)
+        .to(image.dtype)
+    )
     if mask is None:
         return img, None
     m = F.interpolate(mask[None, None].float(), size=size, mode="nearest")[0, 0].to(mask.dtype)
@@ -49,9 +52,16 @@ class Resize:
 class RandomResizedCrop:
     """Crop a random area (``scale`` of the image, aspect ``ratio``) and resize it to ``size``."""
 
-    def __init__(self, size: Sequence[int] | None = None, height: int | None = None, width: int | None = None,
-                 scale: Sequence[float] = (0.08, 1.0), ratio: Sequence[float] = (0.75, 4 / 3), p: float = 1.0,
-                 **_: Any) -> None:
+    def __init__(
+        self,
+        size: Sequence[int] | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        scale: Sequence[float] = (0.08, 1.0),
+        ratio: Sequence[float] = (0.75, 4 / 3),
+        p: float = 1.0,
+        **_: Any,
+    ) -> None:
         if size is None:
             if height is None or width is None:
                 raise ValueError("RandomResizedCrop needs size=[h, w] (or height and width)")
@@ -76,17 +86,24 @@ class RandomResizedCrop:
                 break
         else:
             ch, cw, top, left = h, w, 0, 0
-        image = image[..., top: top + ch, left: left + cw]
-        mask = None if mask is None else mask[..., top: top + ch, left: left + cw]
+        image = image[..., top : top + ch, left : left + cw]
+        mask = None if mask is None else mask[..., top : top + ch, left : left + cw]
         return _resize(image, mask, self.size)
 
 
 class Rotate:
     """Rotate by a random angle in ``[-limit, limit]`` degrees (``fill`` / ``fill_mask`` outside)."""
 
-    def __init__(self, limit: float | Sequence[float] = 90, p: float = 0.5, fill: float = 0.0,
-                 fill_mask: float = 0.0, value: float | None = None, mask_value: float | None = None,
-                 **_: Any) -> None:
+    def __init__(
+        self,
+        limit: float | Sequence[float] = 90,
+        p: float = 0.5,
+        fill: float = 0.0,
+        fill_mask: float = 0.0,
+        value: float | None = None,
+        mask_value: float | None = None,
+        **_: Any,
+    ) -> None:
         lo, hi = (-float(limit), float(limit)) if isinstance(limit, int | float) else map(float, limit)
         self.limit, self.p = (lo, hi), p
         self.fill = float(value if value is not None else fill)
@@ -100,8 +117,11 @@ class Rotate:
             return image, mask
         angle = self.limit[0] + _rand() * (self.limit[1] - self.limit[0])
         lead = image.shape[:-2]
-        img = TF.rotate(image.reshape(-1, *image.shape[-2:]).float(), angle, InterpolationMode.BILINEAR,
-                        fill=[self.fill]).reshape(*lead, *image.shape[-2:]).to(image.dtype)
+        img = (
+            TF.rotate(image.reshape(-1, *image.shape[-2:]).float(), angle, InterpolationMode.BILINEAR, fill=[self.fill])
+            .reshape(*lead, *image.shape[-2:])
+            .to(image.dtype)
+        )
         if mask is None:
             return img, None
         m = TF.rotate(mask[None].float(), angle, InterpolationMode.NEAREST, fill=[self.fill_mask])[0]
@@ -111,8 +131,14 @@ class Rotate:
 class Normalize:
     """``(image - mean * max_pixel_value) / (std * max_pixel_value)`` per channel."""
 
-    def __init__(self, mean: Sequence[float] = (0.485, 0.456, 0.406), std: Sequence[float] = (0.229, 0.224, 0.225),
-                 max_pixel_value: float = 255.0, p: float = 1.0, **_: Any) -> None:
+    def __init__(
+        self,
+        mean: Sequence[float] = (0.485, 0.456, 0.406),
+        std: Sequence[float] = (0.229, 0.224, 0.225),
+        max_pixel_value: float = 255.0,
+        p: float = 1.0,
+        **_: Any,
+    ) -> None:
         self.mean, self.std, self.max, self.p = list(mean), list(std), float(max_pixel_value), p
 
     def __call__(self, image: Tensor, mask: Tensor | None) -> Pair:

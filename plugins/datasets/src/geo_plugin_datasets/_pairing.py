@@ -104,8 +104,7 @@ def pair_by_key(
         if only_lbl:
             parts.append(f"{len(only_lbl)} label(s) without an image: {_listing(labels[k] for k in only_lbl)}")
         raise InputDataError(
-            "; ".join(parts)
-            + f". Images and labels are paired by the part of the name matched by the wildcards of "
+            "; ".join(parts) + f". Images and labels are paired by the part of the name matched by the wildcards of "
             f"img_grep={img_grep!r} and label_grep={label_grep!r}; remove the strays or fix the patterns",
             next(iter(images.values())).parent,
         )

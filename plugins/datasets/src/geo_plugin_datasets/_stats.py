@@ -89,8 +89,7 @@ def compute_stats(
     stats: RunningStats | None = None
     label_stats = RunningStats(1)
     counts: dict[int, int] = {}
-    seq = track(pairs, description="geo stats", console=Console(stderr=True), disable=not progress,
-                transient=True)
+    seq = track(pairs, description="geo stats", console=Console(stderr=True), disable=not progress, transient=True)
     for image, label in seq:
         data, nodata = read_raster(image, bands)
         x = data.reshape(data.shape[0], -1).astype(np.float64)

@@ -186,8 +186,11 @@ def _albumentations_spec(path: str, kwargs: dict[str, Any], where: str) -> Any:
     if short in _BUILTINS:
         kwargs.pop("always_apply", None)
         return _BUILTINS[short](**kwargs)
-    raise ConfigError(f"{where}: {path} is not built in and albumentations is not installed; {INSTALL} "
-                      f"(built-ins: {sorted(k for k in _BUILTINS if k[0].isupper())})", key=where)
+    raise ConfigError(
+        f"{where}: {path} is not built in and albumentations is not installed; {INSTALL} "
+        f"(built-ins: {sorted(k for k in _BUILTINS if k[0].isupper())})",
+        key=where,
+    )
 
 
 def _from_spec(spec: Any, where: str = "transform") -> Any:
@@ -211,7 +214,9 @@ def _from_spec(spec: Any, where: str = "transform") -> Any:
         if "." not in path:
             raise ConfigError(
                 f"{where}: unknown transform {path!r}; built-ins: {sorted(_BUILTINS)}, "
-                "albumentations.<Name>, or a full class path", key=where)
+                "albumentations.<Name>, or a full class path",
+                key=where,
+            )
         module, _, attr = path.rpartition(".")
         try:
             obj = getattr(importlib.import_module(module), attr)(**kwargs)

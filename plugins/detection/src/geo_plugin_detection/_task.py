@@ -164,8 +164,9 @@ class ObjectDetectionTask(pl.LightningModule):
 
     @torch.inference_mode()
     @torch.inference_mode()
-    def predict_files(self, inputs: Any, output: str | Path, preprocessing: Any = None,
-                      progress: bool = False) -> list[Path]:
+    def predict_files(
+        self, inputs: Any, output: str | Path, preprocessing: Any = None, progress: bool = False
+    ) -> list[Path]:
         """Detect objects in each GeoTIFF of ``inputs``; write one GeoJSON per image in the image's CRS.
 
         Args:

@@ -119,24 +119,38 @@ class ConvNeXtV2(nn.Module):
         output_format: ``"image"``.
     """
 
-    def __init__(self, depths: Sequence[int], dims: Sequence[int], in_chans: int = 12, patch_size: int = 32,
-                 drop_path_rate: float = 0.0, out_indices: Sequence[int] = (0, 1, 2, 3), use_orig_stem: bool = False,
-                 grn_eps: float = 1e-4, bands: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        depths: Sequence[int],
+        dims: Sequence[int],
+        in_chans: int = 12,
+        patch_size: int = 32,
+        drop_path_rate: float = 0.0,
+        out_indices: Sequence[int] = (0, 1, 2, 3),
+        use_orig_stem: bool = False,
+        grn_eps: float = 1e-4,
+        bands: Sequence[str] | None = None,
+    ) -> None:
         super().__init__()
         if len(depths) != 4 or len(dims) != 4:
             raise ConfigError(f"ConvNeXt-V2 has 4 stages; got depths={list(depths)} dims={list(dims)}", key="depths")
         k = patch_size // 8
         if k < 1:
-            raise ConfigError(f"patch_size must be a multiple of 8 (the stem's kernel is patch_size // 8); got "
-                              f"{patch_size}", key="patch_size")
+            raise ConfigError(
+                f"patch_size must be a multiple of 8 (the stem's kernel is patch_size // 8); got {patch_size}",
+                key="patch_size",
+            )
         self.use_orig_stem = use_orig_stem
         if use_orig_stem:
             self.stem_orig = nn.Sequential(nn.Conv2d(in_chans, dims[0], kernel_size=k, stride=k), LayerNorm2d(dims[0]))
         else:
-            self.initial_conv = nn.Sequential(nn.Conv2d(in_chans, dims[0], kernel_size=3, stride=1),
-                                              LayerNorm2d(dims[0]), nn.GELU())
-            self.stem = nn.Sequential(nn.Conv2d(dims[0], dims[0], kernel_size=k, stride=k, padding=k // 2,
-                                                groups=dims[0]), LayerNorm2d(dims[0]))
+            self.initial_conv = nn.Sequential(
+                nn.Conv2d(in_chans, dims[0], kernel_size=3, stride=1), LayerNorm2d(dims[0]), nn.GELU()
+            )
+            self.stem = nn.Sequential(
+                nn.Conv2d(dims[0], dims[0], kernel_size=k, stride=k, padding=k // 2, groups=dims[0]),
+                LayerNorm2d(dims[0]),
+            )
         self.downsample_layers = nn.ModuleList(
             nn.Sequential(LayerNorm2d(dims[i]), nn.Conv2d(dims[i], dims[i + 1], kernel_size=2, stride=2))
             for i in range(3)
@@ -221,7 +235,7 @@ def checkpoint_filter_fn(state: Mapping[str, Any]) -> tuple[dict[str, Tensor], d
         if has_encoder:
             if not k.startswith("encoder."):
                 continue  # the pre-training decoder, projections, mask token
-            k = k[len("encoder."):]
+            k = k[len("encoder.") :]
         if k.startswith("head.") or k.startswith("norm."):
             continue  # the classifier of a fine-tuned model: no feature uses it
         parts = k.split(".")
@@ -243,8 +257,11 @@ def _released_name(key: str, value: Tensor) -> str:
     mod, _, leaf = key.rpartition(".")
     if value.ndim == 4 and leaf == "weight":
         return f"encoder.{mod}.kernel"
-    if leaf in ("gamma", "beta") or mod.endswith(("dwconv", "initial_conv.0", "stem.0")) or (
-            mod.startswith("downsample_layers") and mod.endswith(".1")):
+    if (
+        leaf in ("gamma", "beta")
+        or mod.endswith(("dwconv", "initial_conv.0", "stem.0"))
+        or (mod.startswith("downsample_layers") and mod.endswith(".1"))
+    ):
         return f"encoder.{key}"
     inner = "linear" if mod.endswith(("pwconv1", "pwconv2")) else "ln"
     return f"encoder.{mod}.{inner}.{leaf}"
@@ -264,8 +281,9 @@ def load_checkpoint(model: ConvNeXtV2, path: str | Path, bands: Sequence[int] | 
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise CheckpointError(f"cannot read the MMEarth checkpoint (truncated or not a torch file?): {exc}",
-                              path=path) from exc
+        raise CheckpointError(
+            f"cannot read the MMEarth checkpoint (truncated or not a torch file?): {exc}", path=path
+        ) from exc
     if not isinstance(raw, Mapping):
         raise CheckpointError(f"expected a state dict, got {type(raw).__name__}", path=path)
     state, origin = checkpoint_filter_fn(raw)
@@ -277,14 +295,21 @@ def load_checkpoint(model: ConvNeXtV2, path: str | Path, bands: Sequence[int] | 
     missing = sorted(_released_name(k, own[k]) if released else k for k in own if k not in state)
     unexpected = sorted(origin[k] for k in state if k not in own)
     if missing or unexpected:
-        raise CheckpointError(f"not an MMEarth ConvNeXt-V2 of this size: missing keys {missing[:10]} "
-                              f"({len(missing)}), unexpected keys {unexpected[:10]} ({len(unexpected)}) "
-                              "(names as the file spells them)", path=path)
-    wrong = [f"{origin[k]} {tuple(v.shape)} vs {tuple(own[k].shape)}" for k, v in state.items()
-             if v.shape != own[k].shape]
+        raise CheckpointError(
+            f"not an MMEarth ConvNeXt-V2 of this size: missing keys {missing[:10]} "
+            f"({len(missing)}), unexpected keys {unexpected[:10]} ({len(unexpected)}) "
+            "(names as the file spells them)",
+            path=path,
+        )
+    wrong = [
+        f"{origin[k]} {tuple(v.shape)} vs {tuple(own[k].shape)}" for k, v in state.items() if v.shape != own[k].shape
+    ]
     if wrong:
-        raise CheckpointError(f"shapes do not fit this variant (file vs model): {wrong[:5]}; check the variant, "
-                              "patch_size and in_chans/bands", path=path)
+        raise CheckpointError(
+            f"shapes do not fit this variant (file vs model): {wrong[:5]}; check the variant, "
+            "patch_size and in_chans/bands",
+            path=path,
+        )
     model.load_state_dict(state)
 
 
@@ -296,25 +321,44 @@ S2_BANDS = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8A", "B8", "B9", "B11", 
 #: Released checkpoints: tag -> (URL, patch_size). All are atto, on the 12 Sentinel-2 bands.
 CHECKPOINTS: dict[str, tuple[str, int]] = {
     tag: (f"https://sid.erda.dk/share_redirect/g23YOnaaTp/{tag}/checkpoint-199.pth", int(tag.rsplit("-", 1)[1]))
-    for tag in ("pt-all_mod_atto_1M_64_uncertainty_56-8", "pt-all_mod_atto_1M_64_unweighted_56-8",
-                "pt-all_mod_atto_1M_128_uncertainty_112-16", "pt-all_mod_atto_100k_128_uncertainty_112-16",
-                "pt-S2_atto_1M_64_uncertainty_56-8")
+    for tag in (
+        "pt-all_mod_atto_1M_64_uncertainty_56-8",
+        "pt-all_mod_atto_1M_64_unweighted_56-8",
+        "pt-all_mod_atto_1M_128_uncertainty_112-16",
+        "pt-all_mod_atto_100k_128_uncertainty_112-16",
+        "pt-S2_atto_1M_64_uncertainty_56-8",
+    )
 }
 DEFAULT_CHECKPOINT = "pt-all_mod_atto_1M_64_uncertainty_56-8"
 
 
 def _band_positions(bands: Sequence[str]) -> list[int]:
     canon = {b.upper().replace("B0", "B"): i for i, b in enumerate(S2_BANDS)}
-    aliases = {"COASTAL_AEROSOL": "B1", "BLUE": "B2", "GREEN": "B3", "RED": "B4", "RED_EDGE_1": "B5",
-               "RED_EDGE_2": "B6", "RED_EDGE_3": "B7", "NIR_NARROW": "B8A", "NIR_BROAD": "B8", "NIR": "B8",
-               "WATER_VAPOR": "B9", "SWIR_1": "B11", "SWIR_2": "B12"}
+    aliases = {
+        "COASTAL_AEROSOL": "B1",
+        "BLUE": "B2",
+        "GREEN": "B3",
+        "RED": "B4",
+        "RED_EDGE_1": "B5",
+        "RED_EDGE_2": "B6",
+        "RED_EDGE_3": "B7",
+        "NIR_NARROW": "B8A",
+        "NIR_BROAD": "B8",
+        "NIR": "B8",
+        "WATER_VAPOR": "B9",
+        "SWIR_1": "B11",
+        "SWIR_2": "B12",
+    }
     out = []
     for b in bands:
         key = str(getattr(b, "value", b)).upper()
         key = aliases.get(key, key).replace("B0", "B")
         if key not in canon:
-            raise ConfigError(f"band {b!r} is not one of MMEarth's Sentinel-2 bands {S2_BANDS} (or their HLS names "
-                              f"{sorted(aliases)}); use pretrained=False for other inputs", key="bands")
+            raise ConfigError(
+                f"band {b!r} is not one of MMEarth's Sentinel-2 bands {S2_BANDS} (or their HLS names "
+                f"{sorted(aliases)}); use pretrained=False for other inputs",
+                key="bands",
+            )
         out.append(canon[key])
     return out
 
@@ -356,12 +400,15 @@ def build_convnextv2(
     released = None
     if pretrained and ckpt_path is None:
         if not cfg.get("checkpoints"):
-            raise ConfigError(f"{variant} has no released weights (MMEarth released atto only); use pretrained=False "
-                              "or ckpt_path=", key="pretrained")
+            raise ConfigError(
+                f"{variant} has no released weights (MMEarth released atto only); use pretrained=False or ckpt_path=",
+                key="pretrained",
+            )
         tag = checkpoint or DEFAULT_CHECKPOINT
         if tag not in CHECKPOINTS:
-            raise ConfigError(f"unknown MMEarth checkpoint {tag!r}; choose from {sorted(CHECKPOINTS)}",
-                              key="checkpoint")
+            raise ConfigError(
+                f"unknown MMEarth checkpoint {tag!r}; choose from {sorted(CHECKPOINTS)}", key="checkpoint"
+            )
         released = tag
         patch_size = patch_size or CHECKPOINTS[tag][1]
     elif checkpoint is not None and ckpt_path is None:
@@ -375,12 +422,20 @@ def build_convnextv2(
         if load:
             selected = _band_positions(bands)
     elif load and in_chans not in (None, len(S2_BANDS)):
-        raise ConfigError(f"MMEarth weights take the 12 Sentinel-2 bands {S2_BANDS}, not in_chans={in_chans}; name the "
-                          "input bands with bands=[...] (a subset) or use pretrained=False", key="in_chans")
-    model = ConvNeXtV2(cfg["depths"], cfg["dims"], in_chans=in_chans or len(S2_BANDS),
-                       patch_size=patch_size or 16, out_indices=out_indices,
-                       bands=[str(getattr(b, "value", b)) for b in bands] if bands is not None else
-                       (S2_BANDS if load else None), **kwargs)
+        raise ConfigError(
+            f"MMEarth weights take the 12 Sentinel-2 bands {S2_BANDS}, not in_chans={in_chans}; name the "
+            "input bands with bands=[...] (a subset) or use pretrained=False",
+            key="in_chans",
+        )
+    model = ConvNeXtV2(
+        cfg["depths"],
+        cfg["dims"],
+        in_chans=in_chans or len(S2_BANDS),
+        patch_size=patch_size or 16,
+        out_indices=out_indices,
+        bands=[str(getattr(b, "value", b)) for b in bands] if bands is not None else (S2_BANDS if load else None),
+        **kwargs,
+    )
     if load:
         if ckpt_path is None:
             from geo_core.weights import WeightRef, fetch_weights

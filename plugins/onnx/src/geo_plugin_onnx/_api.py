@@ -13,8 +13,12 @@ from geo_plugin_onnx._report import ExportReport
 __all__ = ["export_from_config", "sample_shape_from_data"]
 
 Format = Literal["onnx"]
-_LOADERS = (("predict", "predict_dataloader"), ("test", "test_dataloader"), ("validate", "val_dataloader"),
-            ("fit", "train_dataloader"))
+_LOADERS = (
+    ("predict", "predict_dataloader"),
+    ("test", "test_dataloader"),
+    ("validate", "val_dataloader"),
+    ("fit", "train_dataloader"),
+)
 
 
 def sample_shape_from_data(data: Any) -> tuple[int, ...]:
@@ -42,9 +46,11 @@ def sample_shape_from_data(data: Any) -> tuple[int, ...]:
             reasons.append(f"{stage}: the batch has no (B, C, H, W) or (B, C, T, H, W) 'image'")
             continue
         return (1, *(int(s) for s in image.shape[1:]))
-    raise ConfigError(f"cannot take the input shape from the datamodule {type(data).__name__} "
-                      f"({'; '.join(reasons) or 'it has no dataloaders'}); pass --input-shape 1,C,H,W",
-                      key="input_shape")
+    raise ConfigError(
+        f"cannot take the input shape from the datamodule {type(data).__name__} "
+        f"({'; '.join(reasons) or 'it has no dataloaders'}); pass --input-shape 1,C,H,W",
+        key="input_shape",
+    )
 
 
 def export_from_config(
@@ -80,8 +86,11 @@ def export_from_config(
     from geo_core.runs import build, find_checkpoint, load_config
 
     extra = ["trainer.enable_checkpointing=false", "trainer.logger=false"]
-    ov: Any = {**{"trainer.enable_checkpointing": False, "trainer.logger": False}, **overrides} \
-        if isinstance(overrides, Mapping) else [*extra, *(overrides or [])]
+    ov: Any = (
+        {**{"trainer.enable_checkpointing": False, "trainer.logger": False}, **overrides}
+        if isinstance(overrides, Mapping)
+        else [*extra, *(overrides or [])]
+    )
     run = load_config(config, ov)
     built = build(run)
     which = ckpt or run.config.get("ckpt_path")

@@ -93,9 +93,8 @@ class OnnxRuntimeEngine:
         n = x.shape[0]
         if self.fixed and n != self.batch:
             if n > self.batch:
-                return torch.cat([self(batch[i: i + self.batch]) for i in range(0, n, self.batch)])
+                return torch.cat([self(batch[i : i + self.batch]) for i in range(0, n, self.batch)])
             x = np.concatenate([x, np.zeros((self.batch - n, *x.shape[1:]), np.float32)])
         out = torch.from_numpy(self.session.run(None, {self.input: x})[0][:n])
         converted: Tensor = self.task.convert(out, self.kind)
         return converted.float().to(batch.device)
-

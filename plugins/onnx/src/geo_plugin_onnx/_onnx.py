@@ -60,8 +60,16 @@ def _quiet() -> Iterator[None]:
     """Silence the exporter's own warnings (users see the report, not tracer internals)."""
     import logging
 
-    loggers = [logging.getLogger(n) for n in ("torch.utils._sympy.interp", "torch.fx.experimental.symbolic_shapes",
-                                               "torch.export", "torch._dynamo", "onnxscript")]
+    loggers = [
+        logging.getLogger(n)
+        for n in (
+            "torch.utils._sympy.interp",
+            "torch.fx.experimental.symbolic_shapes",
+            "torch.export",
+            "torch._dynamo",
+            "onnxscript",
+        )
+    ]
     levels = [lg.level for lg in loggers]
     try:
         for lg in loggers:
@@ -78,11 +86,14 @@ def _check_shape(shape: Sequence[int]) -> tuple[int, ...]:
     try:
         out = tuple(int(s) for s in shape)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"input shape {shape!r} is not a list of integers, e.g. 1,6,224,224",
-                          key="input_shape") from exc
+        raise ConfigError(
+            f"input shape {shape!r} is not a list of integers, e.g. 1,6,224,224", key="input_shape"
+        ) from exc
     if len(out) not in (4, 5) or any(s < 1 for s in out):
-        raise ConfigError(f"input shape {list(out)} must be (B, C, H, W) or (B, C, T, H, W) with positive sides, "
-                          "e.g. 1,6,224,224", key="input_shape")
+        raise ConfigError(
+            f"input shape {list(out)} must be (B, C, H, W) or (B, C, T, H, W) with positive sides, e.g. 1,6,224,224",
+            key="input_shape",
+        )
     return out
 
 
@@ -94,8 +105,11 @@ def _guess_shape(model: nn.Module, name: str) -> tuple[int, ...]:
             size = (size, size)
         if isinstance(chans, int) and isinstance(size, (tuple, list)) and len(size) == 2:
             return (1, chans, int(size[0]), int(size[1]))
-    raise ConfigError(f"cannot tell the input shape of {name}; pass sample_input_shape=(1, C, H, W) "
-                      "(on the command line: --input-shape 1,C,H,W)", key="input_shape")
+    raise ConfigError(
+        f"cannot tell the input shape of {name}; pass sample_input_shape=(1, C, H, W) "
+        "(on the command line: --input-shape 1,C,H,W)",
+        key="input_shape",
+    )
 
 
 def _spatial_axes(ndim: int) -> tuple[int, int]:
@@ -138,9 +152,18 @@ def _export_program(wrapper: nn.Module, sample: Any, dynamic: bool, opset: int |
     # The exporter prints progress and tracer notes; the caller gets the report instead.
     with _quiet(), open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
         program = _capture(wrapper, sample, dynamic)
-        return torch.onnx.export(program, (sample,), None, dynamo=True, input_names=["image"],
-                                 output_names=["output"], opset_version=opset, verbose=False, report=False,
-                                 optimize=True)
+        return torch.onnx.export(
+            program,
+            (sample,),
+            None,
+            dynamo=True,
+            input_names=["image"],
+            output_names=["output"],
+            opset_version=opset,
+            verbose=False,
+            report=False,
+            optimize=True,
+        )
 
 
 def _name_axes(program: Any, ndim: int) -> dict[int, str]:
@@ -170,9 +193,12 @@ def _name_axes(program: Any, ndim: int) -> dict[int, str]:
         for out in graph.outputs:
             if out.shape is None:
                 continue
-            new_dims = [d if isinstance(d, int) or d.value is None else
-                        ir.SymbolicDim(pattern.sub(lambda m: renamed[m.group(1)], str(d.value)))
-                        for d in out.shape]
+            new_dims = [
+                d
+                if isinstance(d, int) or d.value is None
+                else ir.SymbolicDim(pattern.sub(lambda m: renamed[m.group(1)], str(d.value)))
+                for d in out.shape
+            ]
             out.shape = ir.Shape(new_dims)
     return axes
 
@@ -181,8 +207,9 @@ def _param_bytes(module: nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in [*module.parameters(), *module.buffers()])
 
 
-def _run_check(path: Path, model: nn.Module, name: str, shapes: list[tuple[int, ...]],
-               seed: int) -> list[tuple[tuple[int, ...], float, float]]:
+def _run_check(
+    path: Path, model: nn.Module, name: str, shapes: list[tuple[int, ...]], seed: int
+) -> list[tuple[tuple[int, ...], float, float]]:
     """Per shape: ``(shape, max_abs_diff, output_scale)``; a shape mismatch or runtime error raises."""
     import numpy as np
     import onnxruntime as ort
@@ -201,8 +228,9 @@ def _run_check(path: Path, model: nn.Module, name: str, shapes: list[tuple[int, 
             ref = main_output(model(x), name).float().numpy()
         got = session.run(None, {"image": x.numpy()})[0]
         if got.shape != ref.shape:
-            raise ExportError(name, f"onnxruntime returned shape {list(got.shape)} at input {list(shape)}, "
-                                    f"PyTorch {list(ref.shape)}")
+            raise ExportError(
+                name, f"onnxruntime returned shape {list(got.shape)} at input {list(shape)}, PyTorch {list(ref.shape)}"
+            )
         diff = float(np.max(np.abs(got.astype(np.float64) - ref))) if ref.size else 0.0
         if not np.isfinite(diff):
             diff = float("inf")
@@ -307,18 +335,41 @@ def export_onnx(
             wrapper(sample)  # fail on the model's own terms before blaming the exporter
         external = _param_bytes(model) > _EXTERNAL_DATA_BYTES
         with _staging(out_path) as staged:
-            report = _export_checked(wrapper, model, name, sample, staged, dynamic=dynamic, opset=opset,
-                                     check=check, tolerance=tolerance, seed=seed, external=external,
-                                     multiple=1 if pads else multiple)
+            report = _export_checked(
+                wrapper,
+                model,
+                name,
+                sample,
+                staged,
+                dynamic=dynamic,
+                opset=opset,
+                check=check,
+                tolerance=tolerance,
+                seed=seed,
+                external=external,
+                multiple=1 if pads else multiple,
+            )
             _publish(staged, out_path)
     finally:
         model.train(was_training)
     return ExportReport(path=out_path, **report)
 
 
-def _export_checked(wrapper: nn.Module, model: nn.Module, name: str, sample: Any, staged: Path, *, dynamic: bool,
-                    opset: int | None, check: bool, tolerance: float, seed: int, external: bool,
-                    multiple: int) -> dict[str, Any]:
+def _export_checked(
+    wrapper: nn.Module,
+    model: nn.Module,
+    name: str,
+    sample: Any,
+    staged: Path,
+    *,
+    dynamic: bool,
+    opset: int | None,
+    check: bool,
+    tolerance: float,
+    seed: int,
+    external: bool,
+    multiple: int,
+) -> dict[str, Any]:
     shape = tuple(sample.shape)
     reason: str | None = None
     if dynamic:
@@ -341,8 +392,7 @@ def _export_checked(wrapper: nn.Module, model: nn.Module, name: str, sample: Any
                 bad = [r for r in results if r[1] > _allowed(tolerance, r[2])]
                 if not bad:
                     return _fields(shape, axes, max(r[1] for r in results), shapes, program, multiple, no_axes)
-                reason = (f"the dynamic graph differs from PyTorch by {bad[0][1]:.3g} at input "
-                          f"{list(bad[0][0])}")
+                reason = f"the dynamic graph differs from PyTorch by {bad[0][1]:.3g} at input {list(bad[0][0])}"
             for f in staged.parent.iterdir():
                 f.unlink()
     try:
@@ -359,8 +409,22 @@ def _export_checked(wrapper: nn.Module, model: nn.Module, name: str, sample: Any
     return _fields(shape, {}, diff, [shape], program, multiple, reason)
 
 
-def _fields(shape: tuple[int, ...], axes: dict[int, str], diff: float | None, shapes: list[tuple[int, ...]],
-            program: Any, multiple: int, reason: str | None) -> dict[str, Any]:
+def _fields(
+    shape: tuple[int, ...],
+    axes: dict[int, str],
+    diff: float | None,
+    shapes: list[tuple[int, ...]],
+    program: Any,
+    multiple: int,
+    reason: str | None,
+) -> dict[str, Any]:
     opset = next((v for k, v in program.model.opset_imports.items() if k in ("", "ai.onnx")), None)
-    return {"input_shape": shape, "dynamic_axes": axes, "max_abs_diff": diff, "checked_shapes": shapes,
-            "opset": opset, "size_multiple": multiple if axes else 1, "fixed_size_reason": reason}
+    return {
+        "input_shape": shape,
+        "dynamic_axes": axes,
+        "max_abs_diff": diff,
+        "checked_shapes": shapes,
+        "opset": opset,
+        "size_multiple": multiple if axes else 1,
+        "fixed_size_reason": reason,
+    }

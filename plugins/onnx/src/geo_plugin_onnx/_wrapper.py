@@ -48,8 +48,12 @@ def main_output(out: Any, name: str) -> Tensor:
 def _self_padding(model: nn.Module) -> tuple[int, str]:
     """``(multiple, mode)`` when ``model`` pads its input itself (geo's encoder-decoder models), else ``(1, "")``."""
     mult, mode = getattr(model, "pad_multiple", None), getattr(model, "padding", None)
-    if isinstance(mult, int) and mult > 1 and mode in ("reflect", "replicate", "constant") \
-            and getattr(model, "rescale", True) is True:
+    if (
+        isinstance(mult, int)
+        and mult > 1
+        and mode in ("reflect", "replicate", "constant")
+        and getattr(model, "rescale", True) is True
+    ):
         return mult, str(mode)
     return 1, ""
 

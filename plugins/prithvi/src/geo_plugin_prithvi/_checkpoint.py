@@ -99,12 +99,17 @@ def _drop_coords(sd: dict[str, Tensor], temporal: bool, location: bool, prefix: 
 
 
 def _remap_patch_embed(
-    sd: dict[str, Tensor], model_sd: dict[str, Tensor], key: str, pretrained: Sequence[Band], bands: Sequence[Band],
+    sd: dict[str, Tensor],
+    model_sd: dict[str, Tensor],
+    key: str,
+    pretrained: Sequence[Band],
+    bands: Sequence[Band],
     source: object = None,
 ) -> None:
     if key not in sd:
-        raise CheckpointError(f"the checkpoint has no {key!r} (under any prefix); is it a Prithvi checkpoint?",
-                              path=source)
+        raise CheckpointError(
+            f"the checkpoint has no {key!r} (under any prefix); is it a Prithvi checkpoint?", path=source
+        )
     ck, own = sd[key], model_sd[key]
     if ck.ndim != own.ndim or ck.shape[0] != own.shape[0] or ck.shape[2:] != own.shape[2:]:
         raise CheckpointError(
@@ -133,7 +138,10 @@ def _remap_decoder_pred(
 
 
 def filter_encoder_state_dict(
-    state_dict: dict[str, Any], model: nn.Module, pretrained_bands: Sequence[Band], bands: Sequence[Band],
+    state_dict: dict[str, Any],
+    model: nn.Module,
+    pretrained_bands: Sequence[Band],
+    bands: Sequence[Band],
     source: object = None,
 ) -> dict[str, Tensor]:
     """Turn a released (v1, v2) or encoder-only state dict into one for :class:`PrithviViT` (see module doc).
@@ -143,19 +151,23 @@ def filter_encoder_state_dict(
     sd = _clean(state_dict)
     prefix = _encoder_prefix(list(sd))
     if prefix:
-        sd = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
+        sd = {k[len(prefix) :]: v for k, v in sd.items() if k.startswith(prefix)}
     else:
         sd = {k: v for k, v in sd.items() if "decoder" not in k and "_dec" not in k and k != "mask_token"}
     own = model.state_dict()
     sd["pos_embed"] = own["pos_embed"]
-    sd = _drop_coords(sd, bool(getattr(model, "temporal_encoding", False)),
-                      bool(getattr(model, "location_encoding", False)), "")
+    sd = _drop_coords(
+        sd, bool(getattr(model, "temporal_encoding", False)), bool(getattr(model, "location_encoding", False)), ""
+    )
     _remap_patch_embed(sd, own, "patch_embed.proj.weight", pretrained_bands, bands, source)
     return _named(sd, {}, prefix)
 
 
 def filter_mae_state_dict(
-    state_dict: dict[str, Any], model: nn.Module, pretrained_bands: Sequence[Band], bands: Sequence[Band],
+    state_dict: dict[str, Any],
+    model: nn.Module,
+    pretrained_bands: Sequence[Band],
+    bands: Sequence[Band],
     source: object = None,
 ) -> dict[str, Tensor]:
     """Turn a released (v1, v2) MAE state dict into one for :class:`PrithviMAE` (see module doc).
@@ -165,8 +177,9 @@ def filter_mae_state_dict(
     sd = _clean(state_dict)
     file_keys: dict[str, str] = {}
     if not _is_v2(list(sd)):
-        file_keys = {("decoder." if ("decoder" in k or "_dec" in k or k == "mask_token") else "encoder.") + k: k
-                     for k in sd}
+        file_keys = {
+            ("decoder." if ("decoder" in k or "_dec" in k or k == "mask_token") else "encoder.") + k: k for k in sd
+        }
         sd = {new: sd[old] for new, old in file_keys.items()}
     own = model.state_dict()
     sd["encoder.pos_embed"] = own["encoder.pos_embed"]
@@ -185,8 +198,11 @@ def load_filtered(model: nn.Module, sd: dict[str, Tensor], source: object) -> No
         CheckpointError: Unexpected or missing keys, or shapes that do not fit (names them).
     """
     own = model.state_dict()
-    bad = [f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
-           for k, v in sd.items() if k in own and own[k].shape != v.shape]
+    bad = [
+        f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
+        for k, v in sd.items()
+        if k in own and own[k].shape != v.shape
+    ]
     if bad:
         raise CheckpointError(
             "shapes do not fit the model (a different variant? check embed_dim/depth/patch size): "
@@ -204,7 +220,8 @@ def load_filtered(model: nn.Module, sd: dict[str, Tensor], source: object) -> No
         if result.unexpected_keys:
             parts.append(_listed([name(k) for k in result.unexpected_keys], "unexpected keys"))
         raise CheckpointError(
-            "the checkpoint does not match the model: " + "; ".join(parts)
+            "the checkpoint does not match the model: "
+            + "; ".join(parts)
             + " (a different variant or depth? a decoder-only or fine-tuned file?)",
             path=source,
         )
@@ -212,7 +229,8 @@ def load_filtered(model: nn.Module, sd: dict[str, Tensor], source: object) -> No
     if coords and any(c in k for k in sd for c in _COORD_KEYS):
         # the file has coordinate scales (a _tl checkpoint) but not all the model needs: incomplete, not v1
         raise CheckpointError(
-            "a checkpoint with coordinate encodings (_tl) lacks " + _listed([name(k) for k in coords], "keys")
+            "a checkpoint with coordinate encodings (_tl) lacks "
+            + _listed([name(k) for k in coords], "keys")
             + "; build the model without that encoding (coords_encoding=[...], backbone_coords_encoding in a "
             "config) to load it anyway",
             path=source,

@@ -115,8 +115,11 @@ class PrithviViT(nn.Module):
         # The stored position embedding covers img_size // patch tokens per side (as TerraTorch's does), so a
         # patch that does not divide img_size (13 against 224) builds; inputs are padded to the patch by the model.
         _, ph, pw = self.patch_size
-        self.grid_size = (num_frames // self.patch_size[0], max(1, self.img_size[0] // ph),
-                          max(1, self.img_size[1] // pw))
+        self.grid_size = (
+            num_frames // self.patch_size[0],
+            max(1, self.img_size[0] // ph),
+            max(1, self.img_size[1] // pw),
+        )
 
         self.temporal_encoding = "time" in coords_encoding
         self.location_encoding = "location" in coords_encoding
@@ -188,9 +191,7 @@ class PrithviViT(nn.Module):
         tokens = tokens + pos[:, 1:, :]
         if self.temporal_encoding and temporal_coords is not None:
             if temporal_coords.shape[1] != grid[0]:
-                raise ValueError(
-                    f"temporal_coords has {temporal_coords.shape[1]} frames but the input has {grid[0]}"
-                )
+                raise ValueError(f"temporal_coords has {temporal_coords.shape[1]} frames but the input has {grid[0]}")
             enc = self.temporal_embed_enc(temporal_coords.to(tokens.device))
             tokens = tokens + enc.repeat_interleave(grid[1] * grid[2], dim=1)
         if self.location_encoding and location_coords is not None:

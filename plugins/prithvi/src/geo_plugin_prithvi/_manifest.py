@@ -15,8 +15,21 @@ __all__ = ["HLS_BANDS", "backbone_config", "mae_config", "manifest", "variant_na
 
 #: Band names of the HLS product family; the six pretrained bands are a subset.
 HLS_BANDS = (
-    "COASTAL_AEROSOL", "BLUE", "GREEN", "RED", "RED_EDGE_1", "RED_EDGE_2", "RED_EDGE_3", "NIR_BROAD",
-    "NIR_NARROW", "SWIR_1", "SWIR_2", "WATER_VAPOR", "CIRRUS", "THERMAL_INFRARED_1", "THERMAL_INFRARED_2",
+    "COASTAL_AEROSOL",
+    "BLUE",
+    "GREEN",
+    "RED",
+    "RED_EDGE_1",
+    "RED_EDGE_2",
+    "RED_EDGE_3",
+    "NIR_BROAD",
+    "NIR_NARROW",
+    "SWIR_1",
+    "SWIR_2",
+    "WATER_VAPOR",
+    "CIRRUS",
+    "THERMAL_INFRARED_1",
+    "THERMAL_INFRARED_2",
 )
 
 

@@ -132,15 +132,33 @@ def build_backbone(
         ConfigError: Misspelt band names or contradictory arguments.
     """
     cfg = backbone_config(variant)
-    pre, model_bands, load = _resolve(variant, cfg, bands=bands, pretrained_bands=pretrained_bands,
-                                      in_chans=in_chans, pretrained=pretrained, ckpt_path=ckpt_path)
-    kw = _encoder_kwargs(cfg, len(model_bands), {
-        "num_frames": num_frames, "img_size": img_size, "out_indices": out_indices,
-        "coords_encoding": None if coords_encoding is None else tuple(coords_encoding),
-        "coords_scale_learn": coords_scale_learn, "drop_path": drop_path, "pos_embed_mode": pos_embed_mode,
-        "embed_dim": embed_dim, "depth": depth, "num_heads": num_heads, "mlp_ratio": mlp_ratio,
-        "patch_size": patch_size,
-    })
+    pre, model_bands, load = _resolve(
+        variant,
+        cfg,
+        bands=bands,
+        pretrained_bands=pretrained_bands,
+        in_chans=in_chans,
+        pretrained=pretrained,
+        ckpt_path=ckpt_path,
+    )
+    kw = _encoder_kwargs(
+        cfg,
+        len(model_bands),
+        {
+            "num_frames": num_frames,
+            "img_size": img_size,
+            "out_indices": out_indices,
+            "coords_encoding": None if coords_encoding is None else tuple(coords_encoding),
+            "coords_scale_learn": coords_scale_learn,
+            "drop_path": drop_path,
+            "pos_embed_mode": pos_embed_mode,
+            "embed_dim": embed_dim,
+            "depth": depth,
+            "num_heads": num_heads,
+            "mlp_ratio": mlp_ratio,
+            "patch_size": patch_size,
+        },
+    )
     model = PrithviViT(**kw)
     if load:
         source = _checkpoint_source(variant, cfg, ckpt_path)
@@ -183,15 +201,32 @@ def build_mae(
     the MAE's; ``decoder_*`` override the decoder size.
     """
     cfg = mae_config(variant)
-    pre, model_bands, load = _resolve(variant, cfg, bands=bands, pretrained_bands=pretrained_bands,
-                                      in_chans=in_chans, pretrained=pretrained, ckpt_path=ckpt_path)
-    kw = _encoder_kwargs(cfg, len(model_bands), {
-        "num_frames": num_frames or cfg["pretrain_frames"], "img_size": img_size,
-        "coords_encoding": None if coords_encoding is None else tuple(coords_encoding),
-        "coords_scale_learn": coords_scale_learn, "drop_path": drop_path, "pos_embed_mode": pos_embed_mode,
-        "embed_dim": embed_dim, "depth": depth, "num_heads": num_heads, "mlp_ratio": mlp_ratio,
-        "patch_size": patch_size,
-    })
+    pre, model_bands, load = _resolve(
+        variant,
+        cfg,
+        bands=bands,
+        pretrained_bands=pretrained_bands,
+        in_chans=in_chans,
+        pretrained=pretrained,
+        ckpt_path=ckpt_path,
+    )
+    kw = _encoder_kwargs(
+        cfg,
+        len(model_bands),
+        {
+            "num_frames": num_frames or cfg["pretrain_frames"],
+            "img_size": img_size,
+            "coords_encoding": None if coords_encoding is None else tuple(coords_encoding),
+            "coords_scale_learn": coords_scale_learn,
+            "drop_path": drop_path,
+            "pos_embed_mode": pos_embed_mode,
+            "embed_dim": embed_dim,
+            "depth": depth,
+            "num_heads": num_heads,
+            "mlp_ratio": mlp_ratio,
+            "patch_size": patch_size,
+        },
+    )
     model = PrithviMAE(
         kw,
         decoder_embed_dim=decoder_embed_dim or cfg["decoder_embed_dim"],

@@ -90,9 +90,14 @@ def build_backbone(
         # smp warns that timm- encoders are deprecated; the registry metadata says so already.
         warnings.filterwarnings("ignore", message=".*`timm-` encoders are deprecated.*", category=DeprecationWarning)
         try:
-            encoder = compat.get_encoder(name, in_channels=3 if weights and weights != "timm" else in_channels,
-                                         depth=depth, output_stride=output_stride, timm_pretrained=weights == "timm",
-                                         **kwargs)
+            encoder = compat.get_encoder(
+                name,
+                in_channels=3 if weights and weights != "timm" else in_channels,
+                depth=depth,
+                output_stride=output_stride,
+                timm_pretrained=weights == "timm",
+                **kwargs,
+            )
         except TypeError as exc:  # tu- encoders: timm's bare "unexpected keyword argument"
             err = unexpected_argument_error(exc, f"smp:{name}", own)
             if err is None:

@@ -170,8 +170,13 @@ class SMPModelFactory:
             kwargs["encoder_depth"] = encoder_depth
         smp_weights = weights if weights != "timm" else None
         model = compat.create_model(
-            name, encoder_name=enc, in_channels=3 if smp_weights else in_channels, classes=classes,
-            aux_params=aux_params, timm_pretrained=weights == "timm", **kwargs
+            name,
+            encoder_name=enc,
+            in_channels=3 if smp_weights else in_channels,
+            classes=classes,
+            aux_params=aux_params,
+            timm_pretrained=weights == "timm",
+            **kwargs,
         )
         if smp_weights:
             from geo_plugin_smp._weights import load_released_weights

@@ -263,16 +263,21 @@ def dpt_forward(decoder: nn.Module, features: list[Tensor], prefix: list[Tensor 
 
 
 # -- encoders --------------------------------------------------------------------
-def get_encoder(name: str, *, in_channels: int, depth: int, output_stride: int, timm_pretrained: bool = False,
-                **kwargs: Any) -> nn.Module:
+def get_encoder(
+    name: str, *, in_channels: int, depth: int, output_stride: int, timm_pretrained: bool = False, **kwargs: Any
+) -> nn.Module:
     """Build smp encoder ``name`` with random weights (smp is never asked to download).
 
     ``timm_pretrained`` (``tu-`` encoders only) lets timm load the file named by
     ``pretrained_cfg_overlay=dict(file=...)`` in ``kwargs``.
     """
     return smp.encoders.get_encoder(  # type: ignore[no-any-return]
-        name, in_channels=in_channels, depth=depth, weights=True if timm_pretrained else None,
-        output_stride=output_stride, **kwargs
+        name,
+        in_channels=in_channels,
+        depth=depth,
+        weights=True if timm_pretrained else None,
+        output_stride=output_stride,
+        **kwargs,
     )
 
 

@@ -23,8 +23,9 @@ def timm_overlay(name: str) -> dict[str, str]:
     except ImportError as exc:
         from geo_core import MissingDependencyError
 
-        raise MissingDependencyError("geo-plugin-timm", "pip install geo-plugin-timm",
-                                     f"pretrained weights of smp:{name}") from exc
+        raise MissingDependencyError(
+            "geo-plugin-timm", "pip install geo-plugin-timm", f"pretrained weights of smp:{name}"
+        ) from exc
     return {"file": str(fetch_timm_weights(name.removeprefix("tu-"))), "source": ""}
 
 
@@ -40,16 +41,20 @@ def resolve_weights_name(name: str, pretrained: bool | str) -> str:
     settings = _settings(name)
     if name.startswith("tu-"):
         if pretrained is not True:
-            raise ConfigError(f"smp:{name}: a tu- encoder takes timm's default weights (pretrained=True); pick "
-                              f"another tag in the name, e.g. tu-{name[3:]}.<tag>", key="pretrained")
+            raise ConfigError(
+                f"smp:{name}: a tu- encoder takes timm's default weights (pretrained=True); pick "
+                f"another tag in the name, e.g. tu-{name[3:]}.<tag>",
+                key="pretrained",
+            )
         return "timm"
     if not settings:
         raise CheckpointError(f"smp:{name} has no released weights in smp; use pretrained=False or ckpt_path=<file>")
     if pretrained is True:
         return "imagenet" if "imagenet" in settings else sorted(settings)[0]
     if pretrained not in settings:
-        raise ConfigError(f"smp:{name} has no weights {pretrained!r}; choose one of {', '.join(sorted(settings))}",
-                          key="pretrained")
+        raise ConfigError(
+            f"smp:{name} has no weights {pretrained!r}; choose one of {', '.join(sorted(settings))}", key="pretrained"
+        )
     return str(pretrained)
 
 
@@ -60,8 +65,7 @@ def weight_refs(name: str, weights: str | None = None) -> list[WeightRef]:
         return []
     chosen = settings.get(weights or ("imagenet" if "imagenet" in settings else sorted(settings)[0]), {})
     if chosen.get("repo_id"):
-        return [WeightRef(hf_repo=chosen["repo_id"], filename="model.safetensors",
-                          revision=chosen.get("revision"))]
+        return [WeightRef(hf_repo=chosen["repo_id"], filename="model.safetensors", revision=chosen.get("revision"))]
     if chosen.get("url"):  # smp <= 0.4 kept plain URLs
         return [WeightRef(url=chosen["url"])]
     return []
@@ -79,8 +83,9 @@ def load_released_weights(encoder: nn.Module, name: str, weights: str, in_channe
     try:
         state = load_file(str(path), device="cpu")
     except Exception as exc:
-        raise CheckpointError(f"cannot read smp weights ({type(exc).__name__}: {exc}); delete the file and "
-                              "fetch it again", path=path) from exc
+        raise CheckpointError(
+            f"cannot read smp weights ({type(exc).__name__}: {exc}); delete the file and fetch it again", path=path
+        ) from exc
     encoder.load_state_dict(state)
     encoder.set_in_channels(in_channels, pretrained=True)  # type: ignore[operator]
     return path

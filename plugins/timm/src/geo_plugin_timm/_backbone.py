@@ -82,13 +82,16 @@ def timm_kwargs(
         dynamic_img_size = True if entry.get("dynamic_img_size") else None
     if dynamic_img_size is not None:
         if entry and not entry.get("dynamic_img_size"):
-            raise ConfigError(f"timm model {name!r} does not accept dynamic_img_size; pass img_size instead",
-                              key="dynamic_img_size")
+            raise ConfigError(
+                f"timm model {name!r} does not accept dynamic_img_size; pass img_size instead", key="dynamic_img_size"
+            )
         kwargs["dynamic_img_size"] = dynamic_img_size
     if img_size is not None:
         if entry and not entry.get("img_size"):
-            raise ConfigError(f"timm model {name!r} does not accept img_size (it works on any input size "
-                              "its strides divide)", key="img_size")
+            raise ConfigError(
+                f"timm model {name!r} does not accept img_size (it works on any input size its strides divide)",
+                key="img_size",
+            )
         kwargs["img_size"] = img_size if isinstance(img_size, int) else tuple(img_size)
     return kwargs
 
@@ -153,8 +156,9 @@ def build_backbone(
     """
     import timm
 
-    extra = timm_kwargs(name, pretrained=pretrained, ckpt_path=ckpt_path, img_size=img_size,
-                        dynamic_img_size=dynamic_img_size)
+    extra = timm_kwargs(
+        name, pretrained=pretrained, ckpt_path=ckpt_path, img_size=img_size, dynamic_img_size=dynamic_img_size
+    )
     if out_indices is not None:
         kwargs["out_indices"] = tuple(out_indices)
     try:

@@ -41,8 +41,9 @@ class DINOv3Backbone(nn.Module):
         prefix_tokens: 1 with the class token, else 0.
     """
 
-    def __init__(self, vit: nn.Module, out_indices: Sequence[int], return_cls_token: bool = True,
-                 name: str = "") -> None:
+    def __init__(
+        self, vit: nn.Module, out_indices: Sequence[int], return_cls_token: bool = True, name: str = ""
+    ) -> None:
         super().__init__()
         self.vit = vit
         self.name = name
@@ -56,8 +57,15 @@ class DINOv3Backbone(nn.Module):
     def forward(self, x: Tensor) -> list[Tensor]:
         """Tokens of the blocks in ``out_indices`` (class token first when kept)."""
         vit: Any = self.vit
-        outs = vit.forward_intermediates(x, indices=self.out_indices, norm=True, output_fmt="NLC",
-                                         intermediates_only=True, return_prefix_tokens=True, stop_early=True)
+        outs = vit.forward_intermediates(
+            x,
+            indices=self.out_indices,
+            norm=True,
+            output_fmt="NLC",
+            intermediates_only=True,
+            return_prefix_tokens=True,
+            stop_early=True,
+        )
         if self.return_cls_token:
             return [torch.cat([prefix[:, :1], patches], dim=1) for patches, prefix in outs]
         return [patches for patches, _ in outs]
@@ -71,8 +79,9 @@ def _read(path: Path) -> dict[str, Tensor]:
             return dict(load_file(str(path)))
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise CheckpointError(f"cannot read the DINOv3 weights (truncated or not a weight file?): {exc}",
-                              path=path) from exc
+        raise CheckpointError(
+            f"cannot read the DINOv3 weights (truncated or not a weight file?): {exc}", path=path
+        ) from exc
     for wrapper in ("model", "state_dict", "teacher"):
         if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
             state = state[wrapper]
@@ -98,8 +107,9 @@ def load_dinov3_checkpoint(vit: nn.Module, path: str | Path) -> None:
         unexpected = []
         for key, value in raw.items():
             probe = {key: value} if key == "storage_tokens" else {key: value, "storage_tokens": raw["storage_tokens"]}
-            got = {k: v for k, v in checkpoint_filter_fn(probe, vit).items()
-                   if key == "storage_tokens" or k != "reg_token"}
+            got = {
+                k: v for k, v in checkpoint_filter_fn(probe, vit).items() if key == "storage_tokens" or k != "reg_token"
+            }
             if got and not any(k in own for k in got):
                 unexpected.append(key)
             state.update(got)
@@ -109,9 +119,12 @@ def load_dinov3_checkpoint(vit: nn.Module, path: str | Path) -> None:
     missing = sorted(k for k in own if k not in state and "rope" not in k)
     if missing or unexpected:
         named = [_meta_name(k) for k in missing] if "storage_tokens" in raw else missing
-        raise CheckpointError(f"not the weights of this DINOv3 size: missing keys {named[:10]} ({len(named)}), "
-                              f"unexpected keys {sorted(unexpected)[:10]} ({len(unexpected)}) (names as the file "
-                              "spells them)", path=path)
+        raise CheckpointError(
+            f"not the weights of this DINOv3 size: missing keys {named[:10]} ({len(named)}), "
+            f"unexpected keys {sorted(unexpected)[:10]} ({len(unexpected)}) (names as the file "
+            "spells them)",
+            path=path,
+        )
     try:
         vit.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
     except RuntimeError as exc:
@@ -120,8 +133,13 @@ def load_dinov3_checkpoint(vit: nn.Module, path: str | Path) -> None:
 
 def _meta_name(key: str) -> str:
     """How Meta's checkpoints spell a timm DINOv3 key (for messages)."""
-    for timm_name, meta in (("reg_token", "storage_tokens"), ("gamma_1", "ls1.gamma"), ("gamma_2", "ls2.gamma"),
-                            ("attn.q_bias", "attn.qkv.bias"), ("attn.v_bias", "attn.qkv.bias")):
+    for timm_name, meta in (
+        ("reg_token", "storage_tokens"),
+        ("gamma_1", "ls1.gamma"),
+        ("gamma_2", "ls2.gamma"),
+        ("attn.q_bias", "attn.qkv.bias"),
+        ("attn.v_bias", "attn.qkv.bias"),
+    ):
         key = key.replace(timm_name, meta)
     return key
 
@@ -173,17 +191,22 @@ def build_dinov3(
     tag = weights or cfg.get("default_weights", "lvd1689m")
     if tag not in cfg.get("weights", ()):
         if pretrained and ckpt_path is None:
-            raise ConfigError(f"{name} has no {tag} weights; choose from {list(cfg.get('weights', ())) or 'none'}",
-                              key="weights")
+            raise ConfigError(
+                f"{name} has no {tag} weights; choose from {list(cfg.get('weights', ())) or 'none'}", key="weights"
+            )
     load = ckpt_path is not None or pretrained
     if load and in_chans != 3:
-        raise ConfigError(f"DINOv3 weights take RGB (in_chans=3), not in_chans={in_chans}; select three bands or "
-                          "use pretrained=False", key="in_chans")
+        raise ConfigError(
+            f"DINOv3 weights take RGB (in_chans=3), not in_chans={in_chans}; select three bands or "
+            "use pretrained=False",
+            key="in_chans",
+        )
     opts = {**cfg.get("overrides", {}), **kwargs}
     if img_size is not None:
         opts["img_size"] = img_size
-    vit = timm.create_model(cfg["arch"], pretrained=False, in_chans=in_chans, num_classes=0, dynamic_img_size=True,
-                            **opts)
+    vit = timm.create_model(
+        cfg["arch"], pretrained=False, in_chans=in_chans, num_classes=0, dynamic_img_size=True, **opts
+    )
     if load:
         path = ckpt_path
         if path is None:
@@ -198,20 +221,26 @@ def build_dinov3(
 
 #: TerraTorch name -> timm architecture, released weights, overrides.
 CFGS: dict[str, dict[str, Any]] = {
-    "test_dinov3": {"arch": "vit_small_patch16_dinov3_qkvb",
-                    "overrides": {"embed_dim": 64, "depth": 4, "num_heads": 2}},
+    "test_dinov3": {
+        "arch": "vit_small_patch16_dinov3_qkvb",
+        "overrides": {"embed_dim": 64, "depth": 4, "num_heads": 2},
+    },
     "dinov3_vits16": {"arch": "vit_small_patch16_dinov3_qkvb", "weights": ("lvd1689m",)},
     "dinov3_vits16plus": {"arch": "vit_small_plus_patch16_dinov3_qkvb", "weights": ("lvd1689m",)},
     "dinov3_vitb16": {"arch": "vit_base_patch16_dinov3_qkvb", "weights": ("lvd1689m",)},
     "dinov3_vitl16": {"arch": "vit_large_patch16_dinov3_qkvb", "weights": ("lvd1689m", "sat493m")},
-    "dinov3_vitl16plus": {"arch": "vit_small_plus_patch16_dinov3_qkvb",
-                          "overrides": {"embed_dim": 1024, "depth": 24, "num_heads": 16}},
+    "dinov3_vitl16plus": {
+        "arch": "vit_small_plus_patch16_dinov3_qkvb",
+        "overrides": {"embed_dim": 1024, "depth": 24, "num_heads": 16},
+    },
     "dinov3_vith16plus": {"arch": "vit_huge_plus_patch16_dinov3_qkvb", "weights": ("lvd1689m",)},
     "dinov3_vit7b16": {"arch": "vit_7b_patch16_dinov3", "weights": ("lvd1689m", "sat493m")},
-    "dinov3_vitl16_sat493m": {"arch": "vit_large_patch16_dinov3_qkvb", "weights": ("sat493m",),
-                              "default_weights": "sat493m"},
-    "dinov3_vit7b16_sat493m": {"arch": "vit_7b_patch16_dinov3", "weights": ("sat493m",),
-                               "default_weights": "sat493m"},
+    "dinov3_vitl16_sat493m": {
+        "arch": "vit_large_patch16_dinov3_qkvb",
+        "weights": ("sat493m",),
+        "default_weights": "sat493m",
+    },
+    "dinov3_vit7b16_sat493m": {"arch": "vit_7b_patch16_dinov3", "weights": ("sat493m",), "default_weights": "sat493m"},
 }
 
 

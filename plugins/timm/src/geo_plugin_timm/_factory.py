@@ -100,8 +100,11 @@ class TimmModelFactory:
         import timm
 
         if task not in _TASKS:
-            raise ConfigError(f"TimmModelFactory builds whole classifiers; task {task!r} is not one of {_TASKS} "
-                              "(use EncoderDecoderFactory with backbone='timm:...' for dense tasks)", key="task")
+            raise ConfigError(
+                f"TimmModelFactory builds whole classifiers; task {task!r} is not one of {_TASKS} "
+                "(use EncoderDecoderFactory with backbone='timm:...' for dense tasks)",
+                key="task",
+            )
         kw = {k.removeprefix("backbone_"): v for k, v in kwargs.items()}
         in_chans = kw.pop("in_chans", in_chans)
         pretrained = kw.pop("pretrained", pretrained)
@@ -111,7 +114,13 @@ class TimmModelFactory:
             if "regression" not in task:
                 raise ConfigError(f"TimmModelFactory needs num_classes for task {task!r}", key="num_classes")
             num_classes = 1
-        extra = timm_kwargs(name, pretrained=pretrained, ckpt_path=ckpt_path, features=False,
-                            img_size=kw.pop("img_size", None), dynamic_img_size=kw.pop("dynamic_img_size", None))
+        extra = timm_kwargs(
+            name,
+            pretrained=pretrained,
+            ckpt_path=ckpt_path,
+            features=False,
+            img_size=kw.pop("img_size", None),
+            dynamic_img_size=kw.pop("dynamic_img_size", None),
+        )
         model = timm.create_model(name, num_classes=num_classes, in_chans=in_chans, **extra, **kw)
         return TimmModel(model, name)

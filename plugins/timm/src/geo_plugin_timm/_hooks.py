@@ -35,5 +35,11 @@ def geo_doctor() -> list[DoctorCheck]:
     """Check that the shipped index was generated for the installed timm."""
     from geo_plugin_timm._index import load_index
 
-    return [DoctorCheck.index_matches("timm", load_index()["timm_version"], "pip install 'timm>=1.0.15,<1.1'",
-                                      "python -m geo_plugin_timm._generate_index")]
+    return [
+        DoctorCheck.index_matches(
+            "timm",
+            load_index()["timm_version"],
+            "pip install 'timm>=1.0.15,<1.1'",
+            "python -m geo_plugin_timm._generate_index",
+        )
+    ]

@@ -40,8 +40,10 @@ def weight_refs(name: str) -> list[WeightRef]:
     if cfg.hf_hub_id:
         repo, _, revision = str(cfg.hf_hub_id).partition("@")
         filename = cfg.hf_hub_filename or "pytorch_model.bin"
-        return [WeightRef(hf_repo=repo, filename=f, revision=revision or None)
-                for f in [*_safe_alternatives(filename), filename]]
+        return [
+            WeightRef(hf_repo=repo, filename=f, revision=revision or None)
+            for f in [*_safe_alternatives(filename), filename]
+        ]
     if cfg.url:
         return [WeightRef(url=str(cfg.url))]
     return []
@@ -56,6 +58,7 @@ def fetch_timm_weights(name: str) -> Path:
     """
     refs = weight_refs(name)
     if not refs:
-        raise CheckpointError(f"timm:{name} has no released weights in timm; build it with pretrained=False or "
-                              "pass ckpt_path=<file>")
+        raise CheckpointError(
+            f"timm:{name} has no released weights in timm; build it with pretrained=False or pass ckpt_path=<file>"
+        )
     return fetch_weights(refs, name=f"timm:{name}")

@@ -45,9 +45,17 @@ class TorchGeoBackbone(nn.Module):
         std: Per-band std to divide by, or None.
     """
 
-    def __init__(self, body: nn.Module, out_channels: list[int], *, name: str, entry: dict[str, Any],
-                 channels_last: bool = False, stage_positions: Sequence[int] | None = None,
-                 wavelengths: Sequence[float] | None = None) -> None:
+    def __init__(
+        self,
+        body: nn.Module,
+        out_channels: list[int],
+        *,
+        name: str,
+        entry: dict[str, Any],
+        channels_last: bool = False,
+        stage_positions: Sequence[int] | None = None,
+        wavelengths: Sequence[float] | None = None,
+    ) -> None:
         super().__init__()
         self.body = body
         self.out_channels = list(out_channels)
@@ -83,13 +91,19 @@ class TorchGeoBackbone(nn.Module):
 
     def _dofa(self, x: Tensor, wavelengths: Sequence[float] | None) -> list[Tensor]:
         if wavelengths is None or len(wavelengths) != x.shape[1]:
-            raise ConfigError(f"DOFA needs one wavelength (µm) per input band: got {x.shape[1]} bands and "
-                              f"wavelengths={wavelengths}; pass backbone_wavelengths=[...]", key="wavelengths")
+            raise ConfigError(
+                f"DOFA needs one wavelength (µm) per input band: got {x.shape[1]} bands and "
+                f"wavelengths={wavelengths}; pass backbone_wavelengths=[...]",
+                key="wavelengths",
+            )
         m: Any = self.body
         size = m.img_size
         if tuple(x.shape[-2:]) != (size, size):
-            raise ConfigError(f"DOFA weights use a fixed {size}x{size} position embedding; got input "
-                              f"{tuple(x.shape[-2:])} (resize or crop to {size})", key="img_size")
+            raise ConfigError(
+                f"DOFA weights use a fixed {size}x{size} position embedding; got input "
+                f"{tuple(x.shape[-2:])} (resize or crop to {size})",
+                key="img_size",
+            )
         waves = torch.tensor(list(wavelengths), device=x.device, dtype=torch.float32)
         tokens, _ = m.patch_embed(x, waves)
         tokens = tokens + m.pos_embed[:, 1:, :]
@@ -105,8 +119,9 @@ class TorchGeoBackbone(nn.Module):
         return feats
 
 
-def _timm_body(entry: dict[str, Any], in_chans: int, out_indices: Sequence[int] | None,
-               kwargs: dict[str, Any]) -> tuple[nn.Module, nn.Module, list[int]]:
+def _timm_body(
+    entry: dict[str, Any], in_chans: int, out_indices: Sequence[int] | None, kwargs: dict[str, Any]
+) -> tuple[nn.Module, nn.Module, list[int]]:
     import timm
 
     if "img_size" in entry:
@@ -115,14 +130,14 @@ def _timm_body(entry: dict[str, Any], in_chans: int, out_indices: Sequence[int] 
         kwargs.setdefault("dynamic_img_size", True)
     if out_indices is not None:
         kwargs["out_indices"] = tuple(out_indices)
-    model: Any = timm.create_model(entry["builder"], pretrained=False, in_chans=in_chans, features_only=True,
-                                   **kwargs)
+    model: Any = timm.create_model(entry["builder"], pretrained=False, in_chans=in_chans, features_only=True, **kwargs)
     target = model.model if type(model).__name__ == "FeatureGetterNet" else model
     return model, target, [int(c) for c in model.feature_info.channels()]
 
 
-def _swin_body(entry: dict[str, Any], in_chans: int, out_indices: Sequence[int] | None,
-               kwargs: dict[str, Any]) -> tuple[nn.Module, nn.Module, list[int], list[int]]:
+def _swin_body(
+    entry: dict[str, Any], in_chans: int, out_indices: Sequence[int] | None, kwargs: dict[str, Any]
+) -> tuple[nn.Module, nn.Module, list[int], list[int]]:
     import torchvision
 
     model = getattr(torchvision.models, entry["builder"])(weights=None, **kwargs)
@@ -135,14 +150,18 @@ def _swin_body(entry: dict[str, Any], in_chans: int, out_indices: Sequence[int] 
     return model, model.features, [positions[i] for i in idx], [channels[i] for i in idx]
 
 
-def _dofa_body(entry: dict[str, Any], out_indices: Sequence[int] | None,
-               kwargs: dict[str, Any]) -> tuple[nn.Module, list[int], list[int]]:
+def _dofa_body(
+    entry: dict[str, Any], out_indices: Sequence[int] | None, kwargs: dict[str, Any]
+) -> tuple[nn.Module, list[int], list[int]]:
     from torchgeo.models import dofa
 
     model = getattr(dofa, entry["builder"])(weights=None, **kwargs)
     depth = len(model.blocks)
-    idx = list(out_indices) if out_indices is not None else [depth // 4 - 1, depth // 2 - 1, 3 * depth // 4 - 1,
-                                                              depth - 1]
+    idx = (
+        list(out_indices)
+        if out_indices is not None
+        else [depth // 4 - 1, depth // 2 - 1, 3 * depth // 4 - 1, depth - 1]
+    )
     return model, idx, [model.embed_dim] * len(idx)
 
 
@@ -182,12 +201,16 @@ def build_backbone(
     selected: list[int] | None = None
     if bands is not None and entry["family"] != "dofa":  # DOFA takes any bands through wavelengths
         if in_chans is not None and in_chans != len(bands):
-            raise ConfigError(f"in_chans={in_chans} but {len(bands)} bands {list(bands)}; drop in_chans",
-                              key="in_chans")
+            raise ConfigError(
+                f"in_chans={in_chans} but {len(bands)} bands {list(bands)}; drop in_chans", key="in_chans"
+            )
         if pretrained and meta_chans is not None:
             if not entry.get("bands"):
-                raise ConfigError(f"torchgeo:{name} records no band names to select from; give in_chans="
-                                  f"{meta_chans} with its bands in order", key="bands")
+                raise ConfigError(
+                    f"torchgeo:{name} records no band names to select from; give in_chans="
+                    f"{meta_chans} with its bands in order",
+                    key="bands",
+                )
             selected = band_indices(name, entry["bands"], bands)
             if selected == list(range(meta_chans)):
                 selected = None  # all bands, in the weight's order
@@ -195,9 +218,12 @@ def build_backbone(
     if in_chans is None:
         in_chans = int(meta_chans or (len(wavelengths) if wavelengths else 3))
     if pretrained and meta_chans is not None and in_chans != meta_chans:
-        raise ConfigError(f"torchgeo:{name} weights take {meta_chans} bands {entry.get('bands') or ''}, "
-                          f"not in_chans={in_chans}; name the dataset's bands with bands=[...] (a subset of "
-                          "those) or use pretrained=False", key="in_chans")
+        raise ConfigError(
+            f"torchgeo:{name} weights take {meta_chans} bands {entry.get('bands') or ''}, "
+            f"not in_chans={in_chans}; name the dataset's bands with bands=[...] (a subset of "
+            "those) or use pretrained=False",
+            key="in_chans",
+        )
     family = entry["family"]
     kw = dict(kwargs)
     positions: list[int] = []
@@ -219,5 +245,12 @@ def build_backbone(
         entry.update({k: slice_stats(entry.get(k), selected) for k in ("bands", "mean", "std")})
     elif bands is not None and not (pretrained and meta_chans is not None):
         entry["bands"] = list(bands)
-    return TorchGeoBackbone(body, channels, name=name, entry=entry, channels_last=family == "torchvision_swin",
-                            stage_positions=positions, wavelengths=wavelengths)
+    return TorchGeoBackbone(
+        body,
+        channels,
+        name=name,
+        entry=entry,
+        channels_last=family == "torchvision_swin",
+        stage_positions=positions,
+        wavelengths=wavelengths,
+    )

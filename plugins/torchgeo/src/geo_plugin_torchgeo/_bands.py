@@ -20,14 +20,47 @@ from torch import nn
 
 __all__ = ["band_indices", "select_input_channels", "slice_stats"]
 
-_S2 = {"COASTAL_AEROSOL": "B1", "BLUE": "B2", "GREEN": "B3", "RED": "B4", "RED_EDGE_1": "B5", "RED_EDGE_2": "B6",
-       "RED_EDGE_3": "B7", "NIR_BROAD": "B8", "NIR": "B8", "NIR_NARROW": "B8A", "WATER_VAPOR": "B9", "CIRRUS": "B10",
-       "SWIR_1": "B11", "SWIR_2": "B12"}
-_OLI = {"COASTAL_AEROSOL": "B1", "BLUE": "B2", "GREEN": "B3", "RED": "B4", "NIR_NARROW": "B5", "NIR": "B5",
-        "SWIR_1": "B6", "SWIR_2": "B7", "PAN": "B8", "CIRRUS": "B9", "THERMAL_INFRARED_1": "B10",
-        "THERMAL_INFRARED_2": "B11"}
-_TM = {"BLUE": "B1", "GREEN": "B2", "RED": "B3", "NIR_NARROW": "B4", "NIR": "B4", "SWIR_1": "B5",
-       "THERMAL_INFRARED_1": "B6", "SWIR_2": "B7", "PAN": "B8"}
+_S2 = {
+    "COASTAL_AEROSOL": "B1",
+    "BLUE": "B2",
+    "GREEN": "B3",
+    "RED": "B4",
+    "RED_EDGE_1": "B5",
+    "RED_EDGE_2": "B6",
+    "RED_EDGE_3": "B7",
+    "NIR_BROAD": "B8",
+    "NIR": "B8",
+    "NIR_NARROW": "B8A",
+    "WATER_VAPOR": "B9",
+    "CIRRUS": "B10",
+    "SWIR_1": "B11",
+    "SWIR_2": "B12",
+}
+_OLI = {
+    "COASTAL_AEROSOL": "B1",
+    "BLUE": "B2",
+    "GREEN": "B3",
+    "RED": "B4",
+    "NIR_NARROW": "B5",
+    "NIR": "B5",
+    "SWIR_1": "B6",
+    "SWIR_2": "B7",
+    "PAN": "B8",
+    "CIRRUS": "B9",
+    "THERMAL_INFRARED_1": "B10",
+    "THERMAL_INFRARED_2": "B11",
+}
+_TM = {
+    "BLUE": "B1",
+    "GREEN": "B2",
+    "RED": "B3",
+    "NIR_NARROW": "B4",
+    "NIR": "B4",
+    "SWIR_1": "B5",
+    "THERMAL_INFRARED_1": "B6",
+    "SWIR_2": "B7",
+    "PAN": "B8",
+}
 _RGB = {"RED": "R", "GREEN": "G", "BLUE": "B"}
 _BAND = re.compile(r"^(?:SR_)?B0*(\d+)(A?)$")
 
@@ -62,14 +95,17 @@ def band_indices(weights: str, weight_bands: Sequence[str], wanted: Sequence[str
         key = _canonical(band)
         key = aliases.get(key, key)
         if key not in have:
-            raise ConfigError(f"torchgeo:{weights} weights were trained on bands {list(weight_bands)}; band "
-                              f"{band!r} is not one of them. Use a subset of those names (or the HLS names "
-                              f"{sorted(k for k, v in aliases.items() if v in have)}), or pretrained=False",
-                              key="bands")
+            raise ConfigError(
+                f"torchgeo:{weights} weights were trained on bands {list(weight_bands)}; band "
+                f"{band!r} is not one of them. Use a subset of those names (or the HLS names "
+                f"{sorted(k for k, v in aliases.items() if v in have)}), or pretrained=False",
+                key="bands",
+            )
         idx = have.index(key)
         if idx in out:
-            raise ConfigError(f"band {band!r} is given twice (as {weight_bands[idx]!r}) in bands={list(wanted)}",
-                              key="bands")
+            raise ConfigError(
+                f"band {band!r} is given twice (as {weight_bands[idx]!r}) in bands={list(wanted)}", key="bands"
+            )
         out.append(idx)
     return out
 
@@ -86,8 +122,11 @@ def select_input_channels(model: nn.Module, in_chans: int, idx: Sequence[int]) -
                 conv.weight = nn.Parameter(conv.weight[:, list(idx)].clone())
             conv.in_channels = len(idx)
             return
-    raise ConfigError(f"found no input convolution with {in_chans} channels to select bands from; "
-                      "give all the weight's bands or use pretrained=False", key="bands")
+    raise ConfigError(
+        f"found no input convolution with {in_chans} channels to select bands from; "
+        "give all the weight's bands or use pretrained=False",
+        key="bands",
+    )
 
 
 def slice_stats(values: Any, idx: Sequence[int]) -> Any:

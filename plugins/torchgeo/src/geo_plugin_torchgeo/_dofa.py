@@ -32,10 +32,28 @@ __all__ = ["DOFA_WAVELENGTHS", "DOFAEncoder", "build_dofa"]
 
 #: HLS band name -> central wavelength (micrometres): TerraTorch's DOFA table.
 DOFA_WAVELENGTHS: dict[str, float] = {
-    "COASTAL_AEROSOL": 0.44, "BLUE": 0.49, "GREEN": 0.56, "RED": 0.665, "RED_EDGE_1": 0.705, "RED_EDGE_2": 0.74,
-    "RED_EDGE_3": 0.783, "NIR_BROAD": 0.832, "NIR_NARROW": 0.864, "WATER_VAPOR": 0.945, "CIRRUS": 1.373,
-    "SWIR_1": 1.61, "SWIR_2": 2.20, "THERMAL_INFRARED_1": 10.90, "THERMAL_INFRARED_2": 12.00,
-    "VV": 5.405, "VH": 5.405, "ASC_VV": 5.405, "ASC_VH": 5.405, "DSC_VV": 5.405, "DSC_VH": 5.405, "VV-VH": 5.405,
+    "COASTAL_AEROSOL": 0.44,
+    "BLUE": 0.49,
+    "GREEN": 0.56,
+    "RED": 0.665,
+    "RED_EDGE_1": 0.705,
+    "RED_EDGE_2": 0.74,
+    "RED_EDGE_3": 0.783,
+    "NIR_BROAD": 0.832,
+    "NIR_NARROW": 0.864,
+    "WATER_VAPOR": 0.945,
+    "CIRRUS": 1.373,
+    "SWIR_1": 1.61,
+    "SWIR_2": 2.20,
+    "THERMAL_INFRARED_1": 10.90,
+    "THERMAL_INFRARED_2": 12.00,
+    "VV": 5.405,
+    "VH": 5.405,
+    "ASC_VV": 5.405,
+    "ASC_VH": 5.405,
+    "DSC_VV": 5.405,
+    "DSC_VH": 5.405,
+    "VV-VH": 5.405,
 }
 _NAMESPACE = ("cls_token", "pos_embed", "patch_embed.", "blocks.")
 
@@ -56,17 +74,35 @@ class DOFAEncoder(DOFA):
         mlp_ratio: MLP width as a multiple of ``embed_dim``.
     """
 
-    def __init__(self, *, img_size: int = 224, patch_size: int = 16, embed_dim: int, depth: int, num_heads: int,
-                 wavelengths: Sequence[float], bands: Sequence[str] | None = None,
-                 out_indices: Sequence[int] | None = None, mlp_ratio: float = 4.0) -> None:
-        super().__init__(img_size=img_size, patch_size=patch_size, embed_dim=embed_dim, depth=depth,
-                         num_heads=num_heads, num_classes=0, mlp_ratio=mlp_ratio)
+    def __init__(
+        self,
+        *,
+        img_size: int = 224,
+        patch_size: int = 16,
+        embed_dim: int,
+        depth: int,
+        num_heads: int,
+        wavelengths: Sequence[float],
+        bands: Sequence[str] | None = None,
+        out_indices: Sequence[int] | None = None,
+        mlp_ratio: float = 4.0,
+    ) -> None:
+        super().__init__(
+            img_size=img_size,
+            patch_size=patch_size,
+            embed_dim=embed_dim,
+            depth=depth,
+            num_heads=num_heads,
+            num_classes=0,
+            mlp_ratio=mlp_ratio,
+        )
         del self.fc_norm, self.head, self.head_drop  # the classifier: no backbone output uses it
         picked = [-1] if out_indices is None else [int(i) for i in out_indices]
         bad = [i for i in picked if not -depth <= i < depth]
         if bad:
-            raise ConfigError(f"out_indices {bad} outside the {depth} blocks (0..{depth - 1} or negative)",
-                              key="out_indices")
+            raise ConfigError(
+                f"out_indices {bad} outside the {depth} blocks (0..{depth - 1} or negative)", key="out_indices"
+            )
         self.out_indices = [i % depth for i in picked]
         self.out_channels = [embed_dim] * len(self.out_indices)
         self.output_format = "tokens"
@@ -84,14 +120,19 @@ class DOFAEncoder(DOFA):
         waves = self.wavelengths if wavelengths is None else wavelengths
         waves_t = torch.as_tensor(waves, dtype=torch.float32, device=x.device).reshape(-1)
         if waves_t.numel() != x.shape[1]:
-            raise ConfigError(f"DOFA got {x.shape[1]} bands but {waves_t.numel()} wavelengths "
-                              f"({self.bands or list(map(float, waves_t))}); build it with model_bands=[...] or "
-                              "wavelengths=[...] matching the data", key="wavelengths")
+            raise ConfigError(
+                f"DOFA got {x.shape[1]} bands but {waves_t.numel()} wavelengths "
+                f"({self.bands or list(map(float, waves_t))}); build it with model_bands=[...] or "
+                "wavelengths=[...] matching the data",
+                key="wavelengths",
+            )
         tokens, _ = self.patch_embed(x, waves_t)
         if tokens.shape[1] + 1 != self.pos_embed.shape[1]:
-            raise ConfigError(f"DOFA was built for {self.img_size}x{self.img_size} inputs; got "
-                              f"{tuple(x.shape[-2:])}. Build it with img_size={x.shape[-1]} (square) or resize",
-                              key="img_size")
+            raise ConfigError(
+                f"DOFA was built for {self.img_size}x{self.img_size} inputs; got "
+                f"{tuple(x.shape[-2:])}. Build it with img_size={x.shape[-1]} (square) or resize",
+                key="img_size",
+            )
         tokens = tokens + self.pos_embed[:, 1:, :]
         cls = (self.cls_token + self.pos_embed[:, :1, :]).expand(tokens.shape[0], -1, -1)
         tokens = torch.cat((cls, tokens), dim=1)
@@ -133,8 +174,9 @@ def load_dofa_checkpoint(model: DOFAEncoder, path: str | os.PathLike[str], mode:
 
 
 # -- builder -------------------------------------------------------------------------------------------
-def _wavelengths(name: str, bands: Sequence[Any] | None, wavelengths: Sequence[float] | None) -> tuple[
-        list[str] | None, list[float]]:
+def _wavelengths(
+    name: str, bands: Sequence[Any] | None, wavelengths: Sequence[float] | None
+) -> tuple[list[str] | None, list[float]]:
     if wavelengths is not None:
         waves = [float(w) for w in wavelengths]
         if bands is not None and len(bands) != len(waves):
@@ -144,15 +186,18 @@ def _wavelengths(name: str, bands: Sequence[Any] | None, wavelengths: Sequence[f
         raise ConfigError(
             f"{name}: DOFA needs the input bands: model_bands=[...] (HLS names: {', '.join(DOFA_WAVELENGTHS)}) "
             "or wavelengths=[...] in micrometres (backbone_model_bands / backbone_wavelengths in a model config)",
-            key="model_bands")
+            key="model_bands",
+        )
     names = [str(getattr(b, "value", b)).split(".")[-1] for b in bands]
     for n in names:
         if n not in DOFA_WAVELENGTHS:
             close = difflib.get_close_matches(n.upper(), list(DOFA_WAVELENGTHS), n=3)
-            raise ConfigError(f"{name}: no wavelength known for band {n!r}"
-                              + (f" (did you mean {', '.join(map(repr, close))}?)" if close else "")
-                              + f"; known: {', '.join(DOFA_WAVELENGTHS)}, or pass wavelengths=[...] (micrometres)",
-                              key="model_bands")
+            raise ConfigError(
+                f"{name}: no wavelength known for band {n!r}"
+                + (f" (did you mean {', '.join(map(repr, close))}?)" if close else "")
+                + f"; known: {', '.join(DOFA_WAVELENGTHS)}, or pass wavelengths=[...] (micrometres)",
+                key="model_bands",
+            )
     return names, [DOFA_WAVELENGTHS[n] for n in names]
 
 
@@ -197,9 +242,16 @@ def build_dofa(
     if model_bands is not None and bands is not None and list(model_bands) != list(bands):
         raise ConfigError(f"{name}: model_bands and bands disagree; give one", key="model_bands")
     names, waves = _wavelengths(name, model_bands if model_bands is not None else bands, wavelengths)
-    model = DOFAEncoder(img_size=int(img_size or input_size or cfg["img_size"]), patch_size=cfg["patch_size"],
-                        embed_dim=cfg["embed_dim"], depth=depth or cfg["depth"], num_heads=cfg["num_heads"],
-                        wavelengths=waves, bands=names, out_indices=out_indices)
+    model = DOFAEncoder(
+        img_size=int(img_size or input_size or cfg["img_size"]),
+        patch_size=cfg["patch_size"],
+        embed_dim=cfg["embed_dim"],
+        depth=depth or cfg["depth"],
+        num_heads=cfg["num_heads"],
+        wavelengths=waves,
+        bands=names,
+        out_indices=out_indices,
+    )
     ckpt = ckpt_path if ckpt_path is not None else ckpt_data
     if ckpt is not None:
         load_dofa_checkpoint(model, resolve_checkpoint(ckpt, f"torchgeo:{name}"), pos_interpolation_mode)

@@ -22,12 +22,22 @@ INDEX_PATH = Path(__file__).with_name("_index.json")
 
 #: torchgeo builder -> how geo builds it as a backbone.
 FAMILIES: dict[str, str] = {
-    "resnet18": "timm", "resnet50": "timm", "resnet152": "timm",
-    "vit_small_patch16_224": "timm", "vit_base_patch16_224": "timm", "vit_large_patch16_224": "timm",
-    "vit_huge_patch14_224": "timm", "vit_small_patch14_dinov2": "timm", "vit_base_patch14_dinov2": "timm",
-    "swin_t": "torchvision_swin", "swin_s": "torchvision_swin", "swin_b": "torchvision_swin",
-    "swin_v2_t": "torchvision_swin", "swin_v2_b": "torchvision_swin",
-    "dofa_base_patch16_224": "dofa", "dofa_large_patch16_224": "dofa",
+    "resnet18": "timm",
+    "resnet50": "timm",
+    "resnet152": "timm",
+    "vit_small_patch16_224": "timm",
+    "vit_base_patch16_224": "timm",
+    "vit_large_patch16_224": "timm",
+    "vit_huge_patch14_224": "timm",
+    "vit_small_patch14_dinov2": "timm",
+    "vit_base_patch14_dinov2": "timm",
+    "swin_t": "torchvision_swin",
+    "swin_s": "torchvision_swin",
+    "swin_b": "torchvision_swin",
+    "swin_v2_t": "torchvision_swin",
+    "swin_v2_b": "torchvision_swin",
+    "dofa_base_patch16_224": "dofa",
+    "dofa_large_patch16_224": "dofa",
 }
 
 #: Whole-model weights geo exposes in MODELS (builder -> family).
@@ -36,12 +46,11 @@ WHOLE_MODELS: dict[str, str] = {"unet": "smp_unet"}
 #: Weights geo does not expose as backbones, and why.
 UNSUPPORTED: dict[str, str] = {
     "aurora_swin_unet": "whole weather-forecasting model (Aurora) on atmospheric variables, not an image "
-                        "backbone; needs the microsoft-aurora package",
+    "backbone; needs the microsoft-aurora package",
     "earthloc": "whole image-retrieval model producing one descriptor per image, not a feature pyramid",
     "croma_base": "CROMA needs paired Sentinel-1 and Sentinel-2 inputs (two modalities), not one image tensor",
     "croma_large": "CROMA needs paired Sentinel-1 and Sentinel-2 inputs (two modalities), not one image tensor",
-    "copernicusfm_base": "CopernicusFM needs per-band wavelengths, bandwidths, language embeddings and "
-                         "metadata inputs",
+    "copernicusfm_base": "CopernicusFM needs per-band wavelengths, bandwidths, language embeddings and metadata inputs",
     "panopticon_vitb14": "Panopticon needs per-band channel ids / spectral response inputs",
     "scalemae_large_patch16": "Scale-MAE needs the ground sample distance of every input as an extra input",
 }
@@ -157,9 +166,12 @@ def main(argv: list[str] | None = None) -> int:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, args.output)
-    print(f"wrote {args.output}: {len(data['weights'])} weights, {len(data['models'])} models, "
-          f"{len(data['unsupported'])} unsupported, "
-          f"{len(data['datamodules'])} datamodules", file=sys.stderr)
+    print(
+        f"wrote {args.output}: {len(data['weights'])} weights, {len(data['models'])} models, "
+        f"{len(data['unsupported'])} unsupported, "
+        f"{len(data['datamodules'])} datamodules",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -23,8 +23,13 @@ Sampler = Literal["random", "grid"]
 _KEEP = ("image", "mask", "label")
 
 
-def raster_dataset(paths: str | Path | Sequence[str | Path], *, is_image: bool = True,
-                   bands: Sequence[str] | None = None, res: float | None = None) -> Any:
+def raster_dataset(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    is_image: bool = True,
+    bands: Sequence[str] | None = None,
+    res: float | None = None,
+) -> Any:
     """A torchgeo ``RasterDataset`` over GeoTIFFs (files or folders); ``is_image=False`` for masks."""
     from torchgeo.datasets import RasterDataset
 
@@ -109,8 +114,9 @@ class GeoSamplerDataModule(pl.LightningDataModule):
         """Open the rasters (lazily, once)."""
         if self.dataset is None:
             images = raster_dataset(self.image_paths, bands=self.bands)  # type: ignore[arg-type]
-            self.dataset = images if self.mask_paths is None else images & raster_dataset(self.mask_paths,
-                                                                                          is_image=False)
+            self.dataset = (
+                images if self.mask_paths is None else images & raster_dataset(self.mask_paths, is_image=False)
+            )
         self.val_dataset = self.val_dataset or self.dataset
         self.test_dataset = self.test_dataset or self.val_dataset
 
@@ -121,8 +127,9 @@ class GeoSamplerDataModule(pl.LightningDataModule):
             sampler: Any = RandomGeoSampler(dataset, size=self.patch_size, length=shuffle_length)
         else:
             sampler = GridGeoSampler(dataset, size=self.patch_size, stride=self.stride)
-        return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler, num_workers=self.num_workers,
-                          collate_fn=_collate)
+        return DataLoader(
+            dataset, batch_size=self.batch_size, sampler=sampler, num_workers=self.num_workers, collate_fn=_collate
+        )
 
     def train_dataloader(self) -> DataLoader[Any]:
         """Random (or grid) patches of the training dataset."""

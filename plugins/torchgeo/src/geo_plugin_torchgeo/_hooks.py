@@ -57,5 +57,11 @@ def geo_doctor() -> list[DoctorCheck]:
     """Check that the shipped index was generated for the installed torchgeo."""
     from geo_plugin_torchgeo._index import load_index
 
-    return [DoctorCheck.index_matches("torchgeo", load_index()["torchgeo_version"], "pip install torchgeo==0.8.1",
-                                      "python -m geo_plugin_torchgeo._generate_index")]
+    return [
+        DoctorCheck.index_matches(
+            "torchgeo",
+            load_index()["torchgeo_version"],
+            "pip install torchgeo==0.8.1",
+            "python -m geo_plugin_torchgeo._generate_index",
+        )
+    ]

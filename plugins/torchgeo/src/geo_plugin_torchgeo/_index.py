@@ -46,9 +46,11 @@ def weight_metadata(name: str) -> dict[str, Any]:
         reason = data["unsupported"].get(name)
         return {"unsupported": reason} if reason else {}
     meta = dict(entry)
-    meta["summary"] = (f"torchgeo {entry['builder']} weights"
-                       + (f" ({entry['ssl_method']})" if entry.get("ssl_method") else "")
-                       + (f" pretrained on {entry['dataset']}" if entry.get("dataset") else ""))
+    meta["summary"] = (
+        f"torchgeo {entry['builder']} weights"
+        + (f" ({entry['ssl_method']})" if entry.get("ssl_method") else "")
+        + (f" pretrained on {entry['dataset']}" if entry.get("dataset") else "")
+    )
     meta["torchgeo_version"] = data["torchgeo_version"]
     meta["weights"] = _weights_table(entry)
     return meta

@@ -47,8 +47,9 @@ def build_model(
     if entry is None:
         raise ConfigError(f"unknown torchgeo whole-model weights {name!r}; see `geo list models --source torchgeo`")
     classes = int(num_classes if num_classes is not None else entry["num_classes"])
-    model: nn.Module = smp.create_model("Unet", encoder_name=entry["encoder"], encoder_weights=None,
-                                        in_channels=int(entry["in_chans"]), classes=classes)
+    model: nn.Module = smp.create_model(
+        "Unet", encoder_name=entry["encoder"], encoder_weights=None, in_channels=int(entry["in_chans"]), classes=classes
+    )
     if pretrained:
         path = find_weights_file(name, entry, ckpt_path, weights_dir)
         head = ("segmentation_head.",) if classes != entry["num_classes"] else ()

@@ -58,8 +58,11 @@ def layer_indices(layout: Layout, out_indices: Sequence[int] | None, n_features:
     for i in out_indices:
         j = int(i) + n_features if int(i) < 0 else int(i)
         if not 0 <= j < n_features:
-            raise ConfigError(f"out_indices={list(out_indices)}: {i} is outside the {n_features} features of this "
-                              f"{layout} backbone (0..{n_features - 1}, or negative from the end)", key="out_indices")
+            raise ConfigError(
+                f"out_indices={list(out_indices)}: {i} is outside the {n_features} features of this "
+                f"{layout} backbone (0..{n_features - 1}, or negative from the end)",
+                key="out_indices",
+            )
         picked.append(j)
     return picked
 
@@ -76,7 +79,7 @@ def resolve_checkpoint(ckpt: str | Path, name: str) -> Path:
 
     for host in ("https://hf.co/", "https://huggingface.co/"):
         if text.startswith(host) and "/resolve/" in text:
-            repo, _, rest = text[len(host):].partition("/resolve/")
+            repo, _, rest = text[len(host) :].partition("/resolve/")
             revision, _, filename = rest.partition("/")
             return Path(fetch_weights(WeightRef(hf_repo=repo, filename=filename, revision=revision), name=name))
     return Path(fetch_weights(WeightRef(url=text), name=name))
@@ -133,19 +136,24 @@ def build_named(
         CheckpointError: The weight file is absent, truncated or does not fit (keys named).
     """
     if model_bands is not None and bands is not None and _band_names(model_bands) != _band_names(bands):
-        raise ConfigError(f"{name}: model_bands={list(model_bands)} and bands={list(bands)} disagree; give one",
-                          key="model_bands")
+        raise ConfigError(
+            f"{name}: model_bands={list(model_bands)} and bands={list(bands)} disagree; give one", key="model_bands"
+        )
     if ckpt_data is not None and ckpt_path is not None and str(ckpt_data) != str(ckpt_path):
-        raise ConfigError(f"{name}: ckpt_data={ckpt_data} and ckpt_path={ckpt_path} disagree; give one",
-                          key="ckpt_data")
+        raise ConfigError(
+            f"{name}: ckpt_data={ckpt_data} and ckpt_path={ckpt_path} disagree; give one", key="ckpt_data"
+        )
     ckpt = ckpt_path if ckpt_path is not None else ckpt_data
     chosen = _band_names(model_bands if model_bands is not None else bands)
     entry = load_index()["weights"][weights]
     unnamed = chosen is not None and not entry.get("bands")
     if unnamed:  # torchgeo records no band names (fMoW GASSL): the input must be the weight's bands, in order
         if (pretrained or ckpt is not None) and len(chosen or []) != entry["in_chans"]:
-            raise ConfigError(f"{name}: the weights take {entry['in_chans']} bands (torchgeo records no names), "
-                              f"got model_bands={chosen}; give them all, in the weight's order", key="in_chans")
+            raise ConfigError(
+                f"{name}: the weights take {entry['in_chans']} bands (torchgeo records no names), "
+                f"got model_bands={chosen}; give them all, in the weight's order",
+                key="in_chans",
+            )
         kwargs.setdefault("in_chans", len(chosen or []))
         given, chosen = chosen, None
     local = resolve_checkpoint(ckpt, name) if ckpt is not None else None
@@ -154,8 +162,14 @@ def build_named(
     if local is not None:
         check_keys(local, weights, layout, name)
     if layout == "swin":
-        bb = build_backbone(weights, pretrained=pretrained or local is not None, ckpt_path=local,
-                            weights_dir=weights_dir, bands=chosen, **kwargs)
+        bb = build_backbone(
+            weights,
+            pretrained=pretrained or local is not None,
+            ckpt_path=local,
+            weights_dir=weights_dir,
+            bands=chosen,
+            **kwargs,
+        )
         dim = bb.out_channels[0]
         widths = [dim * 2 ** (i // 2) for i in range(_N_FEATURES["swin"])]  # embed, stage, merge, stage, ...
         bb.stage_positions = layer_indices("swin", out_indices, len(widths))
@@ -163,8 +177,15 @@ def build_named(
     else:
         depth = _vit_depth(kwargs) if layout == "vit" else _N_FEATURES["resnet"]
         picked = layer_indices(layout, out_indices, depth)
-        bb = build_backbone(weights, pretrained=pretrained or local is not None, ckpt_path=local,
-                            weights_dir=weights_dir, bands=chosen, out_indices=picked, **kwargs)
+        bb = build_backbone(
+            weights,
+            pretrained=pretrained or local is not None,
+            ckpt_path=local,
+            weights_dir=weights_dir,
+            bands=chosen,
+            out_indices=picked,
+            **kwargs,
+        )
     bb.name = name
     if unnamed:
         bb.bands = given
@@ -202,8 +223,9 @@ def check_keys(path: Path, weights: str, layout: Layout, name: str) -> None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:
-        raise CheckpointError(f"cannot read the weights of {name} (truncated or not a torch file?): {exc}",
-                              path=path) from exc
+        raise CheckpointError(
+            f"cannot read the weights of {name} (truncated or not a torch file?): {exc}", path=path
+        ) from exc
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
@@ -217,7 +239,9 @@ def check_keys(path: Path, weights: str, layout: Layout, name: str) -> None:
             f"this file does not hold the {load_index()['weights'][weights]['builder']} weights {name} expects "
             f"(torchgeo {weights}): missing keys {missing[:10]}{' ...' if len(missing) > 10 else ''} "
             f"({len(missing)}), unexpected keys {unexpected[:10]}{' ...' if len(unexpected) > 10 else ''} "
-            f"({len(unexpected)})", path=path)
+            f"({len(unexpected)})",
+            path=path,
+        )
 
 
 def _vit_depth(kwargs: dict[str, Any]) -> int:
@@ -228,14 +252,29 @@ def _vit_depth(kwargs: dict[str, Any]) -> int:
 def variant(name: str, weights: str, layout: Layout, module: str) -> Any:
     """A registered builder for TerraTorch's name ``name`` (what the entry point names)."""
 
-    def builder(model_bands: Sequence[Any] | None = None, *, pretrained: bool = False,
-                ckpt_data: str | Path | None = None, out_indices: Sequence[int] | None = None,
-                **kwargs: Any) -> TorchGeoBackbone:
-        return build_named(name, weights, layout, model_bands=model_bands, pretrained=pretrained,
-                           ckpt_data=ckpt_data, out_indices=out_indices, **kwargs)
+    def builder(
+        model_bands: Sequence[Any] | None = None,
+        *,
+        pretrained: bool = False,
+        ckpt_data: str | Path | None = None,
+        out_indices: Sequence[int] | None = None,
+        **kwargs: Any,
+    ) -> TorchGeoBackbone:
+        return build_named(
+            name,
+            weights,
+            layout,
+            model_bands=model_bands,
+            pretrained=pretrained,
+            ckpt_data=ckpt_data,
+            out_indices=out_indices,
+            **kwargs,
+        )
 
     builder.__name__ = builder.__qualname__ = name
     builder.__module__ = module
-    builder.__doc__ = (f"TerraTorch's ``{name}``: torchgeo weights ``{weights}`` "
-                       f"({layout}; see :func:`geo_plugin_torchgeo._named.build_named` for the arguments).")
+    builder.__doc__ = (
+        f"TerraTorch's ``{name}``: torchgeo weights ``{weights}`` "
+        f"({layout}; see :func:`geo_plugin_torchgeo._named.build_named` for the arguments)."
+    )
     return builder

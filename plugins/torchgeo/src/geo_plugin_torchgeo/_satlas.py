@@ -55,9 +55,14 @@ for _name, (_weights, _layout) in SATLAS.items():
     globals()[_name] = variant(_name, _weights, _layout, __name__)
 
 
-def test_satlas_swin(model_bands: Sequence[Any] | None = None, *, in_chans: int | None = None,
-                     out_indices: Sequence[int] | None = None, pretrained: bool = False,
-                     **kwargs: Any) -> TorchGeoBackbone:
+def test_satlas_swin(
+    model_bands: Sequence[Any] | None = None,
+    *,
+    in_chans: int | None = None,
+    out_indices: Sequence[int] | None = None,
+    pretrained: bool = False,
+    **kwargs: Any,
+) -> TorchGeoBackbone:
     """A tiny random Swin-V2 (embed 16, one block per stage) with Satlas Swin's feature list.
 
     Args:
@@ -72,16 +77,29 @@ def test_satlas_swin(model_bands: Sequence[Any] | None = None, *, in_chans: int 
     from torchvision.models.swin_transformer import PatchMergingV2, SwinTransformer, SwinTransformerBlockV2
 
     if pretrained:
-        raise ConfigError("test_satlas_swin is a tiny test variant without weights; use pretrained=False",
-                          key="pretrained")
+        raise ConfigError(
+            "test_satlas_swin is a tiny test variant without weights; use pretrained=False", key="pretrained"
+        )
     bands = [str(getattr(b, "value", b)) for b in model_bands] if model_bands is not None else None
     chans = len(bands) if bands is not None else (in_chans or 3)
-    opts: dict[str, Any] = {"patch_size": [4, 4], "embed_dim": 16, "depths": [1, 1, 1, 1],
-                            "num_heads": [1, 1, 2, 2], "window_size": [4, 4], **kwargs}
+    opts: dict[str, Any] = {
+        "patch_size": [4, 4],
+        "embed_dim": 16,
+        "depths": [1, 1, 1, 1],
+        "num_heads": [1, 1, 2, 2],
+        "window_size": [4, 4],
+        **kwargs,
+    }
     model = SwinTransformer(block=SwinTransformerBlockV2, downsample_layer=PatchMergingV2, **opts)
     model.features[0][0] = nn.Conv2d(chans, opts["embed_dim"], kernel_size=4, stride=4)
     widths = [opts["embed_dim"] * 2 ** (i // 2) for i in range(len(model.features))]
     positions = layer_indices("swin", out_indices, len(widths))
     entry = {"family": "torchvision_swin", "bands": bands}
-    return TorchGeoBackbone(model.features, [widths[i] for i in positions], name="test_satlas_swin", entry=entry,
-                            channels_last=True, stage_positions=positions)
+    return TorchGeoBackbone(
+        model.features,
+        [widths[i] for i in positions],
+        name="test_satlas_swin",
+        entry=entry,
+        channels_last=True,
+        stage_positions=positions,
+    )

@@ -72,17 +72,37 @@ class ScaleMAEEncoder(ScaleMAE):
         bands: Band names, for messages.
     """
 
-    def __init__(self, *, patch_size: int, embed_dim: int, depth: int, num_heads: int, in_chans: int = 3,
-                 default_input_res: float = 1.0, out_indices: Sequence[int] | None = None,
-                 bands: Sequence[str] | None = None) -> None:
-        super().__init__(res=default_input_res, patch_size=patch_size, in_chans=in_chans, embed_dim=embed_dim,
-                         depth=depth, num_heads=num_heads, mlp_ratio=4, qkv_bias=True, num_classes=0,
-                         pos_embed="none", norm_layer=partial(nn.LayerNorm, eps=1e-6))
+    def __init__(
+        self,
+        *,
+        patch_size: int,
+        embed_dim: int,
+        depth: int,
+        num_heads: int,
+        in_chans: int = 3,
+        default_input_res: float = 1.0,
+        out_indices: Sequence[int] | None = None,
+        bands: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(
+            res=default_input_res,
+            patch_size=patch_size,
+            in_chans=in_chans,
+            embed_dim=embed_dim,
+            depth=depth,
+            num_heads=num_heads,
+            mlp_ratio=4,
+            qkv_bias=True,
+            num_classes=0,
+            pos_embed="none",
+            norm_layer=partial(nn.LayerNorm, eps=1e-6),
+        )
         picked = [-1] if out_indices is None else [int(i) for i in out_indices]
         bad = [i for i in picked if not -depth <= i < depth]
         if bad:
-            raise ConfigError(f"out_indices {bad} outside the {depth} blocks (0..{depth - 1} or negative)",
-                              key="out_indices")
+            raise ConfigError(
+                f"out_indices {bad} outside the {depth} blocks (0..{depth - 1} or negative)", key="out_indices"
+            )
         self.patch_embed.strict_img_size = False  # any multiple of the patch size: the encoding follows the grid
         self.depth = depth
         self.default_input_res = float(default_input_res)
@@ -104,8 +124,9 @@ class ScaleMAEEncoder(ScaleMAE):
         if h % p or w % p:
             raise ConfigError(f"Scale-MAE needs H and W divisible by the patch size {p}; got {h}x{w}", key="img_size")
         tokens = self.patch_embed.proj(x).flatten(2).transpose(1, 2)
-        res = torch.as_tensor(self.default_input_res if input_res is None else input_res, dtype=torch.float32,
-                              device=x.device).reshape(-1)
+        res = torch.as_tensor(
+            self.default_input_res if input_res is None else input_res, dtype=torch.float32, device=x.device
+        ).reshape(-1)
         res = res.expand(b) if res.numel() == 1 else res
         pos = gsd_pos_embed(tokens.shape[-1], h // p, w // p, res).to(tokens.dtype)
         tokens = torch.cat((self.cls_token.expand(b, -1, -1), tokens + pos), dim=1)
@@ -122,8 +143,9 @@ class ScaleMAEEncoder(ScaleMAE):
 
 
 # -- checkpoint filter ---------------------------------------------------------------------------------
-def load_scalemae_checkpoint(model: ScaleMAEEncoder, path: str | os.PathLike[str],
-                             pretrained_bands: Sequence[str] = PRETRAINED_BANDS) -> None:
+def load_scalemae_checkpoint(
+    model: ScaleMAEEncoder, path: str | os.PathLike[str], pretrained_bands: Sequence[str] = PRETRAINED_BANDS
+) -> None:
     """Load a released Scale-MAE file (``{"model": ...}`` with the MAE decoder, or torchgeo's encoder file).
 
     The patch embedding's input channels are matched by band name; the position embedding of the file
@@ -137,15 +159,23 @@ def load_scalemae_checkpoint(model: ScaleMAEEncoder, path: str | os.PathLike[str
     own = model.state_dict()[key]
     ck = sd[key]
     bands = model.bands or list(pretrained_bands)
-    if ck.shape[1] == len(pretrained_bands) and ck.shape[0] == own.shape[0] and ck.shape[2:] == own.shape[2:] and (
-            [b.upper() for b in bands] != [b.upper() for b in pretrained_bands]):
+    if (
+        ck.shape[1] == len(pretrained_bands)
+        and ck.shape[0] == own.shape[0]
+        and ck.shape[2:] == own.shape[2:]
+        and ([b.upper() for b in bands] != [b.upper() for b in pretrained_bands])
+    ):
         new = own.clone()
         index = {b.upper(): i for i, b in enumerate(pretrained_bands)}
         for j, band in enumerate(bands):
             i = index.get(str(band).upper())
             if i is None:
-                log.info("Scale-MAE: band %s is not a pretrained band %s; its patch-embedding channel keeps its "
-                         "random initialisation", band, list(pretrained_bands))
+                log.info(
+                    "Scale-MAE: band %s is not a pretrained band %s; its patch-embedding channel keeps its "
+                    "random initialisation",
+                    band,
+                    list(pretrained_bands),
+                )
             else:
                 new[:, j] = ck[:, i]
         sd[key] = new
@@ -195,9 +225,16 @@ def build_scalemae(
     names = [str(getattr(b, "value", b)).split(".")[-1] for b in chosen] if chosen is not None else None
     if names is None:
         log.info("%s: bands not given; assuming the pretrained order %s", name, PRETRAINED_BANDS)
-    model = ScaleMAEEncoder(patch_size=cfg["patch_size"], embed_dim=cfg["embed_dim"], depth=depth or cfg["depth"],
-                            num_heads=cfg["num_heads"], in_chans=len(names) if names else 3,
-                            default_input_res=default_input_res, out_indices=out_indices, bands=names)
+    model = ScaleMAEEncoder(
+        patch_size=cfg["patch_size"],
+        embed_dim=cfg["embed_dim"],
+        depth=depth or cfg["depth"],
+        num_heads=cfg["num_heads"],
+        in_chans=len(names) if names else 3,
+        default_input_res=default_input_res,
+        out_indices=out_indices,
+        bands=names,
+    )
     ckpt = ckpt_path if ckpt_path is not None else ckpt_data
     if ckpt is not None:
         load_scalemae_checkpoint(model, resolve_checkpoint(ckpt, f"torchgeo:{name}"))

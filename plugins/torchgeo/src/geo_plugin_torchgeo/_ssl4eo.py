@@ -64,7 +64,9 @@ SSL4EO: dict[str, tuple[str, Layout]] = {
     "ssl4eol_vit_small_patch16_224_landsat_etm_sr_moco": ("ViTSmall16_Weights.LANDSAT_ETM_SR_MOCO", "vit"),
     "ssl4eol_vit_small_patch16_224_landsat_etm_sr_simclr": ("ViTSmall16_Weights.LANDSAT_ETM_SR_SIMCLR", "vit"),
     "ssl4eol_vit_small_patch16_224_landsat_oli_tirs_toa_simclr": (
-        "ViTSmall16_Weights.LANDSAT_OLI_TIRS_TOA_SIMCLR", "vit"),
+        "ViTSmall16_Weights.LANDSAT_OLI_TIRS_TOA_SIMCLR",
+        "vit",
+    ),
     "ssl4eol_vit_small_patch16_224_landsat_oli_sr_moco": ("ViTSmall16_Weights.LANDSAT_OLI_SR_MOCO", "vit"),
     "ssl4eol_vit_small_patch16_224_landsat_oli_sr_simclr": ("ViTSmall16_Weights.LANDSAT_OLI_SR_SIMCLR", "vit"),
     "ssl4eos12_vit_small_patch16_224_sentinel2_all_dino": ("ViTSmall16_Weights.SENTINEL2_ALL_DINO", "vit"),
@@ -75,8 +77,16 @@ for _name, (_weights, _layout) in SSL4EO.items():
     globals()[_name] = variant(_name, _weights, _layout, __name__)
 
 
-def _tiny(model: str, layout: Layout, name: str, model_bands: Sequence[Any] | None, in_chans: int | None,
-          out_indices: Sequence[int] | None, pretrained: bool, kwargs: dict[str, Any]) -> TorchGeoBackbone:
+def _tiny(
+    model: str,
+    layout: Layout,
+    name: str,
+    model_bands: Sequence[Any] | None,
+    in_chans: int | None,
+    out_indices: Sequence[int] | None,
+    pretrained: bool,
+    kwargs: dict[str, Any],
+) -> TorchGeoBackbone:
     import timm
     from geo_core import ConfigError
 
@@ -90,13 +100,19 @@ def _tiny(model: str, layout: Layout, name: str, model_bands: Sequence[Any] | No
     if layout == "vit":
         kwargs.setdefault("dynamic_img_size", True)
     body: Any = timm.create_model(model, features_only=True, in_chans=chans, out_indices=tuple(picked), **kwargs)
-    return TorchGeoBackbone(body, [int(c) for c in body.feature_info.channels()], name=name,
-                            entry={"family": "timm", "bands": bands})
+    return TorchGeoBackbone(
+        body, [int(c) for c in body.feature_info.channels()], name=name, entry={"family": "timm", "bands": bands}
+    )
 
 
-def test_ssl4eo_resnet(model_bands: Sequence[Any] | None = None, *, in_chans: int | None = None,
-                       out_indices: Sequence[int] | None = None, pretrained: bool = False,
-                       **kwargs: Any) -> TorchGeoBackbone:
+def test_ssl4eo_resnet(
+    model_bands: Sequence[Any] | None = None,
+    *,
+    in_chans: int | None = None,
+    out_indices: Sequence[int] | None = None,
+    pretrained: bool = False,
+    **kwargs: Any,
+) -> TorchGeoBackbone:
     """A tiny random ResNet (timm ``test_resnet``) with the SSL4EO ResNet feature list.
 
     Args:
@@ -106,13 +122,17 @@ def test_ssl4eo_resnet(model_bands: Sequence[Any] | None = None, *, in_chans: in
         pretrained: Must be False: there are no weights.
         **kwargs: Passed to ``timm.create_model``.
     """
-    return _tiny("test_resnet", "resnet", "test_ssl4eo_resnet", model_bands, in_chans, out_indices, pretrained,
-                 kwargs)
+    return _tiny("test_resnet", "resnet", "test_ssl4eo_resnet", model_bands, in_chans, out_indices, pretrained, kwargs)
 
 
-def test_ssl4eo_vit(model_bands: Sequence[Any] | None = None, *, in_chans: int | None = None,
-                    out_indices: Sequence[int] | None = None, pretrained: bool = False,
-                    **kwargs: Any) -> TorchGeoBackbone:
+def test_ssl4eo_vit(
+    model_bands: Sequence[Any] | None = None,
+    *,
+    in_chans: int | None = None,
+    out_indices: Sequence[int] | None = None,
+    pretrained: bool = False,
+    **kwargs: Any,
+) -> TorchGeoBackbone:
     """A tiny random ViT (timm ``test_vit``, 6 blocks of width 64) with the SSL4EO ViT feature list.
 
     Args:

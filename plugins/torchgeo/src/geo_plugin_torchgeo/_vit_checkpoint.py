@@ -43,8 +43,9 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
     return dict(obj)
 
 
-def encoder_state(raw: Mapping[str, Any], marker: str, namespace: Sequence[str],
-                  what: str) -> tuple[dict[str, Tensor], str]:
+def encoder_state(
+    raw: Mapping[str, Any], marker: str, namespace: Sequence[str], what: str
+) -> tuple[dict[str, Tensor], str]:
     """The encoder's tensors without their prefix, and the prefix.
 
     Args:
@@ -64,13 +65,14 @@ def encoder_state(raw: Mapping[str, Any], marker: str, namespace: Sequence[str],
     keys = [k for k in raw if isinstance(k, str)]
     prefix = next((k[: -len(marker)] for k in keys if k.endswith(marker)), None)
     if prefix is None:
-        raise CheckpointError(f"no {what} encoder in this checkpoint (no key ends with {marker!r}); its keys start "
-                              f"with {keys[:6]}")
+        raise CheckpointError(
+            f"no {what} encoder in this checkpoint (no key ends with {marker!r}); its keys start with {keys[:6]}"
+        )
     sd, skipped = {}, []
     for k, v in raw.items():
         if not (isinstance(k, str) and k.startswith(prefix) and isinstance(v, Tensor)):
             continue
-        short = k[len(prefix):]
+        short = k[len(prefix) :]
         if short.startswith(tuple(namespace)):
             sd[short] = v
         else:
@@ -84,8 +86,13 @@ def _few(items: list[str]) -> str:
     return f"{items[:8]}{f' ... ({len(items)} in all)' if len(items) > 8 else ''}"
 
 
-def load_strict(model: nn.Module, sd: dict[str, Tensor], prefix: str, source: object,
-                fix: Callable[[str, Tensor, Tensor], Tensor | None] | None = None) -> None:
+def load_strict(
+    model: nn.Module,
+    sd: dict[str, Tensor],
+    prefix: str,
+    source: object,
+    fix: Callable[[str, Tensor, Tensor], Tensor | None] | None = None,
+) -> None:
     """Load ``sd`` into ``model``; every model key must be there with its shape.
 
     Args:
@@ -113,11 +120,17 @@ def load_strict(model: nn.Module, sd: dict[str, Tensor], prefix: str, source: ob
     missing = [prefix + k for k in own if k not in sd]
     unexpected = [prefix + k for k in sd if k not in own]
     if missing or unexpected or shapes:
-        parts = ([f"missing keys {_few(missing)}"] if missing else []) + (
-            [f"unexpected keys {_few(unexpected)}"] if unexpected else []) + (
-            [f"shapes that do not fit {_few(shapes)}"] if shapes else [])
-        raise CheckpointError("the checkpoint does not match the model: " + "; ".join(parts)
-                              + " (a different variant or depth, or a truncated file?)", path=source)
+        parts = (
+            ([f"missing keys {_few(missing)}"] if missing else [])
+            + ([f"unexpected keys {_few(unexpected)}"] if unexpected else [])
+            + ([f"shapes that do not fit {_few(shapes)}"] if shapes else [])
+        )
+        raise CheckpointError(
+            "the checkpoint does not match the model: "
+            + "; ".join(parts)
+            + " (a different variant or depth, or a truncated file?)",
+            path=source,
+        )
     with torch.no_grad():
         model.load_state_dict(sd, strict=True)
     log.info("loaded %s weights from %s", type(model).__name__, source)

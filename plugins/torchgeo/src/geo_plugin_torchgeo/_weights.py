@@ -32,8 +32,9 @@ def weights_search_dirs(weights_dir: str | Path | None = None) -> list[Path]:
     return [*dirs, Path(torch.hub.get_dir()) / "checkpoints"]
 
 
-def find_weights_file(name: str, entry: dict[str, Any], ckpt_path: str | Path | None = None,
-                      weights_dir: str | Path | None = None) -> Path:
+def find_weights_file(
+    name: str, entry: dict[str, Any], ckpt_path: str | Path | None = None, weights_dir: str | Path | None = None
+) -> Path:
     """Return the local file of weights ``name``, fetching it on first use.
 
     ``ckpt_path`` or ``weights_dir`` name local files only. Otherwise ``$GEO_TORCHGEO_WEIGHTS`` and torch's
@@ -48,8 +49,9 @@ def find_weights_file(name: str, entry: dict[str, Any], ckpt_path: str | Path | 
         path = Path(ckpt_path).expanduser()
         path = path / file if path.is_dir() else path
         if not path.is_file():
-            raise CheckpointError(f"weights {name} not found (expected the file {file}; download it from "
-                                  f"{entry['url']})", path=path)
+            raise CheckpointError(
+                f"weights {name} not found (expected the file {file}; download it from {entry['url']})", path=path
+            )
         return path
     dirs = weights_search_dirs(weights_dir)
     for d in dirs:
@@ -63,8 +65,9 @@ def find_weights_file(name: str, entry: dict[str, Any], ckpt_path: str | Path | 
     )
 
 
-def load_weights(module: nn.Module, path: Path, *, allow_missing: tuple[str, ...] = (),
-                 skip: tuple[str, ...] = ()) -> None:
+def load_weights(
+    module: nn.Module, path: Path, *, allow_missing: tuple[str, ...] = (), skip: tuple[str, ...] = ()
+) -> None:
     """Load a torchgeo state dict into ``module`` (features-only wrappers allowed).
 
     Keys of modules the features wrapper pruned (classifier, final norm, blocks

@@ -50,8 +50,11 @@ def resolve_deprecated(kwargs: dict[str, Any], new: dict[str, Any], owner: str) 
             value = kwargs.pop(old)
             used.append(f"{old} -> {target}")
             if out.get(target) is not None and out[target] != value:
-                raise ConfigError(f"{owner}: both {old}={value!r} (deprecated) and {target}={out[target]!r} given; "
-                                  f"pass only {target}", key=target)
+                raise ConfigError(
+                    f"{owner}: both {old}={value!r} (deprecated) and {target}={out[target]!r} given; "
+                    f"pass only {target}",
+                    key=target,
+                )
             out[target] = value
     sched = dict(out.get("scheduler_kwargs") or {})
     for key in SCHEDULER_KEYS:

@@ -122,22 +122,30 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             training_mode, layer_decay, n_trainable_blocks = "full", 1.0, None
         unknown_sched = set(args["scheduler_kwargs"]) - set(_SCHEDULER_DEFAULTS)
         if unknown_sched:
-            raise ConfigError(f"{owner}: unknown scheduler_kwargs {sorted(unknown_sched)}; "
-                              f"expected {sorted(_SCHEDULER_DEFAULTS)}", key="scheduler_kwargs")
+            raise ConfigError(
+                f"{owner}: unknown scheduler_kwargs {sorted(unknown_sched)}; expected {sorted(_SCHEDULER_DEFAULTS)}",
+                key="scheduler_kwargs",
+            )
         self.scheduler_kwargs = {**_SCHEDULER_DEFAULTS, **args["scheduler_kwargs"]}
         if training_mode not in get_args(TrainingMode):
-            raise ConfigError(f"{owner}: training_mode must be one of {get_args(TrainingMode)}, got {training_mode!r}",
-                              key="training_mode")
+            raise ConfigError(
+                f"{owner}: training_mode must be one of {get_args(TrainingMode)}, got {training_mode!r}",
+                key="training_mode",
+            )
         if not 0.0 < layer_decay <= 1.0:
             raise ConfigError(f"{owner}: layer_decay must be in (0, 1], got {layer_decay}", key="layer_decay")
 
         timm_kwargs = dict(timm_kwargs or {})
-        given = [k for k, v in (("name", name), ("encoder", encoder), ("zoobot_checkpoint_loc", zoobot_checkpoint_loc))
-                 if v is not None]
+        given = [
+            k
+            for k, v in (("name", name), ("encoder", encoder), ("zoobot_checkpoint_loc", zoobot_checkpoint_loc))
+            if v is not None
+        ]
         if len(given) != 1:
             raise ConfigError(
                 f"{owner}: pass exactly one of name=, encoder=, zoobot_checkpoint_loc=; got {given or 'none'}",
-                key="encoder")
+                key="encoder",
+            )
         if encoder is not None:
             if weights is not None:
                 raise ConfigError(f"{owner}: weights= applies to name=, not to an in-memory encoder", key="weights")
@@ -153,8 +161,11 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             assert zoobot_checkpoint_loc is not None
             src = load_checkpoint_file(zoobot_checkpoint_loc).get("hyper_parameters", {})
             self.encoder = load_pretrained_zoobot(zoobot_checkpoint_loc)
-            name, greyscale, timm_kwargs = src.get("name"), bool(src.get("greyscale", False)), dict(
-                src.get("timm_kwargs") or {})
+            name, greyscale, timm_kwargs = (
+                src.get("name"),
+                bool(src.get("greyscale", False)),
+                dict(src.get("timm_kwargs") or {}),
+            )
         channels = 1 if greyscale else int(timm_kwargs.get("in_chans", 3))
         self.encoder_dim = int(encoder_dim) if encoder_dim is not None else measure_encoder_dim(self.encoder, channels)
         self.channels = channels
@@ -175,8 +186,10 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             n_train = 0
         elif n_trainable_blocks is not None:
             if not 0 <= n_trainable_blocks <= n:
-                raise ConfigError(f"{owner}: the encoder has {n} blocks; n_trainable_blocks={n_trainable_blocks}",
-                                  key="n_trainable_blocks")
+                raise ConfigError(
+                    f"{owner}: the encoder has {n} blocks; n_trainable_blocks={n_trainable_blocks}",
+                    key="n_trainable_blocks",
+                )
             n_train = n_trainable_blocks
         else:
             n_train = n
@@ -194,14 +207,27 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         clean_timm = {k: v for k, v in timm_kwargs.items() if k not in ("pretrained", "pretrained_cfg_overlay")}
         if str(name or "").startswith(("hf_hub:", "hf-hub:")):
             clean_timm["pretrained"] = False  # a reload takes the architecture only; weights are in the state dict
-        self.save_hyperparameters({
-            "name": name, "zoobot_checkpoint_loc": None, "weights": None, "greyscale": greyscale,
-            "timm_kwargs": clean_timm, "encoder_dim": self.encoder_dim if encoder is not None else None,
-            "training_mode": training_mode, "n_trainable_blocks": n_trainable_blocks, "layer_decay": layer_decay,
-            "weight_decay": self.weight_decay, "learning_rate": self.learning_rate,
-            "head_dropout_prob": head_dropout_prob, "scheduler_kwargs": dict(args["scheduler_kwargs"]),
-            "label_col": label_col, "prog_bar": prog_bar, "visualize_images": visualize_images, "seed": seed,
-        })
+        self.save_hyperparameters(
+            {
+                "name": name,
+                "zoobot_checkpoint_loc": None,
+                "weights": None,
+                "greyscale": greyscale,
+                "timm_kwargs": clean_timm,
+                "encoder_dim": self.encoder_dim if encoder is not None else None,
+                "training_mode": training_mode,
+                "n_trainable_blocks": n_trainable_blocks,
+                "layer_decay": layer_decay,
+                "weight_decay": self.weight_decay,
+                "learning_rate": self.learning_rate,
+                "head_dropout_prob": head_dropout_prob,
+                "scheduler_kwargs": dict(args["scheduler_kwargs"]),
+                "label_col": label_col,
+                "prog_bar": prog_bar,
+                "visualize_images": visualize_images,
+                "seed": seed,
+            }
+        )
 
     # -- hyperparameters of subclasses ---------------------------------------
     def _record_hparams(self, **values: Any) -> None:
@@ -302,8 +328,10 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             x = batch["image"]
             y = batch.get(self.label_col)
             if y is None and need_label:
-                raise KeyError(f"batch has no {self.label_col!r} labels (keys: {sorted(batch)}); "
-                               "set label_col= to the key holding them")
+                raise KeyError(
+                    f"batch has no {self.label_col!r} labels (keys: {sorted(batch)}); "
+                    "set label_col= to the key holding them"
+                )
             return x, y
         if isinstance(batch, (list, tuple)):
             return batch[0], (batch[1] if len(batch) > 1 else None)
@@ -318,8 +346,14 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         assert y is not None
         y_pred = self(x)
         loss = self.loss(y_pred, y).mean()
-        self.log(f"finetuning/{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=self.prog_bar,
-                 batch_size=x.shape[0])
+        self.log(
+            f"finetuning/{stage}_loss",
+            loss,
+            on_step=False,
+            on_epoch=True,
+            prog_bar=self.prog_bar,
+            batch_size=x.shape[0],
+        )
         self._update_metrics(stage, y_pred.detach(), y)
         return loss
 

@@ -53,8 +53,9 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         if num_classes < 2:
             raise ConfigError(f"num_classes must be at least 2, got {num_classes}", key="num_classes")
         if class_weights is not None and len(class_weights) != num_classes:
-            raise ConfigError(f"class_weights has {len(class_weights)} values for {num_classes} classes",
-                              key="class_weights")
+            raise ConfigError(
+                f"class_weights has {len(class_weights)} values for {num_classes} classes", key="class_weights"
+            )
         self.num_classes = num_classes
         self.head = LinearHead(self.encoder_dim, num_classes, dropout_prob=self.head_dropout_prob)
         self.label_smoothing = float(label_smoothing)
@@ -65,7 +66,8 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         self.val_acc = tm.Accuracy(task="multiclass", num_classes=num_classes)
         self.test_acc = tm.Accuracy(task="multiclass", num_classes=num_classes)
         self._record_hparams(
-            num_classes=num_classes, label_smoothing=self.label_smoothing,
+            num_classes=num_classes,
+            label_smoothing=self.label_smoothing,
             class_weights=None if class_weights is None else [float(w) for w in class_weights],
             run_linear_sanity_check=run_linear_sanity_check,
         )

@@ -9,8 +9,12 @@ import typer
 
 __all__ = ["zoobot_app", "predict_cmd", "load_finetuned"]
 
-zoobot_app = typer.Typer(help="Zoobot-style catalog fine-tuning: predict on a catalog.", no_args_is_help=True,
-                         add_completion=False, rich_markup_mode=None)
+zoobot_app = typer.Typer(
+    help="Zoobot-style catalog fine-tuning: predict on a catalog.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 
 _CLASSES = {
     "classifier": "FinetuneableZoobotClassifier",
@@ -33,17 +37,21 @@ def load_finetuned(checkpoint: str | Path, task: str = "auto"):  # type: ignore[
     if task == "auto":
         cls_name = load_checkpoint_file(checkpoint).get("zoobot_class")
         if cls_name not in _CLASSES.values():
-            raise CheckpointError("cannot tell which Zoobot module wrote this checkpoint; pass --task "
-                                  "classifier|regressor|tree", path=checkpoint)
+            raise CheckpointError(
+                "cannot tell which Zoobot module wrote this checkpoint; pass --task classifier|regressor|tree",
+                path=checkpoint,
+            )
     else:
         cls_name = _CLASSES[task]
     cls = getattr(finetune, str(cls_name))
     try:
         return cls.load_from_checkpoint(checkpoint, map_location="cpu")
     except TypeError as exc:
-        raise CheckpointError(f"cannot rebuild {cls_name} from its hyperparameters ({exc}); a model built from an "
-                              "in-memory encoder must be loaded in Python with load_from_checkpoint(path, encoder=...)",
-                              path=checkpoint) from exc
+        raise CheckpointError(
+            f"cannot rebuild {cls_name} from its hyperparameters ({exc}); a model built from an "
+            "in-memory encoder must be loaded in Python with load_from_checkpoint(path, encoder=...)",
+            path=checkpoint,
+        ) from exc
 
 
 @zoobot_app.command("predict")
@@ -70,17 +78,25 @@ def predict_cmd(
         from geo_plugin_zoobot.predict_on_catalog import predict
 
         model = load_finetuned(checkpoint, task)
-        dm_kwargs: dict[str, object] = {k: v for k, v in (("image_size", image_size), ("scale", scale))
-                                        if v is not None}
+        dm_kwargs: dict[str, object] = {
+            k: v for k, v in (("image_size", image_size), ("scale", scale)) if v is not None
+        }
         for key, text in (("mean", mean), ("std", std)):
             if text:
                 try:
                     dm_kwargs[key] = [float(v) for v in text.split(",")]
                 except ValueError as exc:
                     raise typer.BadParameter(f"--{key} must be comma-separated numbers, got {text!r}") from exc
-        preds = predict(catalog, model, output, label_cols=label_cols.split(",") if label_cols else None,
-                        n_samples=n_samples, batch_size=batch_size, num_workers=num_workers,
-                        datamodule_kwargs=dm_kwargs)
+        preds = predict(
+            catalog,
+            model,
+            output,
+            label_cols=label_cols.split(",") if label_cols else None,
+            n_samples=n_samples,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            datamodule_kwargs=dm_kwargs,
+        )
     except GeoError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -135,8 +135,9 @@ class CatalogDataset(Dataset[dict[str, Any]]):
         if self.std is not None:
             image = image / self.std
         if self.image_size is not None and tuple(image.shape[-2:]) != tuple(self.image_size):
-            image = torch.nn.functional.interpolate(image[None], size=self.image_size, mode="bilinear",
-                                                    align_corners=False, antialias=True)[0]
+            image = torch.nn.functional.interpolate(
+                image[None], size=self.image_size, mode="bilinear", align_corners=False, antialias=True
+            )[0]
         if self.transform is not None:
             image = self.transform(image)
         item: dict[str, Any] = {"image": image.contiguous(), "id_str": self.ids[i]}
@@ -156,8 +157,9 @@ def _labels(df: pd.DataFrame, cols: list[str], dtype: str) -> Tensor:
         col = values[cols[0]]
         if col.isna().any():
             bad = df.loc[col.isna(), "id_str"].astype(str).tolist()
-            raise InputDataError(f"label column {cols[0]!r} is empty for {len(bad)} row(s), e.g. {bad[:5]}; "
-                                 "drop or fill those rows")
+            raise InputDataError(
+                f"label column {cols[0]!r} is empty for {len(bad)} row(s), e.g. {bad[:5]}; drop or fill those rows"
+            )
         if dtype == "long" or (dtype == "auto" and pd.api.types.is_integer_dtype(col)):
             return torch.tensor(col.to_numpy(dtype=np.int64))
         return torch.tensor(col.to_numpy(dtype=np.float32))
@@ -252,11 +254,14 @@ class CatalogDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         if catalog is not None and train_catalog is not None:
-            raise ConfigError("pass catalog= (split automatically) or train_catalog=/val_catalog=/..., not both",
-                              key="catalog")
+            raise ConfigError(
+                "pass catalog= (split automatically) or train_catalog=/val_catalog=/..., not both", key="catalog"
+            )
         if len(split_fractions) != 3 or abs(sum(split_fractions) - 1) > 1e-6 or min(split_fractions) < 0:
-            raise ConfigError(f"split_fractions must be three non-negative numbers summing to 1, got "
-                              f"{list(split_fractions)}", key="split_fractions")
+            raise ConfigError(
+                f"split_fractions must be three non-negative numbers summing to 1, got {list(split_fractions)}",
+                key="split_fractions",
+            )
         self.label_cols = list(label_cols) if label_cols else None
         self.catalog, self.train_catalog, self.val_catalog = catalog, train_catalog, val_catalog
         self.test_catalog, self.predict_catalog = test_catalog, predict_catalog
@@ -268,8 +273,14 @@ class CatalogDataModule(L.LightningDataModule):
         self.check_files = check_files
         self.label_key = label_key
         self._ds_kwargs: dict[str, Any] = {
-            "image_size": image_size, "greyscale": greyscale, "bands": bands, "scale": scale, "mean": mean,
-            "std": std, "label_dtype": label_dtype, "label_key": label_key,
+            "image_size": image_size,
+            "greyscale": greyscale,
+            "bands": bands,
+            "scale": scale,
+            "mean": mean,
+            "std": std,
+            "label_dtype": label_dtype,
+            "label_key": label_key,
         }
         self.datasets: dict[str, CatalogDataset] = {}
 
@@ -289,15 +300,20 @@ class CatalogDataModule(L.LightningDataModule):
             for split, part in self._split(df).items():
                 out[split] = (part, root)
         else:
-            for split, source in (("train", self.train_catalog), ("val", self.val_catalog),
-                                  ("test", self.test_catalog)):
+            for split, source in (
+                ("train", self.train_catalog),
+                ("val", self.val_catalog),
+                ("test", self.test_catalog),
+            ):
                 if source is not None:
                     out[split] = read_catalog(source)
         needed = {"fit": ["train"], "validate": ["val"], "test": ["test"]}.get(stage or "", [])
         lacking = [s for s in needed if s not in out or len(out[s][0]) == 0]
         if lacking:
-            raise ConfigError(f"stage {stage!r} needs a {lacking[0]} catalog (or rows with {self.split_col}="
-                              f"{lacking[0]!r})", key=f"{lacking[0]}_catalog")
+            raise ConfigError(
+                f"stage {stage!r} needs a {lacking[0]} catalog (or rows with {self.split_col}={lacking[0]!r})",
+                key=f"{lacking[0]}_catalog",
+            )
         return out
 
     def _split(self, df: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -311,7 +327,7 @@ class CatalogDataModule(L.LightningDataModule):
         order = rng.permutation(len(df))
         n_train = round(self.split_fractions[0] * len(df))
         n_val = round(self.split_fractions[1] * len(df))
-        parts = {"train": order[:n_train], "val": order[n_train:n_train + n_val], "test": order[n_train + n_val:]}
+        parts = {"train": order[:n_train], "val": order[n_train : n_train + n_val], "test": order[n_train + n_val :]}
         return {s: df.iloc[np.sort(idx)].reset_index(drop=True) for s, idx in parts.items() if len(idx)}
 
     def setup(self, stage: str | None = None) -> None:
@@ -330,8 +346,13 @@ class CatalogDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> DataLoader[dict[str, Any]]:
         if split not in self.datasets:
             raise ConfigError(f"no {split} data: call setup() first, or give a {split} catalog", key=f"{split}_catalog")
-        return DataLoader(self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+        return DataLoader(
+            self.datasets[split],
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
 
     def train_dataloader(self) -> DataLoader[dict[str, Any]]:
         """Shuffled training batches."""

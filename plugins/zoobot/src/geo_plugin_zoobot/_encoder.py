@@ -44,8 +44,9 @@ def hub_encoder_files(repo: str, with_weights: bool = True) -> tuple[dict[str, A
         raise CheckpointError(f"{repo}/config.json is not a timm model config ({exc})", path=cfg_path) from exc
     if not with_weights:
         return config, None
-    weights = fetch_weights([WeightRef(hf_repo=repo, filename=f) for f in ("model.safetensors", "pytorch_model.bin")],
-                            name=f"zoobot:{repo}")
+    weights = fetch_weights(
+        [WeightRef(hf_repo=repo, filename=f) for f in ("model.safetensors", "pytorch_model.bin")], name=f"zoobot:{repo}"
+    )
     return config, weights
 
 
@@ -55,8 +56,9 @@ def _timm_released(name: str) -> Path:
     except ImportError as exc:
         from geo_core import MissingDependencyError
 
-        raise MissingDependencyError("geo-plugin-timm", "pip install geo-plugin-timm",
-                                     f"timm's released weights of {name}") from exc
+        raise MissingDependencyError(
+            "geo-plugin-timm", "pip install geo-plugin-timm", f"timm's released weights of {name}"
+        ) from exc
     return fetch_timm_weights(name)
 
 
@@ -80,7 +82,7 @@ def build_timm_encoder(
 
     kwargs = dict(timm_kwargs or {})
     if name.startswith("timm:"):
-        name = name[len("timm:"):]
+        name = name[len("timm:") :]
     if greyscale:
         if kwargs.get("in_chans", 1) != 1:
             raise ConfigError(f"greyscale=True but timm_kwargs in_chans={kwargs['in_chans']}", key="greyscale")
@@ -120,8 +122,9 @@ def encoder_dim(encoder: nn.Module, channels: int = 3) -> int:
         value = getattr(encoder, attr, None)
         if isinstance(value, int) and value > 0:
             return value
-    log.info("encoder %s has neither num_features nor embed_dim: measuring with a dummy forward",
-             type(encoder).__name__)
+    log.info(
+        "encoder %s has neither num_features nor embed_dim: measuring with a dummy forward", type(encoder).__name__
+    )
     was_training = encoder.training
     encoder.eval()
     with torch.no_grad():
@@ -200,8 +203,7 @@ def load_checkpoint_file(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError("checkpoint not found; pass a local .ckpt path (downloads are not done here)",
-                              path=path)
+        raise CheckpointError("checkpoint not found; pass a local .ckpt path (downloads are not done here)", path=path)
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -231,9 +233,11 @@ def load_pretrained_zoobot(checkpoint_loc: str | Path) -> nn.Module:
             path=checkpoint_loc,
         )
     encoder = build_timm_encoder(name, greyscale=bool(hp.get("greyscale", False)), timm_kwargs=hp.get("timm_kwargs"))
-    state = {k[len("encoder."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("encoder.")}
+    state = {k[len("encoder.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("encoder.")}
     missing, unexpected = encoder.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise CheckpointError(f"encoder weights do not match {name!r}: missing {missing[:5]}, "
-                              f"unexpected {unexpected[:5]}", path=checkpoint_loc)
+        raise CheckpointError(
+            f"encoder weights do not match {name!r}: missing {missing[:5]}, unexpected {unexpected[:5]}",
+            path=checkpoint_loc,
+        )
     return encoder

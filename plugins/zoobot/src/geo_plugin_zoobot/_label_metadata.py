@@ -96,7 +96,9 @@ decals_dr12_ortho_pairs: Pairs = {
 decals_dr5_ortho_pairs: Pairs = _decals_pairs("-dr5")
 decals_dr8_ortho_pairs: Pairs = _decals_pairs("-dr8")
 decals_all_campaigns_ortho_pairs: Pairs = {
-    **decals_dr12_ortho_pairs, **decals_dr5_ortho_pairs, **decals_dr8_ortho_pairs,
+    **decals_dr12_ortho_pairs,
+    **decals_dr5_ortho_pairs,
+    **decals_dr8_ortho_pairs,
 }
 decals_ortho_dependencies: Dependencies = {
     **_decals_dependencies("-dr12"),

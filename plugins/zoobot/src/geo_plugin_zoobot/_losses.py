@@ -67,8 +67,10 @@ def calculate_multiquestion_loss(
         ``(B, n_questions)`` losses; unanswered questions are zero.
     """
     if labels.shape != predictions.shape:
-        raise ValueError(f"labels {tuple(labels.shape)} and predictions {tuple(predictions.shape)} differ in shape; "
-                         "the head's output size must equal the schema's number of answers")
+        raise ValueError(
+            f"labels {tuple(labels.shape)} and predictions {tuple(predictions.shape)} differ in shape; "
+            "the head's output size must equal the schema's number of answers"
+        )
     losses = [
         dirichlet_multinomial_nll(labels[:, start : end + 1], predictions[:, start : end + 1])
         for start, end in question_index_groups
@@ -110,9 +112,7 @@ def build_dirichlet_multinomial_loss(
     return DirichletMultinomialLoss(question_index_groups)
 
 
-def cross_entropy_loss(
-    y_pred: Tensor, y: Tensor, label_smoothing: float = 0.0, weight: Tensor | None = None
-) -> Tensor:
+def cross_entropy_loss(y_pred: Tensor, y: Tensor, label_smoothing: float = 0.0, weight: Tensor | None = None) -> Tensor:
     """Unreduced cross-entropy of logits ``(B, C)`` against class indices ``(B,)``."""
     return F.cross_entropy(y_pred, y.long(), weight=weight, label_smoothing=label_smoothing, reduction="none")
 

@@ -14,8 +14,14 @@ from geo_plugin_zoobot._losses import l1_loss, mse_loss
 
 __all__ = ["FinetuneableZoobotRegressor"]
 
-_LOSSES = {"mse": mse_loss, "mean_squared_error": mse_loss, "mae": l1_loss, "mean_absolute_error": l1_loss,
-           "l1": l1_loss, "l1_loss": l1_loss}
+_LOSSES = {
+    "mse": mse_loss,
+    "mean_squared_error": mse_loss,
+    "mae": l1_loss,
+    "mean_absolute_error": l1_loss,
+    "l1": l1_loss,
+    "l1_loss": l1_loss,
+}
 
 
 class FinetuneableZoobotRegressor(FinetuneableZoobotAbstract):

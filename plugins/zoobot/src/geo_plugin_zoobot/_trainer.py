@@ -46,8 +46,13 @@ def get_trainer(
     """
     callbacks: list[Any] = [
         ModelCheckpoint(
-            monitor=monitor, mode="min", dirpath=os.path.join(os.fspath(save_dir), "checkpoints"),
-            filename=file_template, save_top_k=save_top_k, auto_insert_metric_name=False, every_n_epochs=1,
+            monitor=monitor,
+            mode="min",
+            dirpath=os.path.join(os.fspath(save_dir), "checkpoints"),
+            filename=file_template,
+            save_top_k=save_top_k,
+            auto_insert_metric_name=False,
+            every_n_epochs=1,
         ),
         EarlyStopping(monitor=monitor, mode="min", patience=patience),
     ]

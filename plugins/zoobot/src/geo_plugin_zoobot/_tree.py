@@ -45,8 +45,9 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
             raise ConfigError("pass schema= or question_answer_pairs=/dependencies=, not both", key="schema")
         if schema is None:
             if question_answer_pairs is None or dependencies is None:
-                raise ConfigError("FinetuneableZoobotTree needs schema= (or question_answer_pairs= and dependencies=)",
-                                  key="schema")
+                raise ConfigError(
+                    "FinetuneableZoobotTree needs schema= (or question_answer_pairs= and dependencies=)", key="schema"
+                )
             schema = Schema(question_answer_pairs, dependencies)
         self.schema = get_schema(schema)
         self.output_dim = len(self.schema.label_cols)
@@ -60,8 +61,9 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
             return
         per_q = self.loss_fn.per_question(y_pred, y.to(y_pred.dtype)).mean(dim=0)
         for question, value in zip(self.schema.questions, per_q, strict=True):
-            self.log(f"finetuning/val_loss/{question.text}", value, on_step=False, on_epoch=True,
-                     batch_size=y_pred.shape[0])
+            self.log(
+                f"finetuning/val_loss/{question.text}", value, on_step=False, on_epoch=True, batch_size=y_pred.shape[0]
+            )
 
     def loss(self, y_pred: Tensor, y: Tensor) -> Tensor:
         """``(B,)``: per-galaxy Dirichlet-multinomial NLL summed over questions."""

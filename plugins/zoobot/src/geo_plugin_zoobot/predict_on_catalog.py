@@ -108,8 +108,13 @@ def predict(
     df, root = read_catalog(catalog)
     kwargs: dict[str, Any] = {"greyscale": getattr(model, "channels", 3) == 1, **(datamodule_kwargs or {})}
     kwargs.setdefault("root", root)
-    dm = CatalogDataModule(predict_catalog=df, batch_size=batch_size, num_workers=num_workers,
-                           inference_transform=inference_transform, **kwargs)
+    dm = CatalogDataModule(
+        predict_catalog=df,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        inference_transform=inference_transform,
+        **kwargs,
+    )
     dm.setup("predict")
     if device is not None:
         model = model.to(device)

@@ -81,7 +81,8 @@ class Question:
         if indices != list(range(self.start_index, self.end_index + 1)):
             raise ConfigError(
                 f"answers of question {question_text!r} must be contiguous label columns in order, got indices "
-                f"{indices}", key=question_text,
+                f"{indices}",
+                key=question_text,
             )
         self._asked_after: Answer | None = None
 
@@ -214,14 +215,21 @@ class Schema:
         return f"Schema({len(self.questions)} questions, {len(self.label_cols)} answers)"
 
 
-decals_dr12_ortho_schema = Schema(label_metadata.decals_dr12_ortho_pairs,
-                                  {q: d for q, d in label_metadata.decals_ortho_dependencies.items() if "-dr12" in q})
-decals_dr5_ortho_schema = Schema(label_metadata.decals_dr5_ortho_pairs,
-                                 {q: d for q, d in label_metadata.decals_ortho_dependencies.items() if "-dr5" in q})
-decals_dr8_ortho_schema = Schema(label_metadata.decals_dr8_ortho_pairs,
-                                 {q: d for q, d in label_metadata.decals_ortho_dependencies.items() if "-dr8" in q})
-decals_all_campaigns_ortho_schema = Schema(label_metadata.decals_all_campaigns_ortho_pairs,
-                                           label_metadata.decals_ortho_dependencies)
+decals_dr12_ortho_schema = Schema(
+    label_metadata.decals_dr12_ortho_pairs,
+    {q: d for q, d in label_metadata.decals_ortho_dependencies.items() if "-dr12" in q},
+)
+decals_dr5_ortho_schema = Schema(
+    label_metadata.decals_dr5_ortho_pairs,
+    {q: d for q, d in label_metadata.decals_ortho_dependencies.items() if "-dr5" in q},
+)
+decals_dr8_ortho_schema = Schema(
+    label_metadata.decals_dr8_ortho_pairs,
+    {q: d for q, d in label_metadata.decals_ortho_dependencies.items() if "-dr8" in q},
+)
+decals_all_campaigns_ortho_schema = Schema(
+    label_metadata.decals_all_campaigns_ortho_pairs, label_metadata.decals_ortho_dependencies
+)
 desi_schema = Schema(label_metadata.desi_pairs, label_metadata.desi_dependencies)
 gz2_ortho_schema = Schema(label_metadata.gz2_ortho_pairs, label_metadata.gz2_ortho_dependencies)
 gz2_schema = Schema(label_metadata.gz2_pairs, label_metadata.gz2_dependencies)
@@ -251,12 +259,14 @@ def get_schema(schema: Schema | str | Mapping[str, Any]) -> Schema:
     if isinstance(schema, str):
         key = schema if schema in PUBLISHED_SCHEMAS else f"{schema}_schema"
         if key not in PUBLISHED_SCHEMAS:
-            raise ConfigError(f"unknown schema {schema!r}; published schemas: {sorted(PUBLISHED_SCHEMAS)}",
-                              key="schema")
+            raise ConfigError(
+                f"unknown schema {schema!r}; published schemas: {sorted(PUBLISHED_SCHEMAS)}", key="schema"
+            )
         return PUBLISHED_SCHEMAS[key]
     if isinstance(schema, Mapping) and {"question_answer_pairs", "dependencies"} <= set(schema):
         return Schema(schema["question_answer_pairs"], schema["dependencies"])
     raise ConfigError(
         "schema must be a Schema, a published schema name, or a mapping with 'question_answer_pairs' and "
-        f"'dependencies'; got {type(schema).__name__}", key="schema",
+        f"'dependencies'; got {type(schema).__name__}",
+        key="schema",
     )

@@ -41,11 +41,18 @@ def make_catalog(root: Path, n: int = 12, *, kind: str = "png", seed: int = 0, w
         else:
             path = write_geotiff(root / f"img{i:03d}.tif", img, origin=(500000.0 + 960 * i, 4200000.0))
         yes = round(10 * level)
-        rows.append({
-            "id_str": f"id{i:03d}", "file_loc": path.name, "bright": int(level > 0.5), "brightness": level,
-            "ring_yes": yes, "ring_no": 10 - yes,
-            "ring-type_inner": 3 if i % 2 else 0, "ring-type_outer": 1 if i % 2 else 0,
-        })
+        rows.append(
+            {
+                "id_str": f"id{i:03d}",
+                "file_loc": path.name,
+                "bright": int(level > 0.5),
+                "brightness": level,
+                "ring_yes": yes,
+                "ring_no": 10 - yes,
+                "ring-type_inner": 3 if i % 2 else 0,
+                "ring-type_outer": 1 if i % 2 else 0,
+            }
+        )
     df = pd.DataFrame(rows)
     if with_split:
         df["split"] = ["train"] * (n - 4) + ["val"] * 2 + ["test"] * 2
@@ -60,7 +67,15 @@ TREE_COLS = ["ring_yes", "ring_no", "ring-type_inner", "ring-type_outer"]
 
 def trainer_kwargs(**extra: Any) -> dict[str, Any]:
     """Settings that keep a fit to a few CPU steps."""
-    kw: dict[str, Any] = dict(accelerator="cpu", devices=1, max_epochs=1, limit_train_batches=2, limit_val_batches=1,
-                              enable_progress_bar=False, enable_model_summary=False, log_every_n_steps=1)
+    kw: dict[str, Any] = dict(
+        accelerator="cpu",
+        devices=1,
+        max_epochs=1,
+        limit_train_batches=2,
+        limit_val_batches=1,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+    )
     kw.update(extra)
     return kw

@@ -19,9 +19,7 @@ class ASPPModule(nn.Module):
     def __init__(self, c_in: int, channels: int, dilations: Sequence[int]) -> None:
         super().__init__()
         self.image_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(c_in, channels, 1), nn.ReLU(inplace=True))
-        self.branches = nn.ModuleList(
-            conv_bn_act(c_in, channels, 1 if d == 1 else 3, dilation=d) for d in dilations
-        )
+        self.branches = nn.ModuleList(conv_bn_act(c_in, channels, 1 if d == 1 else 3, dilation=d) for d in dilations)
         self.fuse = conv_bn_act((len(dilations) + 1) * channels, channels)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -60,8 +58,10 @@ class ASPPSegmentationHead(nn.Module):
         name = type(self).__name__
         self.in_index = resolve_index(in_index, len(channel_list), name)
         if in_channels is not None and in_channels != channel_list[self.in_index]:
-            raise ValueError(f"{name}: in_channels={in_channels} but feature {in_index} has "
-                             f"{channel_list[self.in_index]} channels; drop in_channels")
+            raise ValueError(
+                f"{name}: in_channels={in_channels} but feature {in_index} has "
+                f"{channel_list[self.in_index]} channels; drop in_channels"
+            )
         channels = channels or 256
         dropout = dropout if head_dropout_ratio is None else head_dropout_ratio
         self.aspp = ASPPModule(channel_list[self.in_index], channels, dilations)
@@ -99,5 +99,6 @@ class ASPPRegressionHead(ASPPSegmentationHead):
         head_dropout_ratio: float | None = None,
         in_channels: int | None = None,
     ) -> None:
-        super().__init__(channel_list, num_classes, dilations, channels, in_index, dropout, head_dropout_ratio,
-                         in_channels)
+        super().__init__(
+            channel_list, num_classes, dilations, channels, in_index, dropout, head_dropout_ratio, in_channels
+        )

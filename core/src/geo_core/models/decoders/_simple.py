@@ -59,7 +59,8 @@ class LinearDecoder(nn.Module):
         self.in_index = resolve_index(in_index, len(channel_list), "LinearDecoder")
         c = channel_list[self.in_index]
         self.linear: nn.Module = (
-            nn.Linear(c, num_classes) if not upsampling_size
+            nn.Linear(c, num_classes)
+            if not upsampling_size
             else nn.ConvTranspose2d(c, num_classes, upsampling_size, stride=upsampling_size)
         )
         self.upsampling_size = upsampling_size

@@ -64,7 +64,9 @@ class UperNetDecoder(nn.Module):
                 raise ValueError(f"UperNetDecoder: scale_modules needs exactly 4 features, got {len(channel_list)}")
             c0, c1 = channel_list[0], channel_list[1]
             self.fpn1 = nn.Sequential(
-                nn.ConvTranspose2d(c0, c0, 2, stride=2), nn.BatchNorm2d(c0), nn.GELU(),
+                nn.ConvTranspose2d(c0, c0, 2, stride=2),
+                nn.BatchNorm2d(c0),
+                nn.GELU(),
                 nn.ConvTranspose2d(c0, c0, 2, stride=2),
             )
             self.fpn2 = nn.ConvTranspose2d(c1, c1, 2, stride=2)
@@ -83,8 +85,9 @@ class UperNetDecoder(nn.Module):
         lat = [conv(f) for conv, f in zip(self.lateral, feats[:-1], strict=True)]
         lat.append(self.ppm(feats[-1]))
         for i in range(len(lat) - 1, 0, -1):
-            lat[i - 1] = lat[i - 1] + F.interpolate(lat[i], size=lat[i - 1].shape[-2:], mode="bilinear",
-                                                    align_corners=self.align_corners)
+            lat[i - 1] = lat[i - 1] + F.interpolate(
+                lat[i], size=lat[i - 1].shape[-2:], mode="bilinear", align_corners=self.align_corners
+            )
         outs = [conv(x) for conv, x in zip(self.fpn_convs, lat[:-1], strict=True)] + [lat[-1]]
         size = outs[0].shape[-2:]
         outs = [outs[0]] + [

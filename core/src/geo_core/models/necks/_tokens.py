@@ -75,7 +75,7 @@ class ReshapeTokensToImage(Neck):
                 raise ValueError(f"ReshapeTokensToImage: {n} tokens do not split into effective_time_dim={t} frames")
             grid = grid_shape(n // t, image_size, self.h)
             if grid is None:
-                hint = ("remove_cls_token=False" if self.remove_cls_token else "remove_cls_token=True")
+                hint = "remove_cls_token=False" if self.remove_cls_token else "remove_cls_token=True"
                 raise ValueError(
                     f"ReshapeTokensToImage: cannot arrange {n // t} tokens per frame (of {x.shape[1]}) into a grid "
                     f"for image_size={image_size}; check {hint}, effective_time_dim or h"

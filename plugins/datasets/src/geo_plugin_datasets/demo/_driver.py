@@ -83,8 +83,10 @@ def prepare(scenes: Any, out: Path, crop: int | None = None, chip: int = 64) -> 
 
     refl, labels, profile = read_landsat(scenes.landsat)
     counts = (int((labels == CLOUD).sum()), int((labels == IGNORE).sum()))
-    _log(f"Landsat-8 {labels.shape[1]}x{labels.shape[0]} px: {counts[0]} cloud (QA bits 14-15 high), "
-         f"{counts[1]} ignored (medium), {labels.size - sum(counts)} clear")
+    _log(
+        f"Landsat-8 {labels.shape[1]}x{labels.shape[0]} px: {counts[0]} cloud (QA bits 14-15 high), "
+        f"{counts[1]} ignored (medium), {labels.size - sum(counts)} clear"
+    )
     if crop is None and counts != EXPECTED_COUNTS:
         raise RuntimeError(f"unexpected label counts {counts}, expected {EXPECTED_COUNTS}: QA layout misread?")
     if crop is not None:  # a small cloudy area for the quick test, from row 200 / column 0
@@ -93,8 +95,12 @@ def prepare(scenes: Any, out: Path, crop: int | None = None, chip: int = 64) -> 
 
         r0 = 200
         refl, labels = refl[:, r0 : r0 + crop, :crop], labels[r0 : r0 + crop, :crop]
-        profile = {**profile, "height": crop, "width": crop,
-                   "transform": window_transform(Window(0, r0, crop, crop), profile["transform"])}
+        profile = {
+            **profile,
+            "height": crop,
+            "width": crop,
+            "transform": window_transform(Window(0, r0, crop, crop), profile["transform"]),
+        }
     data = out / "data"
     if data.exists():
         shutil.rmtree(data)
@@ -103,10 +109,18 @@ def prepare(scenes: Any, out: Path, crop: int | None = None, chip: int = 64) -> 
     split = split_rows(labels.shape[0], 0.5, gap=chip // 2)
     n_train = write_chips(data / "train", refl, labels, profile, split.train, chip, chip // 2)
     n_val = write_chips(data / "val", refl, labels, profile, split.val, chip, chip)
-    _log(f"spatial split: train rows {split.train}, validation rows {split.val}; "
-         f"{n_train} train / {n_val} val chips of {chip}x{chip}")
-    return {"refl": refl, "labels": labels, "profile": profile, "split": split, "counts": counts,
-            "chips": {"train": n_train, "val": n_val}}
+    _log(
+        f"spatial split: train rows {split.train}, validation rows {split.val}; "
+        f"{n_train} train / {n_val} val chips of {chip}x{chip}"
+    )
+    return {
+        "refl": refl,
+        "labels": labels,
+        "profile": profile,
+        "split": split,
+        "counts": counts,
+        "chips": {"train": n_train, "val": n_val},
+    }
 
 
 def _best_checkpoint(run_dir: Path, stdout: str) -> Path:
@@ -164,8 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     timings: dict[str, float] = {"prepare_s": time.perf_counter() - t0}
 
     t = time.perf_counter()
-    run_geo(["stats", "--config", str(config), "--output", str(out / "data" / "stats.yaml"), "--no-progress"],
-            out / "logs" / "stats.log")
+    run_geo(
+        ["stats", "--config", str(config), "--output", str(out / "data" / "stats.yaml"), "--no-progress"],
+        out / "logs" / "stats.log",
+    )
     timings["stats_s"] = time.perf_counter() - t
 
     rows = np.arange(labels.shape[0])[:, None]
@@ -201,12 +217,27 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     pred_dir = out / "predictions"
     l8_pred = pred_dir / "landsat_cloud.tif"
-    run_geo(["predict", "--config", str(config), "--ckpt", str(ckpt), "--input",
-             str(out / "data" / "landsat_scene.tif"), "--output", str(l8_pred)], out / "logs" / "predict_l8.log")
+    run_geo(
+        [
+            "predict",
+            "--config",
+            str(config),
+            "--ckpt",
+            str(ckpt),
+            "--input",
+            str(out / "data" / "landsat_scene.tif"),
+            "--output",
+            str(l8_pred),
+        ],
+        out / "logs" / "predict_l8.log",
+    )
     timings["predict_landsat_s"] = time.perf_counter() - t
     pred = _read_prediction(l8_pred)
-    metrics["model"] = {"checkpoint": str(ckpt), **scores(pred, labels, val_region),
-                        "train_region": scores(pred, labels, train_region)}
+    metrics["model"] = {
+        "checkpoint": str(ckpt),
+        **scores(pred, labels, val_region),
+        "train_region": scores(pred, labels, train_region),
+    }
     metrics["model"]["georeferencing_matches_source"] = _check_georef(l8_pred, out / "data" / "landsat_scene.tif")
     outputs["landsat_prediction"] = str(l8_pred)
     outputs["landsat_quicklook"] = str(quicklook(pred_dir / "landsat_cloud.png", refl, pred, labels, split.val))
@@ -220,8 +251,20 @@ def main(argv: list[str] | None = None) -> int:
         s2_path = out / "data" / "sentinel2_scene_30m.tif"
         _write(s2_path, s2, s2_profile["crs"], s2_profile["transform"])
         s2_pred_path = pred_dir / "sentinel2_cloud.tif"
-        run_geo(["predict", "--config", str(config), "--ckpt", str(ckpt), "--input", str(s2_path),
-                 "--output", str(s2_pred_path)], out / "logs" / "predict_s2.log")
+        run_geo(
+            [
+                "predict",
+                "--config",
+                str(config),
+                "--ckpt",
+                str(ckpt),
+                "--input",
+                str(s2_path),
+                "--output",
+                str(s2_pred_path),
+            ],
+            out / "logs" / "predict_s2.log",
+        )
         s2_pred = _read_prediction(s2_pred_path)
         timings["sentinel2_s"] = time.perf_counter() - t
         metrics["sentinel2"] = {
@@ -242,8 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     _log("held-out cloud IoU / overall accuracy:")
     _log(f"  model                {m['cloud_iou']:.3f} / {m['overall_accuracy']:.3f}")
     _log(f"  always clear         {b['always_clear']['cloud_iou']:.3f} / {b['always_clear']['overall_accuracy']:.3f}")
-    _log(f"  brightness threshold {b['brightness_threshold']['cloud_iou']:.3f} / "
-         f"{b['brightness_threshold']['overall_accuracy']:.3f}")
+    _log(
+        f"  brightness threshold {b['brightness_threshold']['cloud_iou']:.3f} / "
+        f"{b['brightness_threshold']['overall_accuracy']:.3f}"
+    )
     if "sentinel2" in metrics:
         _log(f"Sentinel-2 (cloud-free) predicted cloudy: {metrics['sentinel2']['fraction_predicted_cloudy']:.2%}")
     _log(f"outputs are in {out.resolve()}/ (metrics.json, predictions/*.tif, predictions/*.png)")

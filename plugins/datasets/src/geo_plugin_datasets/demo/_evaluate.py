@@ -70,8 +70,13 @@ def _overlay(rgb8: np.ndarray, cloud: np.ndarray, colour: tuple[int, int, int]) 
     return out  # type: ignore[no-any-return]
 
 
-def quicklook(path: Path, refl: np.ndarray, pred_cloud: np.ndarray, labels: np.ndarray | None = None,
-              split_rows: tuple[int, int] | None = None) -> Path:
+def quicklook(
+    path: Path,
+    refl: np.ndarray,
+    pred_cloud: np.ndarray,
+    labels: np.ndarray | None = None,
+    split_rows: tuple[int, int] | None = None,
+) -> Path:
     """Write a PNG: true-colour RGB | prediction (cloud in red) [| reference labels]."""
     from PIL import Image
 

@@ -41,8 +41,17 @@ import numpy as np
 from geo_core import InputDataError
 
 __all__ = [
-    "BANDS", "BAND_NAMES", "IGNORE", "EXPECTED_COUNTS", "Split",
-    "cloud_labels", "read_landsat", "toa_reflectance", "write_scene", "write_chips", "split_rows",
+    "BANDS",
+    "BAND_NAMES",
+    "IGNORE",
+    "EXPECTED_COUNTS",
+    "Split",
+    "cloud_labels",
+    "read_landsat",
+    "toa_reflectance",
+    "write_scene",
+    "write_chips",
+    "split_rows",
 ]
 
 BANDS = ("B2", "B3", "B4", "B5", "B6", "B7")
@@ -84,8 +93,7 @@ def read_landsat(folder: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
             with rasterio.open(path) as src:
                 bands.append(src.read(1))
                 if not profile:
-                    profile = {"crs": src.crs, "transform": src.transform, "height": src.height,
-                               "width": src.width}
+                    profile = {"crs": src.crs, "transform": src.transform, "height": src.height, "width": src.width}
         except rasterio.errors.RasterioError as exc:
             raise InputDataError(f"cannot read Landsat band: {exc}", path) from exc
     with rasterio.open(folder / "l8_BQA.tif") as src:
@@ -93,15 +101,29 @@ def read_landsat(folder: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     return toa_reflectance(np.stack(bands)), cloud_labels(bqa), profile
 
 
-def _write(path: Path, data: np.ndarray, crs: Any, transform: Any, *, nodata: float | None = None,
-           descriptions: tuple[str, ...] | None = None) -> None:
+def _write(
+    path: Path,
+    data: np.ndarray,
+    crs: Any,
+    transform: Any,
+    *,
+    nodata: float | None = None,
+    descriptions: tuple[str, ...] | None = None,
+) -> None:
     import rasterio
 
     if data.ndim == 2:
         data = data[None]
     path.parent.mkdir(parents=True, exist_ok=True)
-    profile = {"driver": "GTiff", "height": data.shape[1], "width": data.shape[2], "count": data.shape[0],
-               "dtype": str(data.dtype), "crs": crs, "transform": transform}
+    profile = {
+        "driver": "GTiff",
+        "height": data.shape[1],
+        "width": data.shape[2],
+        "count": data.shape[0],
+        "dtype": str(data.dtype),
+        "crs": crs,
+        "transform": transform,
+    }
     if nodata is not None:
         profile["nodata"] = nodata
     tmp = path.with_name(f".{path.name}.tmp.tif")
@@ -148,8 +170,14 @@ def chip_windows(rows: tuple[int, int], width: int, size: int, stride: int) -> I
 
 
 def write_chips(
-    out: Path, refl: np.ndarray, labels: np.ndarray, profile: dict[str, Any], rows: tuple[int, int],
-    size: int, stride: int, cols: tuple[int, int] | None = None,
+    out: Path,
+    refl: np.ndarray,
+    labels: np.ndarray,
+    profile: dict[str, Any],
+    rows: tuple[int, int],
+    size: int,
+    stride: int,
+    cols: tuple[int, int] | None = None,
 ) -> int:
     """Write ``images/r####_c####_img.tif`` and ``labels/..._mask.tif`` chips with their own transforms."""
     from rasterio.windows import Window
@@ -161,9 +189,15 @@ def write_chips(
         c += c0
         tr = window_transform(Window(c, r, size, size), profile["transform"])
         name = f"r{r:04d}_c{c:04d}"
-        _write(out / "images" / f"{name}_img.tif", refl[:, r : r + size, c : c + size], profile["crs"], tr,
-               descriptions=BAND_NAMES)
-        _write(out / "labels" / f"{name}_mask.tif", labels[r : r + size, c : c + size], profile["crs"], tr,
-               nodata=IGNORE)
+        _write(
+            out / "images" / f"{name}_img.tif",
+            refl[:, r : r + size, c : c + size],
+            profile["crs"],
+            tr,
+            descriptions=BAND_NAMES,
+        )
+        _write(
+            out / "labels" / f"{name}_mask.tif", labels[r : r + size, c : c + size], profile["crs"], tr, nodata=IGNORE
+        )
         n += 1
     return n

