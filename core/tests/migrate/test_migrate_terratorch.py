@@ -159,6 +159,24 @@ def test_prithvi_factory_writes_backbone_args_and_necks():
     assert report.unmapped == []
 
 
+def test_prithvi_factory_implies_no_token_necks_for_a_swin_backbone():
+    # Prithvi Swin returns image-like maps: ReshapeTokensToImage would fail on them.
+    cfg = {
+        "model": {
+            "class_path": "terratorch.tasks.PixelwiseRegressionTask",
+            "init_args": {
+                "model_factory": "PrithviModelFactory",
+                "model_args": {"backbone": "prithvi_swin_B", "in_channels": 6, "decoder": "UperNetDecoder"},
+            },
+        }
+    }
+    new, report = migrate_terratorch(cfg)
+    margs = new["model"]["init_args"]["model_args"]
+    assert "necks" not in margs
+    assert any("image-like feature maps" in n for n in report.notes)
+    assert report.unmapped == []
+
+
 def test_timm_factory_and_unknown_head_argument():
     cfg = {
         "model": {

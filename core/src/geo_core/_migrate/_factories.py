@@ -145,8 +145,14 @@ def _necks(necks: Any, report: MigrationReport, where: str) -> Any:
 
 
 def _prithvi_necks(margs: dict[str, Any], report: MigrationReport, where: str) -> None:
-    """Write the necks PrithviModelFactory implied: SelectIndices, then ReshapeTokensToImage."""
+    """Write the necks PrithviModelFactory implied: SelectIndices, then ReshapeTokensToImage.
+
+    Only for token backbones (the Prithvi ViTs): a Prithvi Swin returns image-like maps already.
+    """
     meta = metadata_of("backbone", margs.get("backbone"))
+    if meta.get("output", "tokens") != "tokens":
+        report.note(f"{where}.necks", f"none implied: {margs.get('backbone')} returns image-like feature maps")
+        return
     indices = margs.get("backbone_out_indices") or meta.get("out_indices") or [-1]
     frames = int(margs.get("backbone_num_frames") or 1)
     tubelet = int(meta.get("tubelet_size") or 1)
