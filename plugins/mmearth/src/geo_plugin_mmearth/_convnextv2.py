@@ -441,7 +441,9 @@ def build_convnextv2(
             from geo_core.weights import WeightRef, fetch_weights
 
             ref = WeightRef(url=CHECKPOINTS[str(released)][0])
-            ckpt_path = fetch_weights(ref, name=f"mmearth:{variant} ({released})")
+            # the name feeds the suggested `geo weights download NAME`: only the manifest's default checkpoint
+            # has a component name; the others are fetched by their URL
+            ckpt_path = fetch_weights(ref, name=f"mmearth:{variant}" if released == DEFAULT_CHECKPOINT else "")
         load_checkpoint(model, ckpt_path, selected)
     return model
 
