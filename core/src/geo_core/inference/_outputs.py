@@ -39,14 +39,20 @@ def planned_outputs(ids: Sequence[str], output: str | Path, kind: str, quicklook
 
 
 def ledger_done(output: str | Path, ids: Sequence[str]) -> set[Path]:
-    """Outputs of ``ids`` that the output folder's ledger records as done (a rerun skips, not replaces, them)."""
+    """Outputs of ``ids`` that the output folder's ledger tracks (a rerun skips or retries, not replaces, them).
+
+    Any record counts, not only ``done``: under torchrun/SLURM another rank claims a scene (an
+    ``in_progress`` record) before writing its output, so a rank starting a moment later must not
+    take that output for a stranger's file; the ledger decides what happens to it.
+    """
     from geo_core.inference._ledger import LEDGER_DIR, Ledger
 
     folder = Path(output)
     if not (folder / LEDGER_DIR).is_dir():
         return set()
     ledger = Ledger(folder)
-    return {folder / f"{i}_pred.tif" for i in ids if ledger.read(i).get("state") == "done"}
+    return {folder / f"{i}_pred{ext}" for i in ids if ledger.read(i).get("state")
+            for ext in (".tif", ".png", ".json")}
 
 
 def _same(a: Path, b: Path) -> bool:

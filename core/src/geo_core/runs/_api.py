@@ -186,6 +186,12 @@ def predict(
     ids = [sc.id for sc in scenes]
     targets = planned_outputs(ids, output, kind, quicklook=bool(opts.quicklook))
     local = [Path(sc.path) for sc in scenes if not sc.path.startswith("/vsi")]
+    if kind == "pixel" and len(ids) > 1:  # several ranks: another rank's outputs appear while this one starts
+        from geo_core.inference._ranks import my_share, rank_info
+
+        check_outputs(local, targets, overwrite=True)  # outputs that are inputs: refused for every scene
+        mine = set(my_share(ids, rank_info()))
+        local, targets = [], [t for t in targets if t.name.rsplit("_pred", 1)[0] in mine]
     check_outputs(local, targets, overwrite, resumable=ledger_done(output, ids) if kind == "pixel" else ())
     if light is not None:
         return predict_paths(model, input, output, light[2], opts, progress=progress, max_failures=max_failures)
