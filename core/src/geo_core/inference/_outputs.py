@@ -51,8 +51,7 @@ def ledger_done(output: str | Path, ids: Sequence[str]) -> set[Path]:
     if not (folder / LEDGER_DIR).is_dir():
         return set()
     ledger = Ledger(folder)
-    return {folder / f"{i}_pred{ext}" for i in ids if ledger.read(i).get("state")
-            for ext in (".tif", ".png", ".json")}
+    return {folder / f"{i}_pred{ext}" for i in ids if ledger.read(i).get("state") for ext in (".tif", ".png", ".json")}
 
 
 def _same(a: Path, b: Path) -> bool:
