@@ -9,10 +9,9 @@ is 0.65, not Sentinel-2's 0.665): pass ``wavelengths=[...]`` explicitly.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
-from geo_core import ConfigError
+from geo_core import ConfigError, close_matches
 
 __all__ = ["WAVELENGTHS", "resolve_wavelengths"]
 
@@ -86,7 +85,7 @@ def resolve_wavelengths(
     for b in bands:
         name = str(b)
         if name not in WAVELENGTHS:
-            close = difflib.get_close_matches(name, list(WAVELENGTHS), n=3, cutoff=0.6)
+            close = close_matches(name, WAVELENGTHS, n=3)
             hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
             raise ConfigError(
                 f"{variant}: no wavelength known for band {name!r}{hint}. Clay needs each band's central "

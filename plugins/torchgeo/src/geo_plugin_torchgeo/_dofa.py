@@ -14,14 +14,13 @@ unchanged; for an ``img_size`` other than 224 the checkpoint's position embeddin
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from geo_core import CheckpointError, ConfigError
+from geo_core import CheckpointError, ConfigError, close_matches
 from torch import Tensor
 from torchgeo.models.dofa import DOFA
 
@@ -191,7 +190,7 @@ def _wavelengths(
     names = [str(getattr(b, "value", b)).split(".")[-1] for b in bands]
     for n in names:
         if n not in DOFA_WAVELENGTHS:
-            close = difflib.get_close_matches(n.upper(), list(DOFA_WAVELENGTHS), n=3)
+            close = close_matches(n.upper(), DOFA_WAVELENGTHS, n=3)
             raise ConfigError(
                 f"{name}: no wavelength known for band {n!r}"
                 + (f" (did you mean {', '.join(map(repr, close))}?)" if close else "")
