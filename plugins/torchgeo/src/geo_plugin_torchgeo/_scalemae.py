@@ -129,6 +129,7 @@ class ScaleMAEEncoder(ScaleMAE):
         ).reshape(-1)
         res = res.expand(b) if res.numel() == 1 else res
         pos = gsd_pos_embed(tokens.shape[-1], h // p, w // p, res).to(tokens.dtype)
+        assert self.cls_token is not None  # built with class_token=True
         tokens = torch.cat((self.cls_token.expand(b, -1, -1), tokens + pos), dim=1)
         tokens = self.pos_drop(tokens)
         out: dict[int, Tensor] = {}
