@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from geo_core import accepted_arguments, suggest
+
 __all__ = ["MigrationReport", "closest", "accepted", "short_name"]
 
 
@@ -46,8 +48,6 @@ def _show(value: Any) -> str:
 
 def closest(name: str, pool: Iterable[str]) -> str:
     """``"did you mean 'x'?"`` for the closest candidate, else a short list of valid names."""
-    from geo_core import suggest
-
     cands = sorted(set(pool))
     close = suggest(name, cands)
     if close:
@@ -67,8 +67,6 @@ def accepted(obj: Any, skip: int = 0) -> tuple[list[str], bool]:
     Uses geo-core's one signature inspector; for classes it follows ``**kwargs`` up the MRO;
     ``skip`` drops leading positional parameters the factory fills (``channel_list``).
     """
-    from geo_core import accepted_arguments
-
     if isinstance(obj, type):
         names, var_kw = accepted_arguments(obj, follow_mro=True)
         return names[skip:], var_kw
