@@ -100,3 +100,10 @@ def test_retained_heap_nests_and_gives_memory_back(monkeypatch):
         assert [c[0] for c in calls] == ["mallopt", "mallopt"]  # the inner block changes nothing
     assert calls[-1] == ("trim", 0, 0)
     assert ("mallopt", -3, 1 << 30) in calls and ("mallopt", -1, 128 * 1024) in calls
+
+
+def test_a_strips_windows_are_shared_out_evenly():
+    from geo_core.inference._stream import even_batch
+
+    assert [even_batch(n, 16) for n in (22, 11, 33, 17, 16, 3)] == [11, 11, 11, 9, 16, 3]
+    assert even_batch(5, 1) == 1

@@ -174,6 +174,12 @@ def _out_spec(task_kind: str, kind: str, k: int, src_nodata: float | None) -> tu
     return "float32", float(src_nodata) if np.isfinite(src_nodata) else float("nan")
 
 
+def even_batch(windows: int, batch_size: int) -> int:
+    """The batch that runs ``windows`` windows in as few passes as ``batch_size`` allows, all of one size."""
+    passes = -(-windows // batch_size)
+    return -(-windows // passes)
+
+
 def _read_strips(src: Any, bands: list[int], ys: list[int], crop: int, height: int, width: int) -> Iterator[np.ndarray]:
     from rasterio.windows import Window
 
@@ -262,9 +268,10 @@ def _predict_scene(
             if opt.output_kind == "logits"
             else ("prediction" if task_kind == "regression" else "probabilities")
         )
-        batch_size = opt.batch_size or default_batch_size(task, device.type)
-        if opt.batch_size is None:  # every engine runs the batch chosen here
-            opt = dataclasses.replace(opt, batch_size=batch_size)
+        # batches never span two strips: share a strip's windows out evenly (22 windows at batch 16
+        # run as 11 + 11, not 16 + 6; a fixed-shape engine would pad the 6 to 16)
+        batch_size = even_batch(len(xs), opt.batch_size or default_batch_size(task, device.type))
+        opt = dataclasses.replace(opt, batch_size=batch_size)  # every engine runs the batch chosen here
         acc: torch.Tensor | None = None
         # one window batch, reused: a fresh 10-20 MiB tensor per batch costs page faults each time
         windows = torch.empty((batch_size, len(bands), crop, crop), device=device)
