@@ -39,7 +39,7 @@ from geo_core._registries import (
     set_priority,
 )
 from geo_core._registry import Registry
-from geo_core._signature import accepted_arguments
+from geo_core._signature import accepted_arguments, bind_variant
 from geo_core._sources import ComponentInfo, ComponentSource, DoctorCheck
 from geo_core._suggest import close_matches, suggest
 from geo_core._version import __version__
@@ -92,6 +92,7 @@ __all__ = [
     "accepted_arguments",
     "atomic_open",
     "atomic_path",
+    "bind_variant",
     "close_matches",
     "freeze_module",
     "fsync_dir",

@@ -1,12 +1,33 @@
-"""The one signature inspector: which keyword arguments a callable or class accepts (torch-free)."""
+"""The one signature inspector: which keyword arguments a callable or class accepts (torch-free).
+
+Everything in geo that reads a signature goes through here: :func:`parameters` (the raw
+parameters, for annotation and default checks), :func:`accepted_arguments` (keyword names)
+and :func:`bind_variant` (a per-variant builder that shows its family builder's signature).
+"""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["accepted_arguments"]
+__all__ = ["accepted_arguments", "bind_variant", "parameters"]
+
+_R = TypeVar("_R")
+
+
+def parameters(obj: Callable[..., Any], skip: int = 0) -> list[inspect.Parameter] | None:
+    """Return ``obj``'s parameters after ``skip`` leading ones, or None when it has no signature (builtins).
+
+    Example:
+        >>> [p.name for p in parameters(lambda a, b=1: None, 1)]
+        ['b']
+    """
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return None
+    return list(sig.parameters.values())[skip:]
 
 
 def accepted_arguments(obj: Callable[..., Any], skip: int = 0, *, follow_mro: bool = False) -> tuple[list[str], bool]:
@@ -31,10 +52,38 @@ def accepted_arguments(obj: Callable[..., Any], skip: int = 0, *, follow_mro: bo
             if not var_kw:
                 return names, False
         return names, True
-    try:
-        sig = inspect.signature(obj)
-    except (TypeError, ValueError):
+    params = parameters(obj)
+    if params is None:
         return [], True
-    params = list(sig.parameters.values())
     names = [p.name for p in params[skip:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     return names, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def bind_variant(
+    build: Callable[..., _R], variant: str, *, name: str | None = None, doc: str = ""
+) -> Callable[..., _R]:
+    """Return a keyword-only builder ``f(**kw) = build(variant, **kw)`` that shows ``build``'s signature.
+
+    Plugins register one entry point per variant of a family builder; the bound builder keeps every
+    parameter but the first visible to config checks and ``geo info``.
+
+    Args:
+        build: The family builder; its first parameter takes the variant name.
+        variant: The variant passed as that first argument.
+        name: ``__name__`` of the result (default: ``variant``).
+        doc: Its docstring.
+
+    Example:
+        >>> tiny = bind_variant(lambda variant, depth=2: (variant, depth), "tiny")
+        >>> tiny(depth=3), accepted_arguments(tiny)
+        (('tiny', 3), (['depth'], False))
+    """
+
+    def builder(**kwargs: Any) -> _R:
+        return build(variant, **kwargs)
+
+    sig = inspect.signature(build)
+    builder.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])  # type: ignore[attr-defined]
+    builder.__name__ = builder.__qualname__ = name or variant
+    builder.__doc__ = doc
+    return builder

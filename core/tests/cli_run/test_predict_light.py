@@ -110,3 +110,41 @@ def test_light_path_steps_aside_when_it_cannot_vouch_for_the_result(trained, tmp
     old = tmp_path / "old.ckpt"
     torch.save(state, old)
     assert light_predictor(base, old) is None  # a checkpoint from before geo_predict
+
+
+def test_image_level_predict_skips_lightning_and_writes_the_task_paths_table(tmp_path):
+    cfg = _config(tmp_path)
+    cfg["model"] = {
+        "class_path": "ClassificationTask",
+        "init_args": {
+            "model_factory": "EncoderDecoderFactory",
+            "model_args": {"backbone": "tiny_cnn", "decoder": "IdentityDecoder", "num_classes": 3},
+            "class_names": ["water", "forest", "urban"],
+        },
+    }
+    cfg["data"]["init_args"].update(task="classification", num_classes=3)
+    path = tmp_path / "cls.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    api.train(path)
+    for i in range(3):
+        write_geotiff(tmp_path / "chips" / f"c{i}.tif", bands=6, height=32, width=32, seed=i)
+    code = textwrap.dedent(f"""
+        import sys
+        from geo_core import runs
+        runs.predict({str(path)!r}, ckpt="last", input={str(tmp_path / "chips")!r},
+                     output={str(tmp_path / "light.csv")!r}, output_kind="probabilities")
+        print(sorted(m for m in ("lightning", "torchmetrics", "torchvision") if m in sys.modules))
+    """)
+    res = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "[]", res.stdout
+    api.predict(
+        api.load_config(path),
+        ckpt="last",
+        input=tmp_path / "chips",
+        output=tmp_path / "task.csv",
+        output_kind="probabilities",
+    )
+    light, task = (tmp_path / "light.csv").read_bytes(), (tmp_path / "task.csv").read_bytes()
+    assert light.splitlines()[0] == b"filename,prediction,class,confidence,prob_water,prob_forest,prob_urban"
+    assert len(light.splitlines()) == 4 and light == task

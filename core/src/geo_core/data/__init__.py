@@ -4,6 +4,9 @@ A datamodule may expose ``scene_preprocessing() -> ScenePreprocessing``; ``geo p
 then reads and normalises whole scenes exactly like the training samples. Without it,
 prediction reads every band and applies no normalisation (and logs a note).
 
+:data:`HLS_WAVELENGTHS` and :func:`band_wavelengths` give band names' central wavelengths
+(TerraTorch's HLS names) to wavelength-conditioned backbones.
+
 GeoJSON helpers (numpy, loaded on first use) turn georeferenced geometries into pixel boxes
 and detections back into a GeoJSON FeatureCollection, written atomically.
 """
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from geo_core._lazy import lazy_getattr
 from geo_core.data._preprocessing import ScenePreprocessing, scene_preprocessing_of
+from geo_core.data._wavelengths import HLS_WAVELENGTHS, band_wavelengths
 
 if TYPE_CHECKING:
     from geo_core.data._geojson import detections_to_geojson, geometries_to_pixel_boxes, write_geojson
@@ -25,7 +29,9 @@ _LAZY = {
 }
 
 __all__ = [
+    "HLS_WAVELENGTHS",
     "ScenePreprocessing",
+    "band_wavelengths",
     "detections_to_geojson",
     "geometries_to_pixel_boxes",
     "scene_preprocessing_of",

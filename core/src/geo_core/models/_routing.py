@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from geo_core._errors import ConfigError, UnusedArgumentError
-from geo_core._signature import accepted_arguments
+from geo_core._signature import accepted_arguments, parameters
 from geo_core._suggest import suggest
 
 __all__ = [
@@ -83,9 +82,8 @@ def check_call(fn: Callable[..., Any], kwargs: Mapping[str, Any], *, where: str,
         where: How the user names the arguments' place, for the message (``model_args``).
         skip: Leading positional parameters the caller fills itself (``task``).
     """
-    try:
-        params = list(inspect.signature(fn).parameters.values())[skip:]
-    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+    params = parameters(fn, skip)
+    if params is None:  # pragma: no cover - builtins without a signature
         return
     named = [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     known = {p.name for p in named}
@@ -151,13 +149,10 @@ def unexpected_argument_error(exc: TypeError, where: str, known: Iterable[str] =
 
 def forward_kwargs(module: Any) -> set[str] | None:
     """Names ``module.forward`` accepts besides the input (None: any, it takes ``**kwargs``)."""
-    try:
-        params = list(inspect.signature(module.forward).parameters.values())
-    except (TypeError, ValueError):  # pragma: no cover - builtins
+    if parameters(module.forward) is None:  # pragma: no cover - builtins
         return set()
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return {p.name for p in params[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    names, var_kw = accepted_arguments(module.forward, 1)
+    return None if var_kw else set(names)
 
 
 def filter_kwargs(kwargs: Mapping[str, Any], accepted: set[str] | None) -> dict[str, Any]:

@@ -179,7 +179,7 @@ def predict(
     if light is None:
         built = build(run)
         model = built.model
-    else:  # a pixel-wise task from a geo checkpoint: no Lightning, no datamodule
+    else:  # a task of runs._light.LIGHT_TASKS from a geo checkpoint: no Lightning, no datamodule
         model = light[1]
     task_kind = getattr(model, "task_kind", "")
     kind = "detection" if task_kind == "detection" else "image" if task_kind in IMAGE_KINDS else "pixel"
@@ -193,6 +193,8 @@ def predict(
         mine = set(my_share(ids, rank_info()))
         local, targets = [], [t for t in targets if t.name.rsplit("_pred", 1)[0] in mine]
     check_outputs(local, targets, overwrite, resumable=ledger_done(output, ids) if kind == "pixel" else ())
+    if light is not None and kind == "image":
+        return [predict_images(model, input, output, light[2], opts, progress=progress)]
     if light is not None:
         return predict_paths(model, input, output, light[2], opts, progress=progress, max_failures=max_failures)
     which = ckpt or run.config.get("ckpt_path")
@@ -222,6 +224,20 @@ def _light(config: ConfigLike, overrides: Any, ckpt: str | None) -> tuple[RunCon
     return None if found is None else (run, *found)
 
 
+def _light_embed(config: ConfigLike, overrides: Any, ckpt: str | None) -> tuple[Any, str] | None:
+    """``(embedder, default output folder)`` when embedding needs no Lightning task, else None."""
+    from geo_core.runs._light import light_embedder
+
+    run = compose(config, overrides, resolve=False)  # type: ignore[arg-type]
+    path = None
+    if ckpt:
+        try:
+            path = find_checkpoint(run.config, ckpt)
+        except Exception:  # the task path reports it
+            return None
+    return light_embedder(run.config, path)
+
+
 def run_embedding(
     config: Any,
     overrides: Any = None,
@@ -238,11 +254,20 @@ def run_embedding(
     instead of the datamodule's predict set, shared among torchrun/SLURM ranks with a ledger
     in ``output`` (default: the task's ``output_dir``); see :func:`geo_core.inference._embed_scenes.embed_scenes`.
     """
+    extra = ["trainer.enable_checkpointing=false", "trainer.logger=false"]
+    ov = [*extra, *(overrides or [])] if not isinstance(overrides, dict) else overrides
+    light = None if input is None or isinstance(config, RunConfig) else _light_embed(config, ov, ckpt)
+    if light is not None:  # a backbone by name, no datamodule: no Lightning (runs/_light.py)
+        from geo_core.data import scene_preprocessing_of
+        from geo_core.inference._embed_scenes import embed_scenes
+
+        embedder, default_dir = light
+        return embed_scenes(
+            embedder, input, output or default_dir, scene_preprocessing_of(None), max_failures=max_failures
+        )
     from geo_core._errors import ConfigError
     from geo_core.tasks._embedding import EmbeddingGenerationTask
 
-    extra = ["trainer.enable_checkpointing=false", "trainer.logger=false"]
-    ov = [*extra, *(overrides or [])] if not isinstance(overrides, dict) else overrides
     run = load_config(config, ov)
     built = build(run)
     if not isinstance(built.model, EmbeddingGenerationTask):

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from geo_core._errors import ConfigError, UnknownComponentError
-from geo_core._signature import accepted_arguments
+from geo_core._signature import accepted_arguments, parameters
 from geo_core._suggest import close_matches
 
 __all__ = [
@@ -348,10 +348,10 @@ def _check_nulls(cls: Any, args: Mapping[str, Any], where: str) -> None:
     """``key: null`` for a parameter whose annotation does not allow None (jsonargparse lets it through)."""
     targets = [vars(c)["__init__"] for c in cls.__mro__ if "__init__" in vars(c)] if isinstance(cls, type) else [cls]
     for target in targets:
-        try:
-            params = inspect.signature(target).parameters
-        except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        found = parameters(target)
+        if found is None:  # pragma: no cover - builtins without a signature
             return
+        params = {p.name: p for p in found}
         for k, v in args.items():
             p = params.get(k)
             if v is not None or p is None or p.annotation is inspect.Parameter.empty or p.default is None:

@@ -1,8 +1,9 @@
 """``geo predict`` without Lightning: the model from the factory, the weights and preprocessing from the checkpoint.
 
 Building the Lightning task imports Lightning, which imports torchmetrics and torchvision: most
-of ``geo predict``'s start-up. A pixel-wise task (``SemanticSegmentationTask``,
-``PixelwiseRegressionTask``) needs none of it to predict: its model comes from
+of ``geo predict``'s start-up. The tasks of :data:`LIGHT_TASKS` (segmentation, pixel-wise
+regression, classification, multi-label classification, scalar regression) need none of it to
+predict: their model comes from
 ``model_factory.build_model(task_kind, **model_args)`` and the task only converts the output.
 Checkpoints written by ``geo train`` carry ``geo_predict`` (the task class, the run's ``data``
 section and the datamodule's :class:`~geo_core.data.ScenePreprocessing`), so the datamodule need
@@ -35,21 +36,26 @@ log = logging.getLogger("geo_core.runs")
 LIGHT_TASKS = {
     "geo_core.tasks._segmentation.SemanticSegmentationTask": "segmentation",
     "geo_core.tasks._regression.PixelwiseRegressionTask": "regression",
+    "geo_core.tasks._classification.ClassificationTask": "classification",
+    "geo_core.tasks._classification.MultiLabelClassificationTask": "multilabel_classification",
+    "geo_core.tasks._regression.ScalarRegressionTask": "scalar_regression",
 }
 
 
 class LightPredictor(nn.Module):
-    """What streaming prediction uses of a pixel-wise task: ``forward``, ``convert``, ``task_kind``.
+    """What prediction uses of a task: ``forward``, ``convert``, ``task_kind`` and ``hparams["class_names"]``.
 
     Args:
         model: The model the task wraps (its ``model`` attribute), weights loaded.
-        task_kind: ``segmentation`` or ``regression``.
+        task_kind: A kind of :data:`LIGHT_TASKS` (``segmentation``, ``classification``, ...).
+        class_names: The task's ``class_names`` (column names of image-level tables).
     """
 
-    def __init__(self, model: nn.Module, task_kind: str) -> None:
+    def __init__(self, model: nn.Module, task_kind: str, class_names: list[str] | None = None) -> None:
         super().__init__()
         self.model = model
         self.task_kind = task_kind
+        self.hparams: dict[str, Any] = {"class_names": class_names}
         self._convert = CONVERTERS[task_kind]
 
     def forward(self, x: Tensor, **kwargs: Any) -> ModelOutput:
@@ -128,4 +134,60 @@ def light_predictor(config: Mapping[str, Any], ckpt: Path) -> tuple[LightPredict
         return None
     if data is None:
         log.warning("no datamodule; predicting on every band without normalisation")
-    return LightPredictor(net, task_kind), pre
+    return LightPredictor(net, task_kind, args.get("class_names")), pre
+
+
+#: how a config may name the embedding task for the Lightning-free ``geo embed --input``
+EMBEDDING_TASK_NAMES = frozenset(
+    {
+        "EmbeddingGenerationTask",
+        "core:EmbeddingGenerationTask",
+        "geo_core.tasks.EmbeddingGenerationTask",
+        "geo_core.tasks._embedding.EmbeddingGenerationTask",
+    }
+)
+_EMBED_ARGS = frozenset(
+    {"backbone", "backbone_args", "layers", "pooling", "output_dir", "output_format", "skip_existing"}
+)
+
+
+def light_embedder(config: Mapping[str, Any], ckpt: Path | None) -> tuple[Any, str] | None:
+    """The :class:`~geo_core.embeddings._embedder.Embedder` and output folder of an embedding run, or None.
+
+    Applies to an ``EmbeddingGenerationTask`` whose backbone is a registry name and whose run has
+    no ``data`` section (a datamodule's preprocessing is only known once it is built); the
+    weights come from ``ckpt`` (a checkpoint of the task, ``backbone.*`` keys) when given.
+
+    Args:
+        config: The run configuration as composed with ``resolve=False``.
+        ckpt: The checkpoint file to load, or None for the backbone's own weights.
+    """
+    from geo_core.embeddings._embedder import DEFAULT_FORMAT, DEFAULT_OUTPUT_DIR, DEFAULT_POOLING, Embedder
+
+    model = config.get("model")
+    if not isinstance(model, Mapping) or model.get("class_path") not in EMBEDDING_TASK_NAMES:
+        return None
+    args = dict(model.get("init_args") or {})
+    if config.get("data") is not None or not isinstance(args.get("backbone"), str) or set(args) - _EMBED_ARGS:
+        return None
+    try:
+        sd = None
+        if ckpt is not None:
+            state = torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True)
+            sd = state.get("state_dict", state) if isinstance(state, dict) else None
+            if not isinstance(sd, dict):
+                return None
+        from geo_core import BACKBONES
+
+        seed = config.get("seed_everything", 0)
+        if seed is not False and seed is not None:
+            torch.manual_seed(int(seed))
+        backbone = BACKBONES.build(args["backbone"], **dict(args.get("backbone_args") or {}))
+        fmt = args.get("output_format", DEFAULT_FORMAT)
+        net = Embedder(backbone, args.get("layers"), args.get("pooling", DEFAULT_POOLING), fmt)
+        if sd is not None:
+            net.load_state_dict(sd, strict=True)
+    except Exception as exc:  # the task path raises the same problem as a ConfigError/CheckpointError
+        log.debug("embedding through the Lightning task: %s", exc)
+        return None
+    return net, str(args.get("output_dir", DEFAULT_OUTPUT_DIR))

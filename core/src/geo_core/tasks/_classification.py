@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from torch import Tensor
 
 from geo_core.tasks._base import BaseTask
+from geo_core.tasks._convert import convert_classification, convert_multilabel
 from geo_core.tasks._segmentation import _num_classes
 
 __all__ = ["ClassificationTask", "MultiLabelClassificationTask"]
@@ -31,11 +32,7 @@ class ClassificationTask(BaseTask):
 
     def convert(self, output: Tensor, kind: str) -> Tensor:
         """Class index, softmax probabilities or logits."""
-        if kind == "prediction":
-            return output.argmax(1)
-        if kind == "probabilities":
-            return output.softmax(1)
-        return output
+        return convert_classification(output, kind)
 
 
 class MultiLabelClassificationTask(BaseTask):
@@ -57,8 +54,4 @@ class MultiLabelClassificationTask(BaseTask):
 
     def convert(self, output: Tensor, kind: str) -> Tensor:
         """0/1 labels at 0.5, sigmoid probabilities, or logits."""
-        if kind == "prediction":
-            return (output.sigmoid() > 0.5).to(output.dtype)
-        if kind == "probabilities":
-            return output.sigmoid()
-        return output
+        return convert_multilabel(output, kind)

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from torch import Tensor
 
-__all__ = ["convert_segmentation", "convert_regression", "CONVERTERS"]
+__all__ = [
+    "convert_segmentation",
+    "convert_regression",
+    "convert_classification",
+    "convert_multilabel",
+    "CONVERTERS",
+]
 
 
 def convert_segmentation(output: Tensor, kind: str) -> Tensor:
@@ -27,5 +33,25 @@ def convert_regression(output: Tensor, kind: str) -> Tensor:
     return output
 
 
+def convert_classification(output: Tensor, kind: str) -> Tensor:
+    """Class index (``prediction``), softmax ``probabilities`` or ``logits`` of ``(B, C)`` output."""
+    return convert_segmentation(output, kind)  # the same along dim 1
+
+
+def convert_multilabel(output: Tensor, kind: str) -> Tensor:
+    """0/1 labels at probability 0.5 (``prediction``), sigmoid ``probabilities`` or ``logits``."""
+    if kind == "prediction":
+        return (output.sigmoid() > 0.5).to(output.dtype)
+    if kind == "probabilities":
+        return output.sigmoid()
+    return output
+
+
 #: task kind -> converter, for the kinds geo predicts without building the Lightning task
-CONVERTERS = {"segmentation": convert_segmentation, "regression": convert_regression}
+CONVERTERS = {
+    "segmentation": convert_segmentation,
+    "regression": convert_regression,
+    "classification": convert_classification,
+    "multilabel_classification": convert_multilabel,
+    "scalar_regression": convert_regression,
+}

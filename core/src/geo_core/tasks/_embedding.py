@@ -11,7 +11,15 @@ import torch
 from torch import Tensor, nn
 
 from geo_core._errors import ConfigError
-from geo_core.embeddings._pooling import Pooling, pool_features
+from geo_core.embeddings._embedder import (
+    DEFAULT_FORMAT,
+    DEFAULT_OUTPUT_DIR,
+    DEFAULT_POOLING,
+    check_embedding_options,
+    chosen_layers,
+    embed_batch,
+)
+from geo_core.embeddings._pooling import Pooling
 from geo_core.embeddings._writers import (
     is_complete,
     output_path_for,
@@ -54,23 +62,14 @@ class EmbeddingGenerationTask(pl.LightningModule):
         backbone: str | nn.Module,
         backbone_args: dict[str, Any] | None = None,
         layers: list[int] | None = None,
-        pooling: Pooling = "mean",
-        output_dir: str = "embeddings",
-        output_format: Literal["tiff", "parquet"] = "tiff",
+        pooling: Pooling = DEFAULT_POOLING,
+        output_dir: str = DEFAULT_OUTPUT_DIR,
+        output_format: Literal["tiff", "parquet"] = DEFAULT_FORMAT,
         skip_existing: bool = True,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["backbone"] if isinstance(backbone, nn.Module) else None)
-        if pooling not in ("cls", "mean", "max", "none"):
-            raise ConfigError(f"pooling must be cls, mean, max or none, got {pooling!r}", key="pooling")
-        if output_format not in ("tiff", "parquet"):
-            raise ConfigError(f"output_format must be 'tiff' or 'parquet', got {output_format!r}", key="output_format")
-        if output_format == "parquet" and pooling == "none":
-            raise ConfigError(
-                "pooling 'none' gives a grid per input; write it as output_format 'tiff' or pool it "
-                "('cls', 'mean', 'max') for parquet",
-                key="pooling",
-            )
+        check_embedding_options(pooling, output_format)
         if isinstance(backbone, nn.Module):
             if backbone_args:
                 raise ConfigError("backbone_args only apply to a backbone given by name", key="backbone_args")
@@ -79,12 +78,7 @@ class EmbeddingGenerationTask(pl.LightningModule):
             from geo_core import BACKBONES
 
             self.backbone = BACKBONES.build(backbone, **dict(backbone_args or {}))
-        self.layers = list(layers) if layers is not None else [-1]
-        n_out = len(getattr(self.backbone, "out_channels", []) or []) or None
-        if n_out is not None:
-            bad = [i for i in self.layers if not -n_out <= i < n_out]
-            if bad:
-                raise ConfigError(f"layers {bad} out of range for a backbone with {n_out} outputs", key="layers")
+        self.layers = chosen_layers(self.backbone, layers)
         self.pooling: Pooling = pooling
         self.output_dir = Path(output_dir)
         self.output_format = output_format
@@ -95,21 +89,7 @@ class EmbeddingGenerationTask(pl.LightningModule):
 
     def forward(self, x: Tensor, **kwargs: Any) -> Tensor:
         """Embeddings of a batch: ``(B, D)`` vectors or ``(B, D, h, w)`` grids."""
-        feats = self.backbone(x, **kwargs)
-        if isinstance(feats, Tensor):
-            feats = [feats]
-        size = (int(x.shape[-2]), int(x.shape[-1]))
-        frames = int(x.shape[2]) if x.dim() == 5 else 1
-        pooled = [pool_features(feats[i], self.pooling, size, frames) for i in self.layers]
-        if len(pooled) == 1:
-            return pooled[0]
-        if self.pooling == "none" and len({p.shape[-2:] for p in pooled}) > 1:
-            raise ConfigError(
-                "pooling 'none' over several layers needs grids of one size; got "
-                f"{[tuple(p.shape[-2:]) for p in pooled]}",
-                key="layers",
-            )
-        return torch.cat(pooled, dim=1)
+        return embed_batch(self.backbone, self.layers, self.pooling, x, **kwargs)
 
     def predict_step(self, batch: Mapping[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, int]:
         """Embed the batch's pending inputs and write their files."""

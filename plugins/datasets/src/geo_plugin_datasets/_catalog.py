@@ -13,10 +13,9 @@ from typing import Any, Literal
 
 from geo_core import ConfigError, InputDataError
 
-from geo_plugin_datasets._base import GenericDataModule
 from geo_plugin_datasets._datasets import ImageLevelDataset, ImageReader, Item
-from geo_plugin_datasets._pairing import apply_split, find_files
-from geo_plugin_datasets._transforms import TransformSpecs
+from geo_plugin_datasets._pairing import find_files
+from geo_plugin_datasets._single_source import SingleSourceDataModule
 
 __all__ = [
     "GenericNonGeoClassificationDataModule",
@@ -53,34 +52,19 @@ def read_catalog(path: Path, filename_column: str, needed: Sequence[str]) -> lis
     return rows
 
 
-class _ImageLevelDataModule(GenericDataModule):
+class _ImageLevelDataModule(SingleSourceDataModule):
+    """Images with one target each, from class sub-folders or a CSV catalog.
+
+    Args:
+        filename_column: Catalog column naming the image files.
+        no_data_replace: Value replacing NaN and the file's nodata value in images.
+    """
+
     label_kind: Literal["class", "multilabel", "scalar"] = "class"
 
-    def __init__(
-        self,
-        *,
-        roots: dict[str, Any],
-        splits: dict[str, Any],
-        allow_substring: bool,
-        img_grep: str,
-        filename_column: str,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.roots = roots
-        self.splits = splits
-        self.allow_substring = allow_substring
-        self.img_grep = img_grep
+    def __init__(self, *, filename_column: str = "filename", no_data_replace: float | None = 0, **kwargs: Any) -> None:
+        super().__init__(no_data_replace=no_data_replace, **kwargs)
         self.filename_column = filename_column
-
-    def _has_stage(self, stage: str) -> bool:
-        return self.roots.get(stage) is not None
-
-    def _root(self, stage: str) -> Path:
-        root = self.roots.get(stage)
-        if root is None:
-            raise ConfigError(f"{stage}_data_root is not set", key=f"{stage}_data_root")
-        return Path(root)
 
     def _images_in(self, folder: Path) -> dict[str, Path]:
         found = find_files(folder, self.img_grep, "image")
@@ -88,13 +72,8 @@ class _ImageLevelDataModule(GenericDataModule):
             found = {k: p for k, p in found.items() if p.suffix.lower() in RASTER_SUFFIXES}
         return found
 
-    def _split(self, stage: str, items: list[Item]) -> list[Item]:
-        keys = [it.image.stem for it in items]
-        keep = set(apply_split(keys, self.splits.get(stage), allow_substring=self.allow_substring))
-        return [it for it, k in zip(items, keys, strict=True) if k in keep]
-
     def _items(self, stage: str) -> list[Item]:
-        root = self._root(stage)
+        root = Path(self._root(stage))
         if root.suffix.lower() == ".csv":
             rows = read_catalog(root, self.filename_column, self._label_columns(stage))
             items = [Item(Path(r[self.filename_column]), self._catalog_label(r, stage)) for r in rows]
@@ -102,7 +81,8 @@ class _ImageLevelDataModule(GenericDataModule):
             items = [Item(p) for _, p in sorted(self._images_in(root).items())]
         else:
             items = self._folder_items(stage, root)
-        return self._split(stage, items)
+        keep = set(self._split(stage, [it.image.stem for it in items]))
+        return [it for it in items if it.image.stem in keep]
 
     def _label_columns(self, stage: str) -> list[str]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -120,38 +100,6 @@ class _ImageLevelDataModule(GenericDataModule):
         return ImageLevelDataset(items, reader, self.label_kind, self.transforms[stage])
 
 
-def _common(locals_: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "batch_size",
-        "num_workers",
-        "means",
-        "stds",
-        "stats_file",
-        "dataset_bands",
-        "output_bands",
-        "predict_dataset_bands",
-        "predict_output_bands",
-        "constant_scale",
-        "no_data_replace",
-        "expand_temporal_dimension",
-        "rgb_indices",
-        "train_transform",
-        "val_transform",
-        "test_transform",
-        "drop_last",
-        "pin_memory",
-        "check_stackability",
-        "shape_check_samples",
-    )
-    out = {k: locals_[k] for k in keys}
-    out["roots"] = {s: locals_[f"{s}_data_root"] for s in ("train", "val", "test", "predict")}
-    out["splits"] = {s: locals_[f"{s}_split"] for s in ("train", "val", "test")}
-    out["allow_substring"] = locals_["allow_substring_split_file"]
-    out["img_grep"] = locals_["img_grep"]
-    out["filename_column"] = locals_["filename_column"]
-    return out
-
-
 class GenericNonGeoClassificationDataModule(_ImageLevelDataModule):
     """Single-label classification: one sub-folder per class, or a CSV catalog.
 
@@ -159,49 +107,24 @@ class GenericNonGeoClassificationDataModule(_ImageLevelDataModule):
     index = position in ``class_names``, default: sorted folder names of the
     training root) or a ``.csv`` file with ``filename`` and ``label`` columns
     (label = class name or index). Batches: ``image``, ``label`` ``(B,)`` long, ``filename``.
+
+    Args:
+        num_classes: Number of classes (checked against the data).
+        class_names: Class names in index order (default: the sorted folder names or catalog labels).
+        label_column: Catalog column holding the class (name or index).
     """
 
     label_kind = "class"
 
     def __init__(
         self,
-        batch_size: int,
-        num_workers: int = 0,
-        train_data_root: str | Path | None = None,
-        val_data_root: str | Path | None = None,
-        test_data_root: str | Path | None = None,
-        means: Sequence[float] | str | None = None,
-        stds: Sequence[float] | str | None = None,
+        *,
         num_classes: int | None = None,
-        predict_data_root: str | Path | None = None,
-        train_split: str | Path | None = None,
-        val_split: str | Path | None = None,
-        test_split: str | Path | None = None,
-        ignore_split_file_extensions: bool = True,
-        allow_substring_split_file: bool = True,
-        dataset_bands: Sequence[Any] | None = None,
-        output_bands: Sequence[Any] | None = None,
-        predict_dataset_bands: Sequence[Any] | None = None,
-        predict_output_bands: Sequence[Any] | None = None,
-        constant_scale: float = 1.0,
-        rgb_indices: Sequence[int] | None = None,
-        train_transform: TransformSpecs = None,
-        val_transform: TransformSpecs = None,
-        test_transform: TransformSpecs = None,
-        expand_temporal_dimension: bool = False,
-        no_data_replace: float | None = 0,
-        drop_last: bool = True,
-        pin_memory: bool = False,
-        check_stackability: bool = True,
-        stats_file: str | None = None,
-        img_grep: str = "*",
         class_names: Sequence[str] | None = None,
-        filename_column: str = "filename",
         label_column: str = "label",
-        shape_check_samples: int = 8,
+        **kwargs: Any,
     ) -> None:
-        del ignore_split_file_extensions
-        super().__init__(**_common(locals()))
+        super().__init__(**kwargs)
         self.num_classes = num_classes
         self.label_column = label_column
         self._class_names = list(class_names) if class_names is not None else None
@@ -210,7 +133,7 @@ class GenericNonGeoClassificationDataModule(_ImageLevelDataModule):
     def class_names(self) -> list[str]:
         """Class names in index order (from ``class_names`` or the training data)."""
         if self._class_names is None:
-            root = self._root("train")
+            root = Path(self._root("train"))
             if root.suffix.lower() == ".csv":
                 rows = read_catalog(root, self.filename_column, [self.label_column])
                 labels = {r[self.label_column] for r in rows}
@@ -260,49 +183,28 @@ class GenericNonGeoMultiLabelClassificationDataModule(_ImageLevelDataModule):
     Either ``label_columns`` (one 0/1 column per class) or one ``label_column``
     holding class names separated by ``label_separator``. Batches: ``label``
     ``(B, K)`` float multi-hot.
+
+    Args:
+        num_classes: Number of classes (checked against the named classes).
+        class_names: Class names in index order (default: ``label_columns``).
+        label_columns: One 0/1 catalog column per class.
+        label_column: Catalog column listing the classes of an image (with ``class_names``).
+        label_separator: Separator of the class names in ``label_column``.
     """
 
     label_kind = "multilabel"
 
     def __init__(
         self,
-        batch_size: int,
-        num_workers: int = 0,
-        train_data_root: str | Path | None = None,
-        val_data_root: str | Path | None = None,
-        test_data_root: str | Path | None = None,
-        means: Sequence[float] | str | None = None,
-        stds: Sequence[float] | str | None = None,
+        *,
         num_classes: int | None = None,
-        predict_data_root: str | Path | None = None,
-        train_split: str | Path | None = None,
-        val_split: str | Path | None = None,
-        test_split: str | Path | None = None,
-        allow_substring_split_file: bool = True,
-        dataset_bands: Sequence[Any] | None = None,
-        output_bands: Sequence[Any] | None = None,
-        predict_dataset_bands: Sequence[Any] | None = None,
-        predict_output_bands: Sequence[Any] | None = None,
-        constant_scale: float = 1.0,
-        rgb_indices: Sequence[int] | None = None,
-        train_transform: TransformSpecs = None,
-        val_transform: TransformSpecs = None,
-        test_transform: TransformSpecs = None,
-        expand_temporal_dimension: bool = False,
-        no_data_replace: float | None = 0,
-        drop_last: bool = True,
-        pin_memory: bool = False,
-        check_stackability: bool = True,
-        stats_file: str | None = None,
-        img_grep: str = "*",
         class_names: Sequence[str] | None = None,
         label_columns: Sequence[str] | None = None,
         label_column: str = "labels",
         label_separator: str = ";",
-        filename_column: str = "filename",
-        shape_check_samples: int = 8,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(**_common(locals()))
+        super().__init__(**kwargs)
         self.label_columns = list(label_columns) if label_columns is not None else None
         self.label_column, self.label_separator = label_column, label_separator
         self.class_names = list(class_names) if class_names is not None else self.label_columns
@@ -339,45 +241,15 @@ class GenericNonGeoScalarRegressionDataModule(_ImageLevelDataModule):
     """Scalar regression (one or several targets per image) from a CSV catalog.
 
     Batches: ``label`` ``(B,)`` float for one target column, ``(B, K)`` for several.
+
+    Args:
+        target_columns: Catalog columns holding the targets.
     """
 
     label_kind = "scalar"
 
-    def __init__(
-        self,
-        batch_size: int,
-        num_workers: int = 0,
-        train_data_root: str | Path | None = None,
-        val_data_root: str | Path | None = None,
-        test_data_root: str | Path | None = None,
-        means: Sequence[float] | str | None = None,
-        stds: Sequence[float] | str | None = None,
-        predict_data_root: str | Path | None = None,
-        train_split: str | Path | None = None,
-        val_split: str | Path | None = None,
-        test_split: str | Path | None = None,
-        allow_substring_split_file: bool = True,
-        dataset_bands: Sequence[Any] | None = None,
-        output_bands: Sequence[Any] | None = None,
-        predict_dataset_bands: Sequence[Any] | None = None,
-        predict_output_bands: Sequence[Any] | None = None,
-        constant_scale: float = 1.0,
-        rgb_indices: Sequence[int] | None = None,
-        train_transform: TransformSpecs = None,
-        val_transform: TransformSpecs = None,
-        test_transform: TransformSpecs = None,
-        expand_temporal_dimension: bool = False,
-        no_data_replace: float | None = 0,
-        drop_last: bool = True,
-        pin_memory: bool = False,
-        check_stackability: bool = True,
-        stats_file: str | None = None,
-        img_grep: str = "*",
-        target_columns: Sequence[str] = ("target",),
-        filename_column: str = "filename",
-        shape_check_samples: int = 8,
-    ) -> None:
-        super().__init__(**_common(locals()))
+    def __init__(self, *, target_columns: Sequence[str] = ("target",), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.target_columns = list(target_columns)
         if not self.target_columns:
             raise ConfigError("target_columns is empty", key="target_columns")

@@ -193,6 +193,7 @@ class GenericDetectionDataModule(pl.LightningDataModule):
 
     def __init__(
         self,
+        *,
         class_names: list[str],
         batch_size: int = 4,
         num_workers: int = 0,
@@ -226,6 +227,7 @@ class GenericDetectionDataModule(pl.LightningDataModule):
         if (means is None) != (stds is None) or (means is not None and stds is not None and len(means) != len(stds)):
             raise ConfigError("means and stds must be given together, one value per band", key="means")
         self.save_hyperparameters()
+        self.annotation_format: Literal["geojson", "coco"] = annotation_format
         self.datasets: dict[str, DetectionDataset] = {}
 
     def _items(self, stage: str) -> list[tuple[Path, Any]]:
@@ -236,7 +238,7 @@ class GenericDetectionDataModule(pl.LightningDataModule):
         images = find_files(root, hp["img_grep"])
         if stage == "predict":
             return [(images[k], None) for k in sorted(images)]
-        if hp["annotation_format"] == "geojson":
+        if self.annotation_format == "geojson":
             labels = find_files(hp.get(f"{stage}_label_data_root") or root, hp["label_grep"], what="annotation")
             return [(img, ann) for _, img, ann in pair_by_key(images, labels, hp["img_grep"], hp["label_grep"])]
         coco_path = hp.get(f"{stage}_coco_file")
@@ -264,7 +266,7 @@ class GenericDetectionDataModule(pl.LightningDataModule):
         for split in wanted.get(stage or "fit", ["train", "val"]):
             if hp.get(f"{split}_data_root") is None and split == "val":
                 continue
-            fmt = "none" if split == "predict" else hp["annotation_format"]
+            fmt: Literal["geojson", "coco", "none"] = "none" if split == "predict" else self.annotation_format
             self.datasets[split] = DetectionDataset(
                 self._items(split),
                 fmt,

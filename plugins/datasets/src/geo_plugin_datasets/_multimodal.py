@@ -20,8 +20,7 @@ from geo_plugin_datasets._bands import resolve_bands, resolve_norm
 from geo_plugin_datasets._base import GenericDataModule
 from geo_plugin_datasets._datasets import ImageReader, Item, PixelwiseDataset
 from geo_plugin_datasets._io import raster_info
-from geo_plugin_datasets._pairing import apply_split, find_files
-from geo_plugin_datasets._transforms import TransformSpecs
+from geo_plugin_datasets._pairing import find_files
 
 __all__ = ["GenericMultiModalDataModule", "MultiModalDataset"]
 
@@ -91,28 +90,45 @@ class MultiModalDataset:
 class GenericMultiModalDataModule(GenericDataModule):
     """Multimodal datamodule (TerraTorch's ``GenericMultiModalDataModule`` arguments).
 
+    The options shared by every datamodule (``batch_size``, splits, transforms, loader
+    options, ``no_data_replace``...) are those of
+    :class:`~geo_plugin_datasets._base.GenericDataModule`, by keyword.
+
     Args:
         modalities: Modality names, e.g. ``["S1GRD", "S2L2A"]``.
-        task: ``segmentation``, ``regression`` (label rasters) or ``classification``
-            (labels from ``class_names`` sub-folders are not supported here: use label
-            rasters or the classification datamodule).
-        train_data_root: ``{modality: folder}`` (same for val/test/predict).
+        train_data_root: ``{modality: folder}`` of the training images.
+        val_data_root: ``{modality: folder}`` of the validation images.
+        test_data_root: ``{modality: folder}`` of the test images.
+        predict_data_root: ``{modality: folder}`` of the images to predict.
+        train_label_data_root: Folder of the training label rasters.
+        val_label_data_root: Folder of the validation label rasters.
+        test_label_data_root: Folder of the test label rasters.
         image_grep: ``{modality: glob}`` or one glob for all.
-        means / stds / dataset_bands / output_bands / constant_scale / stats_file:
-            ``{modality: value}`` (or one value for all).
+        label_grep: Glob selecting the label rasters.
+        means: ``{modality: per-band means}``.
+        stds: ``{modality: per-band standard deviations}``.
+        stats_file: ``{modality: geo stats file}``.
+        dataset_bands: ``{modality: band names of the files}``.
+        output_bands: ``{modality: bands the model sees}``.
+        constant_scale: ``{modality: factor}`` or one factor for all.
+        task: ``segmentation`` or ``regression`` (label rasters; for classification use
+            the classification datamodule).
+        num_classes: Number of classes.
         allow_missing_modalities: Keep samples lacking some modalities (zero-filled).
         concat_bands: Give ``image`` as one tensor instead of a dict.
+        image_modalities: Modalities that are images (default: all).
+        rgb_modality: Modality whose ``rgb_indices`` plots show (default: the first).
+        no_label_replace: Value of label pixels that are nodata or NaN.
     """
 
     def __init__(
         self,
-        batch_size: int,
+        *,
         modalities: Sequence[str],
         train_data_root: dict[str, str],
         val_data_root: dict[str, str] | None = None,
         test_data_root: dict[str, str] | None = None,
         predict_data_root: dict[str, str] | None = None,
-        num_workers: int = 0,
         train_label_data_root: str | Path | None = None,
         val_label_data_root: str | Path | None = None,
         test_label_data_root: str | Path | None = None,
@@ -126,42 +142,18 @@ class GenericMultiModalDataModule(GenericDataModule):
         constant_scale: dict[str, float] | float = 1.0,
         task: Literal["segmentation", "regression"] = "segmentation",
         num_classes: int | None = None,
-        train_split: str | Path | None = None,
-        val_split: str | Path | None = None,
-        test_split: str | Path | None = None,
-        allow_substring_split_file: bool = True,
         allow_missing_modalities: bool = False,
         concat_bands: bool = False,
         image_modalities: Sequence[str] | None = None,
         rgb_modality: str | None = None,
-        rgb_indices: Sequence[int] | None = None,
-        no_data_replace: float | None = None,
         no_label_replace: float | None = -1,
-        train_transform: TransformSpecs = None,
-        val_transform: TransformSpecs = None,
-        test_transform: TransformSpecs = None,
-        drop_last: bool = True,
-        pin_memory: bool = False,
-        check_stackability: bool = True,
-        shape_check_samples: int = 8,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            batch_size=batch_size,
-            num_workers=num_workers,
-            rgb_indices=rgb_indices,
-            no_data_replace=no_data_replace,
-            train_transform=train_transform,
-            val_transform=val_transform,
-            test_transform=test_transform,
-            drop_last=drop_last,
-            pin_memory=pin_memory,
-            check_stackability=check_stackability,
-            shape_check_samples=shape_check_samples,
-        )
+        super().__init__(**kwargs)
         self.modalities = list(modalities)
         if not self.modalities:
             raise ConfigError("modalities is empty", key="modalities")
-        self.task = task
+        self.task: Literal["segmentation", "regression"] = task
         self.num_classes = num_classes
         self.roots = {
             "train": train_data_root,
@@ -173,8 +165,6 @@ class GenericMultiModalDataModule(GenericDataModule):
             if r is not None:
                 _per(r, self.modalities, f"{stage}_data_root")
         self.label_roots = {"train": train_label_data_root, "val": val_label_data_root, "test": test_label_data_root}
-        self.splits = {"train": train_split, "val": val_split, "test": test_split}
-        self.allow_substring = allow_substring_split_file
         self.image_grep = _per(image_grep, self.modalities, "image_grep")
         self.label_grep = label_grep
         self.mod_means = _per(means, self.modalities, "means")
@@ -189,13 +179,8 @@ class GenericMultiModalDataModule(GenericDataModule):
         self.rgb_modality = rgb_modality or self.modalities[0]
         self.no_label_replace = no_label_replace
 
-    def _has_stage(self, stage: str) -> bool:
-        return self.roots.get(stage) is not None
-
     def _items(self, stage: str) -> list[Item]:
-        roots = self.roots.get(stage)
-        if roots is None:
-            raise ConfigError(f"{stage}_data_root is not set", key=f"{stage}_data_root")
+        roots = self._root(stage)
         found = {
             m: find_files(roots[m], self.image_grep[m], f"{m} image") if roots.get(m) else {} for m in self.modalities
         }
@@ -222,7 +207,7 @@ class GenericMultiModalDataModule(GenericDataModule):
                     f"{', '.join(unpaired[:20])}",
                     lroot,
                 )
-        keys = apply_split(keys, self.splits.get(stage), allow_substring=self.allow_substring)
+        keys = self._split(stage, keys)
         return [Item({m: found[m].get(k) for m in self.modalities}, labels.get(k)) for k in keys]
 
     def _mod_reader(self, m: str, reference: Path) -> tuple[ImageReader, int]:
@@ -255,7 +240,7 @@ class GenericMultiModalDataModule(GenericDataModule):
         label_reader = PixelwiseDataset(
             [],
             readers[self.modalities[0]],
-            task=self.task,  # type: ignore[arg-type]
+            task=self.task,
             no_label_replace=self.no_label_replace,
         )
         return MultiModalDataset(

@@ -273,7 +273,7 @@ class JointTransform:
         return len(self.ops)
 
 
-def build_transform(specs: Sequence[Any] | Callable[..., Any] | None, slot: str = "transform") -> JointTransform | None:
+def build_transform(specs: TransformSpecs | Sequence[Any], slot: str = "transform") -> JointTransform | None:
     """Build a :class:`JointTransform` from a config value (None or empty -> None); ``slot`` names it in errors."""
     if specs is None:
         return None

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from geo_core import ConfigError
+from geo_core import ConfigError, close_matches
 
 from geo_plugin_prithvi._manifest import HLS_BANDS
 
@@ -49,7 +48,7 @@ def normalize_bands(bands: Sequence[Any], pretrained_bands: Sequence[Any]) -> li
     for b in out:
         if isinstance(b, int) or b in pre or b in HLS_BANDS:
             continue
-        close = difflib.get_close_matches(b, known, n=3, cutoff=0.7)
+        close = close_matches(b, known, n=3, cutoff=0.7)
         if close:
             raise ConfigError(
                 f"unknown band {b!r}; did you mean {' or '.join(repr(c) for c in close)}? "

@@ -5,12 +5,11 @@ Sizes and bands come from the ``[backbone.prithvi_swin_*]`` tables of ``geo-plug
 
 from __future__ import annotations
 
-import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from geo_core import CheckpointError, ConfigError
+from geo_core import CheckpointError, ConfigError, bind_variant
 
 from geo_plugin_prithvi._checkpoint import load_filtered
 from geo_plugin_prithvi._manifest import backbone_config
@@ -128,17 +127,11 @@ def build_swin(
     return model
 
 
-def _variant(name: str, doc: str) -> Any:
+def _variant(name: str, doc: str) -> Callable[..., PrithviSwin]:
     """A builder for one variant with :func:`build_swin`'s keyword signature."""
-
-    def build(**kwargs: Any) -> PrithviSwin:
-        return build_swin(name, **kwargs)
-
-    sig = inspect.signature(build_swin)
-    build.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])  # type: ignore[attr-defined]
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = f"{doc}\n\nArguments: see :func:`geo_plugin_prithvi._swin_variants.build_swin`."
-    return build
+    return bind_variant(
+        build_swin, name, doc=f"{doc}\n\nArguments: see :func:`geo_plugin_prithvi._swin_variants.build_swin`."
+    )
 
 
 test_prithvi_swin = _variant("test_prithvi_swin", "Tiny Prithvi Swin for tests (16 wide, 2 blocks per stage).")

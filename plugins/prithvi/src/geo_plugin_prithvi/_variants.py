@@ -5,13 +5,12 @@ Sizes, bands and weight files come from ``geo-plugin.toml`` (:mod:`._manifest`).
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from geo_core import ConfigError
+from geo_core import ConfigError, bind_variant
 
 from geo_plugin_prithvi._bands import Band, normalize_bands
 from geo_plugin_prithvi._checkpoint import filter_encoder_state_dict, filter_mae_state_dict, load_filtered
@@ -248,15 +247,10 @@ def build_mae(
 # -- registered variants (entry points point here) ----------------------------------------------
 def _variant(build: Callable[..., Any], variant: str, doc: str) -> Callable[..., Any]:
     """A builder for one variant with ``build``'s keyword signature (so config checks see every argument)."""
-
-    def builder(**kwargs: Any) -> Any:
-        return build(variant, **kwargs)
-
-    sig = inspect.signature(build)
-    builder.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])  # type: ignore[attr-defined]
-    builder.__name__ = builder.__qualname__ = variant if build is build_backbone else f"{variant}_mae"
-    builder.__doc__ = f"{doc}\n\nArguments: see :func:`geo_plugin_prithvi.{build.__name__}`."
-    return builder
+    name = variant if build is build_backbone else f"{variant}_mae"
+    return bind_variant(
+        build, variant, name=name, doc=f"{doc}\n\nArguments: see :func:`geo_plugin_prithvi.{build.__name__}`."
+    )
 
 
 prithvi_eo_tiny = _variant(build_backbone, "prithvi_eo_tiny", "Tiny Prithvi-EO encoder (256 wide, 4 blocks).")

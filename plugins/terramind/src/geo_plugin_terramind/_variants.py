@@ -5,14 +5,12 @@ Sizes, bands and weight files come from ``geo-plugin.toml`` (:mod:`._manifest`).
 
 from __future__ import annotations
 
-import difflib
-import inspect
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from geo_core import CheckpointError, ConfigError
+from geo_core import CheckpointError, ConfigError, bind_variant, close_matches
 
 from geo_plugin_terramind._checkpoint import (
     checkpoint_prefix,
@@ -88,7 +86,7 @@ def _resolve_bands(
                 pre,
             )
         for b in chosen:
-            close = [] if not isinstance(b, str) or b in pre else difflib.get_close_matches(b, pre, n=3, cutoff=0.7)
+            close = [] if not isinstance(b, str) or b in pre else close_matches(b, pre, n=3, cutoff=0.7)
             if close:
                 raise ConfigError(
                     f"{variant}: unknown {given} band {b!r}; did you mean {' or '.join(map(repr, close))}? "
@@ -187,17 +185,11 @@ def build_backbone(
     return model
 
 
-def _variant(name: str, doc: str) -> Any:
+def _variant(name: str, doc: str) -> Callable[..., TerraMindViT]:
     """A builder for one variant with :func:`build_backbone`'s keyword signature (config checks see every argument)."""
-
-    def build(**kwargs: Any) -> TerraMindViT:
-        return build_backbone(name, **kwargs)
-
-    sig = inspect.signature(build_backbone)
-    build.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])  # type: ignore[attr-defined]
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = f"{doc}\n\nArguments: see :func:`geo_plugin_terramind.build_backbone`."
-    return build
+    return bind_variant(
+        build_backbone, name, doc=f"{doc}\n\nArguments: see :func:`geo_plugin_terramind.build_backbone`."
+    )
 
 
 test_terramind_v1 = _variant("test_terramind_v1", "Tiny TerraMind encoder for tests (32 wide, 4 blocks).")

@@ -5,8 +5,9 @@
 classifier, returning the ViT tokens ``(B, 1 + N, D)`` of the selected blocks as TerraTorch's DOFA
 wrapper does: position embedding added, cls token first, no final norm, by default only the last block.
 
-Bands are given by name (TerraTorch's ``model_bands``, HLS names such as ``BLUE`` or ``NIR_NARROW``) or
-directly as ``wavelengths`` in micrometres; ``forward(x, wavelengths=...)`` overrides them per call.
+Bands are given by name (TerraTorch's ``model_bands``, HLS names such as ``BLUE`` or ``NIR_NARROW``,
+looked up in :data:`geo_core.data.HLS_WAVELENGTHS`) or directly as ``wavelengths`` in micrometres;
+``forward(x, wavelengths=...)`` overrides them per call.
 Released weights (torchgeo's ``DOFABase16_Weights.DOFA_MAE`` / ``DOFALarge16_Weights.DOFA_MAE``) load
 unchanged; for an ``img_size`` other than 224 the checkpoint's position embedding is resized
 (``pos_interpolation_mode``, bilinear by default, as TerraTorch does for ``ckpt_data``).
@@ -14,7 +15,6 @@ unchanged; for an ``img_size`` other than 224 the checkpoint's position embeddin
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -22,39 +22,15 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from geo_core import CheckpointError, ConfigError
+from geo_core.data import HLS_WAVELENGTHS, band_wavelengths
 from torch import Tensor
 from torchgeo.models.dofa import DOFA
 
 from geo_plugin_torchgeo._named import resolve_checkpoint
 from geo_plugin_torchgeo._vit_checkpoint import encoder_state, load_strict, read_state
 
-__all__ = ["DOFA_WAVELENGTHS", "DOFAEncoder", "build_dofa"]
+__all__ = ["DOFAEncoder", "build_dofa"]
 
-#: HLS band name -> central wavelength (micrometres): TerraTorch's DOFA table.
-DOFA_WAVELENGTHS: dict[str, float] = {
-    "COASTAL_AEROSOL": 0.44,
-    "BLUE": 0.49,
-    "GREEN": 0.56,
-    "RED": 0.665,
-    "RED_EDGE_1": 0.705,
-    "RED_EDGE_2": 0.74,
-    "RED_EDGE_3": 0.783,
-    "NIR_BROAD": 0.832,
-    "NIR_NARROW": 0.864,
-    "WATER_VAPOR": 0.945,
-    "CIRRUS": 1.373,
-    "SWIR_1": 1.61,
-    "SWIR_2": 2.20,
-    "THERMAL_INFRARED_1": 10.90,
-    "THERMAL_INFRARED_2": 12.00,
-    "VV": 5.405,
-    "VH": 5.405,
-    "ASC_VV": 5.405,
-    "ASC_VH": 5.405,
-    "DSC_VV": 5.405,
-    "DSC_VH": 5.405,
-    "VV-VH": 5.405,
-}
 _NAMESPACE = ("cls_token", "pos_embed", "patch_embed.", "blocks.")
 
 
@@ -184,21 +160,13 @@ def _wavelengths(
         return (None if bands is None else [str(b) for b in bands]), waves
     if bands is None:
         raise ConfigError(
-            f"{name}: DOFA needs the input bands: model_bands=[...] (HLS names: {', '.join(DOFA_WAVELENGTHS)}) "
+            f"{name}: DOFA needs the input bands: model_bands=[...] (HLS names: {', '.join(HLS_WAVELENGTHS)}) "
             "or wavelengths=[...] in micrometres (backbone_model_bands / backbone_wavelengths in a model config)",
             key="model_bands",
         )
     names = [str(getattr(b, "value", b)).split(".")[-1] for b in bands]
-    for n in names:
-        if n not in DOFA_WAVELENGTHS:
-            close = difflib.get_close_matches(n.upper(), list(DOFA_WAVELENGTHS), n=3)
-            raise ConfigError(
-                f"{name}: no wavelength known for band {n!r}"
-                + (f" (did you mean {', '.join(map(repr, close))}?)" if close else "")
-                + f"; known: {', '.join(DOFA_WAVELENGTHS)}, or pass wavelengths=[...] (micrometres)",
-                key="model_bands",
-            )
-    return names, [DOFA_WAVELENGTHS[n] for n in names]
+    fix = "or pass wavelengths=[...] (micrometres; backbone_wavelengths in a model config)"
+    return names, band_wavelengths(names, HLS_WAVELENGTHS, component=name, key="model_bands", fix=fix)
 
 
 def build_dofa(

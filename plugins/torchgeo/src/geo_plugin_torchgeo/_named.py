@@ -20,6 +20,7 @@ channels-last ``(B, H, W, C)`` maps; they are permuted here so every core decode
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -67,7 +68,7 @@ def layer_indices(layout: Layout, out_indices: Sequence[int] | None, n_features:
     return picked
 
 
-def resolve_checkpoint(ckpt: str | Path, name: str) -> Path:
+def resolve_checkpoint(ckpt: str | os.PathLike[str], name: str) -> Path:
     """A local path for ``ckpt``: a file, a URL, or an ``https://hf.co/<repo>/resolve/<rev>/<file>`` address.
 
     Remote files go through :func:`geo_core.weights.fetch_weights` (cached and verified).

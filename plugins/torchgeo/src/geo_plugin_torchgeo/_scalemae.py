@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import torch
 from geo_core import CheckpointError, ConfigError
@@ -129,7 +129,8 @@ class ScaleMAEEncoder(ScaleMAE):
         ).reshape(-1)
         res = res.expand(b) if res.numel() == 1 else res
         pos = gsd_pos_embed(tokens.shape[-1], h // p, w // p, res).to(tokens.dtype)
-        tokens = torch.cat((self.cls_token.expand(b, -1, -1), tokens + pos), dim=1)
+        cls = cast(Tensor, self.cls_token)  # built with class_token=True: never None
+        tokens = torch.cat((cls.expand(b, -1, -1), tokens + pos), dim=1)
         tokens = self.pos_drop(tokens)
         out: dict[int, Tensor] = {}
         last = max(self.out_indices)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
-import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from geo_core import accepted_arguments, suggest
 
 __all__ = ["MigrationReport", "closest", "accepted", "short_name"]
 
@@ -49,9 +49,9 @@ def _show(value: Any) -> str:
 def closest(name: str, pool: Iterable[str]) -> str:
     """``"did you mean 'x'?"`` for the closest candidate, else a short list of valid names."""
     cands = sorted(set(pool))
-    close = difflib.get_close_matches(name, cands, n=1, cutoff=0.6)
+    close = suggest(name, cands)
     if close:
-        return f"did you mean {close[0]!r}?"
+        return f"did you mean {close!r}?"
     shown = ", ".join(cands[:12]) + (", ..." if len(cands) > 12 else "")
     return f"valid here: {shown}" if cands else "remove it"
 
@@ -64,18 +64,10 @@ def short_name(class_path: str) -> str:
 def accepted(obj: Any, skip: int = 0) -> tuple[list[str], bool]:
     """Keyword names ``obj`` (a class or callable) accepts and whether it takes ``**kwargs``.
 
-    Classes use the run configuration's inspector (it follows ``**kwargs`` up the MRO);
+    Uses geo-core's one signature inspector; for classes it follows ``**kwargs`` up the MRO;
     ``skip`` drops leading positional parameters the factory fills (``channel_list``).
     """
     if isinstance(obj, type):
-        from geo_core.runs._config import _params
-
-        names, var_kw = _params(obj)
-        return list(names[skip:]), bool(var_kw)
-    from geo_core.models._routing import accepted_arguments
-
-    try:
-        inspect.signature(obj)
-    except (TypeError, ValueError):
-        return [], True
+        names, var_kw = accepted_arguments(obj, follow_mro=True)
+        return names[skip:], var_kw
     return accepted_arguments(obj, skip)
