@@ -1,20 +1,25 @@
-"""Start-up of ``geo predict`` before its first window, next to ``python -c "import torch"``, in one run.
+"""Start-up of ``geo predict`` and ``geo embed`` before their first window, next to ``import torch``, in one run.
 
 Target (issue 24): the first window runs within 1.5x a bare ``import torch``. Each case runs in a
 fresh process; the parent notes the time before spawning it and the child reports when the first
-window batch enters the model (the first ``WindowRunner`` call), so interpreter start, imports,
-config, model build and checkpoint loading all count. Cases, interleaved:
+window batch enters the model (``geo predict``: the first ``WindowRunner`` call; ``geo embed``: the
+first module forward inside ``embed_scenes``), so interpreter start, imports, config, model build
+and checkpoint loading all count. Cases, interleaved:
 
 - ``import torch``: ``python -c "import torch"``;
 - ``geo predict``: the CLI on a geo checkpoint (no Lightning: :mod:`geo_core.runs._light`);
-- ``task path``: ``runs.predict`` given a composed ``RunConfig``, which builds the Lightning task and
-  the datamodule as every ``geo predict`` did before.
+- ``predict task path``: ``runs.predict`` given a composed ``RunConfig``, which builds the Lightning
+  task and the datamodule as every ``geo predict`` did before;
+- ``geo embed``: the CLI, ``EmbeddingGenerationTask`` over a backbone name with ``--input``
+  (no Lightning either);
+- ``embed task path``: ``runs.run_embedding`` given a ``RunConfig`` (the Lightning task).
 
-Records the median, min and max of each and the load average before and after (other processes
-on the machine slow every case alike, but not evenly). Writes
-benchmarks/results/predict_startup.json and .md.
+Children run with bytecode caching on (``PYTHONDONTWRITEBYTECODE`` removed), as an installed
+package does; the warm-up round writes the caches. Records the median, min and max of each case
+and the load average before and after (other processes on the machine slow every case alike, but
+not evenly). Writes benchmarks/results/predict_startup.json and .md.
 
-Usage: .venv/bin/python benchmarks/predict_startup.py [--repeat 5]
+Usage: .venv/bin/python benchmarks/predict_startup.py [--repeat 5] [--out benchmarks/results]
 """
 
 from __future__ import annotations
@@ -39,24 +44,39 @@ if mode == "torch":
     print(time.time() - t_spawn)
     raise SystemExit
 import geo_core.inference._runner as r
+import geo_core.inference._embed_scenes as e
+T = {}
 call = r.WindowRunner.__call__
 def first(self, batch):
-    if not hasattr(r, "_t_first"):
-        r._t_first = time.time() - t_spawn
+    T.setdefault("first", time.time() - t_spawn)
     return call(self, batch)
 r.WindowRunner.__call__ = first
-if mode == "cli":
+embed = e.embed_scenes
+def embed_first(*args, **kwargs):  # the first module forward inside embed_scenes is the first window
+    from torch.nn.modules.module import register_module_forward_pre_hook
+    handle = None
+    def hook(module, inputs):
+        T.setdefault("first", time.time() - t_spawn)
+        handle.remove()
+    handle = register_module_forward_pre_hook(hook)
+    return embed(*args, **kwargs)
+e.embed_scenes = embed_first
+from geo_core import runs
+if mode in ("cli", "embed_cli"):
     from geo_core.cli._app import main
-    sys.argv = ["geo", "predict", "-c", cfg, "--ckpt", "last", "--input", src, "--output", dst, "--no-progress"]
+    cmd = "predict" if mode == "cli" else "embed"
+    sys.argv = ["geo", cmd, "-c", cfg, "--input", src, "--output", dst]
+    sys.argv += ["--ckpt", "last", "--no-progress"] if mode == "cli" else []
     try:
         main()
-    except SystemExit as e:
-        if e.code:
+    except SystemExit as exc:
+        if exc.code:
             raise
-else:
-    from geo_core import runs
+elif mode == "task":
     runs.predict(runs.load_config(cfg), ckpt="last", input=src, output=dst)
-print(r._t_first, "lightning" in sys.modules)
+else:
+    runs.run_embedding(runs.load_config(cfg), input=src, output=dst)
+print(T["first"], "lightning" in sys.modules)
 """
 
 
@@ -88,8 +108,19 @@ def _config(root: Path) -> dict:
     }
 
 
+def _embed_config(root: Path) -> dict:
+    return {
+        "trainer": {"accelerator": "cpu", "devices": 1, "logger": False, "default_root_dir": str(root / "emb_run")},
+        "model": {
+            "class_path": "EmbeddingGenerationTask",
+            "init_args": {"backbone": "tiny_cnn", "backbone_args": {"in_channels": 6}, "output_format": "parquet"},
+        },
+    }
+
+
 def _once(mode: str, cfg: Path, src: Path, dst: Path) -> tuple[float, bool]:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONWARNINGS"] = "ignore"
     t = time.time()
     res = subprocess.run(
         [sys.executable, "-c", CHILD, repr(t), mode, str(cfg), str(src), str(dst)],
@@ -106,6 +137,7 @@ def _once(mode: str, cfg: Path, src: Path, dst: Path) -> tuple[float, bool]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=HERE / "results", help="folder of the result files")
     args = ap.parse_args()
     import yaml
     from geo_core import runs
@@ -116,16 +148,28 @@ def main() -> None:
         cfg = root / "seg.yaml"
         cfg.write_text(yaml.safe_dump(_config(root)))
         runs.train(cfg)
+        emb_cfg = root / "emb.yaml"
+        emb_cfg.write_text(yaml.safe_dump(_embed_config(root)))
         src = write_geotiff(root / "scene.tif", bands=6, height=256, width=256)
-        cases = {"import torch": "torch", "geo predict": "cli", "task path": "task"}
+        cases = {
+            "import torch": ("torch", cfg),
+            "geo predict": ("cli", cfg),
+            "predict task path": ("task", cfg),
+            "geo embed": ("embed_cli", emb_cfg),
+            "embed task path": ("embed_task", emb_cfg),
+        }
+
+        def out(mode: str, tag: str) -> Path:  # embeddings go to a fresh folder: a done scene is skipped
+            return root / (f"{mode}{tag}" if mode.startswith("embed") else f"{mode}{tag}.tif")
+
         load_before = os.getloadavg()
-        for mode in cases.values():  # warm the page cache
-            _once(mode, cfg, src, root / f"warm_{mode}.tif")
+        for mode, c in cases.values():  # warm the page cache and the bytecode caches
+            _once(mode, c, src, out(mode, "_warm"))
         times: dict[str, list[float]] = {n: [] for n in cases}
         lightning: dict[str, bool] = {}
         for i in range(args.repeat):  # interleaved, so a busy moment hits every case
-            for name, mode in cases.items():
-                secs, lit = _once(mode, cfg, src, root / f"{mode}{i}.tif")
+            for name, (mode, c) in cases.items():
+                secs, lit = _once(mode, c, src, out(mode, str(i)))
                 times[name].append(secs)
                 lightning[name] = lit
         load_after = os.getloadavg()
@@ -147,16 +191,17 @@ def main() -> None:
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in load_after],
         "rows": rows,
-        "target": "geo predict first window <= 1.5x import torch",
+        "target": "geo predict and geo embed first window <= 1.5x import torch",
         "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "predict_startup.json").write_text(json.dumps(result, indent=2) + "\n")
+    dest = args.out
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "predict_startup.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
-        "# `geo predict`: seconds from process spawn to the first window",
+        "# `geo predict` and `geo embed`: seconds from process spawn to the first window",
         "",
-        f"{os.cpu_count()} CPUs; tiny_cnn + UNetDecoder checkpoint, 256² 6-band scene; median (min-max) of "
+        f"{os.cpu_count()} CPUs; tiny_cnn + UNetDecoder checkpoint (predict), tiny_cnn backbone to GeoParquet "
+        f"(embed), 256² 6-band scene; median (min-max) of "
         f"{args.repeat} interleaved runs; load average {result['loadavg_before']} before, "
         f"{result['loadavg_after']} after (1, 5, 15 min).",
         "",
@@ -168,7 +213,7 @@ def main() -> None:
             f"| {r['case']} | {r['median_s']} | {r['min_s']}-{r['max_s']} | {r['x_import_torch']} | "
             f"{'yes' if r['imports_lightning'] else 'no'} |"
         )
-    (out / "predict_startup.md").write_text("\n".join(lines) + "\n")
+    (dest / "predict_startup.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

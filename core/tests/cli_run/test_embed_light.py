@@ -1,4 +1,4 @@
-"""``geo embed --input`` without Lightning: the same bytes as the task path, no lightning/torchmetrics/torchvision."""
+"""``geo embed --input`` without Lightning: the task path's bytes; no lightning, torchmetrics, torchvision or pandas."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .conftest import LIGHTNING_PYTREE
 
 pytestmark = pytest.mark.filterwarnings(LIGHTNING_PYTREE)
 
-HEAVY = ("lightning", "torchmetrics", "torchvision")
+HEAVY = ("lightning", "torchmetrics", "torchvision", "pandas")  # pyarrow imports pandas in pa.array
 
 
 def _config(tmp_path, **init_args):

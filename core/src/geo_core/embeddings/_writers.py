@@ -95,6 +95,28 @@ def _wkb_polygon(bounds: tuple[float, float, float, float]) -> bytes:
     return out
 
 
+# ``pa.array`` imports pandas (0.7 s) to test whether its argument is a pandas object; arrays
+# built from their buffers hold the same values and write the same file.
+def _one_value(dtype: Any, value: bytes) -> Any:
+    """A one-row pyarrow string/binary array."""
+    import pyarrow as pa
+
+    offsets = np.array([0, len(value)], dtype=np.int32)
+    return pa.Array.from_buffers(dtype, 1, [None, pa.py_buffer(offsets), pa.py_buffer(value)])
+
+
+def _one_vector(vector: np.ndarray) -> Any:
+    """A one-row ``list<float32>`` pyarrow array."""
+    import pyarrow as pa
+
+    if vector.ndim != 1:
+        raise ValueError(f"a GeoParquet embedding is one vector per row, got shape {vector.shape}; pool it")
+    flat = np.ascontiguousarray(vector, dtype=np.float32)
+    values = pa.Array.from_buffers(pa.float32(), len(flat), [None, pa.py_buffer(flat)])
+    offsets = np.array([0, len(flat)], dtype=np.int32)
+    return pa.ListArray.from_arrays(pa.Array.from_buffers(pa.int32(), 2, [None, pa.py_buffer(offsets)]), values)
+
+
 def write_embedding_parquet(
     path: Path, filename: str, vector: np.ndarray, georef: dict[str, Any], item_id: str | None = None
 ) -> Path:
@@ -106,13 +128,13 @@ def write_embedding_parquet(
     import pyarrow.parquet as pq
 
     columns: dict[str, Any] = {
-        **({"item_id": pa.array([str(item_id)])} if item_id is not None else {}),
-        "filename": pa.array([str(filename)]),
-        "embedding": pa.array([vector.astype("float32").tolist()], type=pa.list_(pa.float32())),
+        **({"item_id": _one_value(pa.string(), str(item_id).encode())} if item_id is not None else {}),
+        "filename": _one_value(pa.string(), str(filename).encode()),
+        "embedding": _one_vector(vector),
     }
     metadata: dict[bytes, bytes] = {}
     if georef:
-        columns["geometry"] = pa.array([_wkb_polygon(georef["bounds"])], type=pa.binary())
+        columns["geometry"] = _one_value(pa.binary(), _wkb_polygon(georef["bounds"]))
         crs = georef["crs"]
         try:
             from pyproj import CRS

@@ -190,5 +190,4 @@ def light_embedder(config: Mapping[str, Any], ckpt: Path | None) -> tuple[Any, s
     except Exception as exc:  # the task path raises the same problem as a ConfigError/CheckpointError
         log.debug("embedding through the Lightning task: %s", exc)
         return None
-    log.warning("no datamodule; embedding every band without normalisation")
     return net, str(args.get("output_dir", DEFAULT_OUTPUT_DIR))
