@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 import yaml
-from geo_core.cli._app import app
+from geo_core.cli._app import _register_plugin_commands, app
 from typer.testing import CliRunner
+
+_register_plugin_commands()  # `geo` does this at start-up: `geo migrate` (geo-plugin-migrate), `geo stats` (datasets)
 
 CONFIGS = Path(__file__).parent / "configs"
 #: one batch of each stage
@@ -135,9 +137,6 @@ def test_compute_statistics_reads_a_migrated_config(compat_data: Path, tmp_path:
     """TerraTorch's ``compute_statistics`` verb is ``geo stats``."""
     geo_cfg, res = migrate("prithvi_factory_segmentation.yaml", compat_data, tmp_path)
     assert res.exit_code == 0, res.output
-    from geo_core.cli._app import _register_plugin_commands
-
-    _register_plugin_commands()  # `geo` does this at start-up; plugin verbs (stats) come from geo-plugin-datasets
     out = tmp_path / "stats.yaml"
     res = CliRunner().invoke(app, ["compute_statistics", "-c", str(geo_cfg), "-o", str(out), "--no-progress"])
     assert res.exit_code == 0, res.output

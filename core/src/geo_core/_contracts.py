@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -42,14 +43,41 @@ def freeze_module(module: nn.Module) -> None:
     module.eval()
 
 
+def named_part(owner: nn.Module, attr: str, model_name: str) -> nn.Module:
+    """Return ``owner.<attr>`` when it is a module, else raise ``NotImplementedError`` naming it."""
+    part = getattr(owner, attr, None)
+    if not isinstance(part, nn.Module):
+        raise NotImplementedError(f"{model_name} has no {attr!r} to freeze")
+    return part
+
+
+def aux_names(owner: nn.Module) -> list[str] | None:
+    """Keys of ``owner.aux_heads`` when it is a mapping or ``ModuleDict``, else None."""
+    heads = getattr(owner, "aux_heads", None)
+    return [str(k) for k in heads.keys()] if isinstance(heads, Mapping | nn.ModuleDict) else None
+
+
 class Model(nn.Module, ABC):
     """A whole model: ``forward(x, **kwargs) -> ModelOutput``.
 
+    This is everything a task relies on: :meth:`forward`, the freeze hooks
+    (:meth:`freeze_encoder`, :meth:`freeze_decoder`, :meth:`freeze_head`),
+    :meth:`auxiliary_head_names` and :attr:`num_classes`.
+
     Frozen parts stay in ``eval()`` mode even when ``train()`` is called, so
     BatchNorm statistics and dropout of a frozen encoder do not drift.
-    Subclasses expose the parts as ``self.encoder`` and ``self.decoder``
-    (override :meth:`encoder_modules` / :meth:`decoder_modules` otherwise).
+    Subclasses expose the parts as ``self.encoder``, ``self.decoder`` and
+    ``self.head`` (override :meth:`encoder_modules` / :meth:`decoder_modules` /
+    :meth:`head_modules` otherwise); a hook whose part is missing raises
+    ``NotImplementedError`` and the task turns it into a ``ConfigError``.
+    A plain ``nn.Module`` becomes a Model through :class:`geo_core.models.FullModel`.
+
+    Attributes:
+        num_classes: Output classes when the model knows them (segmentation
+            metrics read it when ``model_args`` do not say); None otherwise.
     """
+
+    num_classes: int | None = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -60,18 +88,23 @@ class Model(nn.Module, ABC):
         """Run the model."""
 
     def encoder_modules(self) -> list[nn.Module]:
-        """Modules that :meth:`freeze_encoder` freezes."""
-        enc = getattr(self, "encoder", None)
-        if enc is None:
-            raise NotImplementedError(f"{type(self).__name__} has no 'encoder' to freeze")
-        return [enc]
+        """Modules that :meth:`freeze_encoder` freezes (default: ``self.encoder``)."""
+        return [named_part(self, "encoder", type(self).__name__)]
 
     def decoder_modules(self) -> list[nn.Module]:
-        """Modules that :meth:`freeze_decoder` freezes."""
-        dec = getattr(self, "decoder", None)
-        if dec is None:
-            raise NotImplementedError(f"{type(self).__name__} has no 'decoder' to freeze")
-        return [dec]
+        """Modules that :meth:`freeze_decoder` freezes (default: ``self.decoder``)."""
+        return [named_part(self, "decoder", type(self).__name__)]
+
+    def head_modules(self) -> list[nn.Module]:
+        """Modules that :meth:`freeze_head` freezes (default: ``self.head``)."""
+        return [named_part(self, "head", type(self).__name__)]
+
+    def auxiliary_head_names(self) -> list[str] | None:
+        """Keys ``forward`` fills in ``ModelOutput.auxiliary_heads`` (default: ``self.aux_heads``'s), None if unknown.
+
+        Tasks check their ``aux_loss`` weights against these names.
+        """
+        return aux_names(self)
 
     def _freeze(self, modules: list[nn.Module]) -> None:
         names = {id(m): n for n, m in self.named_modules()}
@@ -88,6 +121,10 @@ class Model(nn.Module, ABC):
     def freeze_decoder(self) -> None:
         """Freeze the decoder: no gradients, kept in eval mode."""
         self._freeze(self.decoder_modules())
+
+    def freeze_head(self) -> None:
+        """Freeze the head only (TerraTorch's ``freeze_head``)."""
+        self._freeze(self.head_modules())
 
     def train(self, mode: bool = True) -> Model:
         """Set training mode, keeping frozen parts in eval mode."""

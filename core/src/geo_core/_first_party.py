@@ -33,11 +33,16 @@ def _installed(dist: str) -> bool:
 
 
 def not_installed_providers(kind: str, name: str) -> list[str]:
-    """First-party distributions, not installed, that provide ``name`` (plain, or qualified with their source)."""
+    """First-party distributions, not installed, that provide ``name`` (plain, or qualified with their source).
+
+    ``kind`` is a component kind or ``"command"`` (a ``geo`` verb a plugin adds).
+    """
     source, sep, _ = name.partition(":")
     out = []
     for dist, entry in _table().items():
-        if sep:  # smp:resnet18, timm:anything: the source says which distribution, catalogues included
+        if (
+            sep and kind != "command"
+        ):  # smp:resnet18, timm:anything: the source says which distribution, catalogues included
             match = entry.get("source") == source
         else:
             match = name in entry.get(kind, [])

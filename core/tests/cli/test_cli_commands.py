@@ -138,3 +138,27 @@ def test_every_core_component_has_manifest_or_entry(fresh, kind):
     res = invoke("list", kind, "--source", "core", "--json")
     assert res.exit_code == 0
     assert json.loads(res.stdout)
+
+
+def test_verb_of_a_missing_plugin_names_the_install_line(monkeypatch):
+    """`geo migrate` without geo-plugin-migrate: one line naming the distribution, not click's "No such command"."""
+    import subprocess
+    import sys
+
+    from geo_core import _first_party
+    from geo_core.cli._app import missing_command_hint
+
+    table = {"geo-plugin-nothere": {"source": "nothere", "command": ["frobnicate"]}}
+    monkeypatch.setattr(_first_party, "_table", lambda: table)
+    hint = missing_command_hint(["--verbose", "frobnicate", "x.yaml"])
+    assert "`geo frobnicate` comes with geo-plugin-nothere" in hint
+    assert hint.endswith("pip install geo-plugin-nothere")
+    assert missing_command_hint(["list", "backbones"]) == ""  # a core verb
+    assert missing_command_hint(["nosuchverb"]) == ""  # nobody provides it: click's own message
+    # a first-party verb whose plugin is installed runs (geo-plugin-migrate is installed here)
+    res = subprocess.run(
+        [sys.executable, "-c", "from geo_core.cli import main; main()", "migrate", "--help"],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0 and "terratorch" in res.stdout, res.stderr

@@ -71,10 +71,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from geo_core.cli import _info, _migrate_cmd, _plugins_cmd
+    from geo_core.cli import _info, _plugins_cmd
 
     app.add_typer(_plugins_cmd.plugins_app, name="plugins")
-    app.add_typer(_migrate_cmd.migrate_app, name="migrate")
     from geo_core.cli._weights_cmd import weights_app
 
     app.add_typer(weights_app, name="weights")
@@ -136,6 +135,10 @@ def main() -> None:
     except GeoError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)
+    hint = missing_command_hint(sys.argv[1:])
+    if hint:
+        sys.stderr.write(f"error: {hint}\n")
+        sys.exit(2)
     interrupted = _catch_interrupt()
     try:
         app()
@@ -147,6 +150,29 @@ def main() -> None:
     if interrupted:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+
+
+def missing_command_hint(args: list[str]) -> str:
+    """``"geo X comes with geo-plugin-y ... pip install geo-plugin-y"`` when X is a verb of an absent plugin.
+
+    The verbs come from core's first-party list (``[plugin] commands`` of each plugin's manifest), so
+    nothing is imported; ``""`` when the first word is a known command or nobody provides it.
+    """
+    word = next((a for a in args if not a.startswith("-")), None)
+    if word is None:
+        return ""
+    known = {g.name for g in app.registered_groups}
+    known |= {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    if word in known:
+        return ""
+    from geo_core._first_party import not_installed_providers
+
+    dists = not_installed_providers("command", word)
+    if not dists:
+        return ""
+    return (
+        f"`geo {word}` comes with {' or '.join(dists)}, which is not installed; install it with: pip install {dists[0]}"
+    )
 
 
 def _catch_interrupt() -> list[bool]:

@@ -44,6 +44,7 @@ def list_plugins(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
                 "status": rec.status,
                 "reason": rec.reason,
                 "components": {k: v for k, v in _counts(name).items() if v},
+                "commands": list(rec.manifest.get("plugin", {}).get("commands", [])),
             }
         )
     if as_json:
@@ -51,7 +52,8 @@ def list_plugins(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
         return
     rows = []
     for d in data:
-        comps = ", ".join(f"{v} {k}" for k, v in d["components"].items()) or "-"
+        parts = [f"{v} {k}" for k, v in d["components"].items()] + [f"geo {c}" for c in d["commands"]]
+        comps = ", ".join(parts) or "-"
         status = d["status"] + (f" ({d['reason']})" if d["reason"] else "")
         rows.append((d["plugin"], d["distribution"] or "-", d["version"] or "-", comps, status))
     emit_table("geo plugins", ["plugin", "distribution", "version", "components", "status"], rows)

@@ -12,6 +12,7 @@ _LAZY: dict[str, str] = {
     "EncoderDecoderFactory": "geo_core.models._encoder_decoder",
     "FullModelFactory": "geo_core.models._full",
     "FullModel": "geo_core.models._full",
+    "as_model": "geo_core.models._full",
     "PixelWiseModel": "geo_core.models._models",
     "ScalarOutputModel": "geo_core.models._models",
     "DecoderWithHead": "geo_core.models._models",

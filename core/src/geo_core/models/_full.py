@@ -8,10 +8,10 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from geo_core._contracts import Model, ModelOutput
+from geo_core._contracts import Model, ModelOutput, aux_names, named_part
 from geo_core.models._routing import check_arguments, filter_kwargs, forward_kwargs
 
-__all__ = ["FullModelFactory", "FullModel"]
+__all__ = ["FullModelFactory", "FullModel", "as_model"]
 
 _PIXEL_TASKS = ("segmentation", "regression")
 
@@ -22,7 +22,9 @@ class FullModel(Model):
     A tensor output becomes ``ModelOutput(output)``; a ``ModelOutput`` passes
     through; a tuple/list uses its first element; a dict its ``"output"`` key
     (other tensor entries become auxiliary heads). ``freeze_encoder`` /
-    ``freeze_decoder`` act on the wrapped model's ``encoder`` / ``decoder``.
+    ``freeze_decoder`` / ``freeze_head`` act on the wrapped model's ``encoder`` /
+    ``decoder`` / ``head``; ``num_classes`` and the auxiliary head names are the
+    wrapped model's when it has them.
 
     Args:
         model: The wrapped model.
@@ -36,20 +38,24 @@ class FullModel(Model):
         self.task = task
         self.rescale = rescale
         self._kwargs = forward_kwargs(model)
+        n = getattr(model, "num_classes", None)
+        self.num_classes = n if isinstance(n, int) else None
 
     def encoder_modules(self) -> list[nn.Module]:
         """The wrapped model's ``encoder``."""
-        enc = getattr(self.model, "encoder", None)
-        if not isinstance(enc, nn.Module):
-            raise NotImplementedError(f"{type(self.model).__name__} has no 'encoder' to freeze")
-        return [enc]
+        return [named_part(self.model, "encoder", type(self.model).__name__)]
 
     def decoder_modules(self) -> list[nn.Module]:
         """The wrapped model's ``decoder``."""
-        dec = getattr(self.model, "decoder", None)
-        if not isinstance(dec, nn.Module):
-            raise NotImplementedError(f"{type(self.model).__name__} has no 'decoder' to freeze")
-        return [dec]
+        return [named_part(self.model, "decoder", type(self.model).__name__)]
+
+    def head_modules(self) -> list[nn.Module]:
+        """The wrapped model's ``head``."""
+        return [named_part(self.model, "head", type(self.model).__name__)]
+
+    def auxiliary_head_names(self) -> list[str] | None:
+        """The wrapped model's ``aux_heads`` keys (None when it has none declared)."""
+        return aux_names(self.model)
 
     def forward(self, x: Tensor, **kwargs: Any) -> ModelOutput:
         """Run the wrapped model and normalise its output."""
@@ -72,6 +78,25 @@ class FullModel(Model):
         if self.rescale and self.task in _PIXEL_TASKS and main.dim() == 4 and main.shape[-2:] != x.shape[-2:]:
             main = F.interpolate(main, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return ModelOutput(main, aux)
+
+
+def as_model(module: nn.Module, task: str = "segmentation") -> Model:
+    """Return ``module`` when it is a :class:`~geo_core.Model`, else wrapped in :class:`FullModel`.
+
+    The wrapper normalises the output to :class:`~geo_core.ModelOutput` and does not rescale
+    (the module's output is used as it comes); its parameters move under ``model.``.
+
+    Raises:
+        TypeError: ``module`` is not an ``nn.Module``.
+    """
+    if isinstance(module, Model):
+        return module
+    if not isinstance(module, nn.Module):
+        raise TypeError(
+            f"model must be a geo_core.Model or a torch nn.Module, got {type(module).__name__}; "
+            "or give model_factory + model_args instead"
+        )
+    return FullModel(module, task=task, rescale=False)
 
 
 class FullModelFactory:

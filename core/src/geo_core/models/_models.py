@@ -93,9 +93,9 @@ class _EncoderDecoderModel(Model):
         mods += list(self.aux_heads.values())
         return mods
 
-    def freeze_head(self) -> None:
-        """Freeze the head only (nothing to freeze when the decoder includes its head)."""
-        self._freeze([self.head] if self.head is not None else [])
+    def head_modules(self) -> list[nn.Module]:
+        """The head (none when the decoder includes its head)."""
+        return [self.head] if self.head is not None else []
 
     def encode(
         self, x: Tensor | Mapping[str, Tensor], **kwargs: Any

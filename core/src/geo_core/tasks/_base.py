@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import lightning.pytorch as pl
 from torch import Tensor, nn
 
-from geo_core._contracts import ModelOutput
+from geo_core._contracts import Model, ModelOutput
 from geo_core._errors import ConfigError
 from geo_core.losses._handler import LossHandler, build_loss
 from geo_core.tasks._optim import build_optimizer, build_param_groups, build_scheduler, warmup_factor
 from geo_core.tasks._tiled import tiled_forward
 
-__all__ = ["BaseTask", "RESERVED_KEYS"]
+__all__ = ["BaseTask", "RESERVED_KEYS", "freeze_part"]
 
 #: Batch keys the task consumes itself; every other key is forwarded to the model as a keyword argument.
 RESERVED_KEYS = frozenset({"image", "mask", "label", "filename", "metadata"})
+
+
+_FIX = "expose the {part} as model.{part} (or override Model.{part}_modules()), or do not freeze it"
+
+
+def freeze_part(hook: Callable[[], None], key: str, fix: str | None = None) -> None:
+    """Call a :class:`Model` freeze hook; a model without that part is a ConfigError on ``key``."""
+    try:
+        hook()
+    except NotImplementedError as exc:
+        part = hook.__name__.removeprefix("freeze_")
+        raise ConfigError(f"{key}: {exc}; {fix or _FIX.format(part=part)}", key=key) from exc
 
 
 class BaseTask(pl.LightningModule):
@@ -29,7 +41,8 @@ class BaseTask(pl.LightningModule):
     Args:
         model_args: Keyword arguments of ``model_factory.build_model(task, **model_args)``.
         model_factory: Name in :data:`geo_core.MODEL_FACTORIES` (e.g. ``EncoderDecoderFactory``).
-        model: A ready :class:`geo_core.Model` instead of factory + args.
+        model: A ready :class:`geo_core.Model` instead of factory + args; a plain ``nn.Module`` is
+            wrapped in :class:`geo_core.models.FullModel` (see :func:`geo_core.models.as_model`).
         loss: Loss name, ``{name: weight}`` dict, or module.
         aux_heads: Auxiliary decoders, passed to the factory as ``aux_decoders``.
         aux_loss: ``{aux head name: weight}``; must match the model's auxiliary heads.
@@ -69,7 +82,7 @@ class BaseTask(pl.LightningModule):
         self,
         model_args: dict[str, Any] | None = None,
         model_factory: str | None = None,
-        model: nn.Module | None = None,
+        model: Model | nn.Module | None = None,
         loss: str | dict[str, float] | nn.Module | None = None,
         aux_heads: list[dict[str, Any]] | None = None,
         aux_loss: dict[str, float] | None = None,
@@ -111,26 +124,22 @@ class BaseTask(pl.LightningModule):
                 key="output_on_inference",
             )
         self.output_kinds: list[str] = kinds
-        self.model = self._build_model(model, model_factory, model_args, aux_heads)
-        model_any: Any = self.model
+        self.model: Model = self._build_model(model, model_factory, model_args, aux_heads)
         if freeze_backbone or training_mode == "head_only":
-            model_any.freeze_encoder()
+            freeze_part(self.model.freeze_encoder, "freeze_backbone")
         if freeze_decoder:
-            model_any.freeze_decoder()
+            freeze_part(self.model.freeze_decoder, "freeze_decoder")
         if freeze_head:
-            if not callable(getattr(model_any, "freeze_head", None)):
-                raise ConfigError(
-                    f"freeze_head: {type(model_any).__name__} has no separate head to freeze; use freeze_decoder",
-                    key="freeze_head",
-                )
-            model_any.freeze_head()
+            freeze_part(
+                self.model.freeze_head, "freeze_head", "use freeze_decoder (it freezes the decoder with its head)"
+            )
         self.loss_handler = LossHandler(
             build_loss(
                 loss if loss is not None else self.default_loss, ignore_index=ignore_index, class_weights=class_weights
             ),
             aux_loss,
         )
-        heads = self._declared_aux_heads()
+        heads = self.model.auxiliary_head_names()
         if heads is not None and (aux_loss or heads):
             self.loss_handler.check_heads(heads)
         metrics = self.build_metrics()
@@ -146,15 +155,20 @@ class BaseTask(pl.LightningModule):
     # -- construction ------------------------------------------------------
     def _build_model(
         self,
-        model: nn.Module | None,
+        model: Model | nn.Module | None,
         factory: str | None,
         args: Mapping[str, Any] | None,
         aux_heads: list[dict[str, Any]] | None,
-    ) -> nn.Module:
+    ) -> Model:
+        from geo_core.models._full import as_model
+
         if model is not None:
             if factory is not None or args:
                 raise ConfigError("give either model or model_factory + model_args, not both", key="model")
-            return model
+            try:
+                return as_model(model, self.task_kind)
+            except TypeError as exc:
+                raise ConfigError(str(exc), key="model") from exc
         if factory is None:
             raise ConfigError(
                 f"{type(self).__name__} needs model_factory + model_args or a ready model", key="model_factory"
@@ -172,14 +186,14 @@ class BaseTask(pl.LightningModule):
         from geo_core.models._routing import check_call
 
         check_call(fac.build_model, kwargs, where="model_args", skip=1)
-        return fac.build_model(self.task_kind, **kwargs)  # type: ignore[no-any-return]
-
-    def _declared_aux_heads(self) -> list[str] | None:
-        heads = getattr(self.model, "aux_heads", None)
-        if isinstance(heads, Mapping | nn.ModuleDict):
-            return list(heads.keys())
-        names = getattr(self.model, "aux_head_names", None)
-        return list(names) if names is not None else None
+        built = fac.build_model(self.task_kind, **kwargs)
+        if not isinstance(built, Model):
+            raise ConfigError(
+                f"model_factory {factory!r} built a {type(built).__name__}, not a geo_core.Model, so "
+                f"{type(self).__name__} cannot train it; use a factory made for {self.task_kind!r}",
+                key="model_factory",
+            )
+        return built
 
     def build_metrics(self) -> Any:
         """Return the task's ``MetricCollection`` (without prefix)."""
@@ -196,8 +210,8 @@ class BaseTask(pl.LightningModule):
 
     # -- forward -------------------------------------------------------------
     def forward(self, x: Tensor, **kwargs: Any) -> ModelOutput:
-        """Run the model; a bare tensor output is wrapped into :class:`ModelOutput`."""
-        out = self.model(x, **kwargs)
+        """Run the model; a bare tensor output (a lax :class:`Model`) is wrapped into :class:`ModelOutput`."""
+        out: ModelOutput | Tensor = self.model(x, **kwargs)
         return out if isinstance(out, ModelOutput) else ModelOutput(out)
 
     def _model_kwargs(self, batch: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 
-from geo_core._contracts import ModelOutput
+from geo_core._contracts import Model, ModelOutput
 from geo_core._errors import ConfigError
 
 __all__ = ["InferenceTask"]
@@ -66,7 +66,14 @@ class InferenceTask(pl.LightningModule):
         if model_factory is not None:
             from geo_core import MODEL_FACTORIES
 
-            self.model = MODEL_FACTORIES.build(model_factory).build_model(task, **dict(model_args or {}))
+            built = MODEL_FACTORIES.build(model_factory).build_model(task, **dict(model_args or {}))
+            if not isinstance(built, Model):
+                raise ConfigError(
+                    f"model_factory {model_factory!r} built a {type(built).__name__}, not a geo_core.Model; "
+                    f"use a factory made for {task!r}",
+                    key="model_factory",
+                )
+            self.model: Model = built
         else:
             from geo_core.models._full import FullModelFactory
 

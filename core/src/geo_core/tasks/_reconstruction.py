@@ -10,8 +10,9 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 
-from geo_core._contracts import ModelOutput
+from geo_core._contracts import Model, ModelOutput
 from geo_core._errors import ConfigError
+from geo_core.tasks._base import freeze_part
 
 __all__ = ["ReconstructionTask", "masked_mse"]
 
@@ -46,7 +47,8 @@ class ReconstructionTask(pl.LightningModule):
     input, mask and reconstruction for inspection.
 
     Args:
-        model: ``MODELS`` registry name or a ready module.
+        model: ``MODELS`` registry name or a ready :class:`~geo_core.Model` (a plain ``nn.Module``
+            is wrapped in :class:`~geo_core.models.FullModel`).
         model_args: Arguments of the model's builder.
         mask_ratio: Fraction of patches masked (None: the model's default).
         lr: Learning rate.
@@ -66,7 +68,7 @@ class ReconstructionTask(pl.LightningModule):
 
     def __init__(
         self,
-        model: str | nn.Module,
+        model: str | Model | nn.Module,
         model_args: dict[str, Any] | None = None,
         mask_ratio: float | None = None,
         lr: float = 1e-4,
@@ -84,33 +86,25 @@ class ReconstructionTask(pl.LightningModule):
         self.save_hyperparameters(ignore=["model"] if isinstance(model, nn.Module) else None)
         if mask_ratio is not None and not 0.0 < mask_ratio < 1.0:
             raise ConfigError(f"mask_ratio must be in (0, 1), got {mask_ratio}", key="mask_ratio")
+        from geo_core.models._full import as_model
+
         if isinstance(model, nn.Module):
             if model_args:
                 raise ConfigError("model_args only apply to a model given by name", key="model_args")
-            self.model = model
+            built: nn.Module = model
         else:
             from geo_core import MODELS
 
-            self.model = MODELS.build(model, **dict(model_args or {}))
-        for part, wanted in (("encoder", freeze_encoder), ("decoder", freeze_decoder)):
-            if wanted:
-                self._freeze_part(part)
-
-    def _freeze_part(self, part: str) -> None:
-        module = getattr(self.model, part, None)
-        if not isinstance(module, nn.Module):
-            raise ConfigError(
-                f"freeze_{part}: {type(self.model).__name__} has no {part!r} sub-module", key=f"freeze_{part}"
-            )
-        from geo_core._contracts import freeze_module
-
-        freeze_module(module)
-        self._frozen = [*getattr(self, "_frozen", []), module]
+            built = MODELS.build(model, **dict(model_args or {}))
+        self.model: Model = as_model(built, "reconstruction")
+        if freeze_encoder:
+            freeze_part(self.model.freeze_encoder, "freeze_encoder")
+        if freeze_decoder:
+            freeze_part(self.model.freeze_decoder, "freeze_decoder")
 
     def on_train_epoch_start(self) -> None:
         """Keep frozen parts in eval mode (Lightning calls ``train()`` on the whole task)."""
-        for module in getattr(self, "_frozen", []):
-            module.eval()
+        self.model.train()
 
     def forward(self, x: Tensor, **kwargs: Any) -> tuple[Tensor, Tensor]:
         """``(reconstruction, pixel mask)`` of a batch."""

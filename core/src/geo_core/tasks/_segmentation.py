@@ -16,7 +16,7 @@ __all__ = ["SemanticSegmentationTask"]
 def _num_classes(task: BaseTask) -> int:
     n = (task.hparams.get("model_args") or {}).get("num_classes")
     if n is None:
-        n = getattr(task.model, "num_classes", None)
+        n = task.model.num_classes
     if n is None and task.hparams.get("class_names"):
         n = len(task.hparams["class_names"])
     if n is None:

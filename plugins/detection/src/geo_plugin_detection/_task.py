@@ -181,7 +181,7 @@ class ObjectDetectionTask(pl.LightningModule):
         from geo_core.inference import expand_inputs, planned_outputs, read_preprocessed
 
         files = [f for spec in (inputs if isinstance(inputs, list) else [inputs]) for f in expand_inputs(spec)]
-        targets = planned_outputs([f.stem for f in files], output, "detection")
+        targets: list[Path] = planned_outputs([f.stem for f in files], output, "detection")
         self.eval()
         device = next(iter(self.parameters())).device
         thresh = float(self.hparams["predict_score_thresh"])

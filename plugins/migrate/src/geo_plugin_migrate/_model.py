@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from geo_core._migrate._factories import migrate_factory
-from geo_core._migrate._names import component
-from geo_core._migrate._report import MigrationReport, accepted, closest, short_name
+from geo_plugin_migrate._factories import migrate_factory
+from geo_plugin_migrate._names import component
+from geo_plugin_migrate._report import MigrationReport, accepted, closest, short_name
 
 __all__ = ["migrate_model", "TASK_NAMES", "tiled_parameters"]
 
@@ -54,7 +54,7 @@ def migrate_model(model: Any, report: MigrationReport, predict: dict[str, Any]) 
     if name != path:
         report.change("model.class_path", path, name)
     model["class_path"] = name
-    from geo_core._registries import TASKS
+    from geo_core import TASKS
 
     cls = TASKS.get(name)
     args = dict(model.get("init_args") or {})
@@ -157,7 +157,7 @@ def _loss(value: Any, where: str, report: MigrationReport) -> Any:
 def _aux_head(spec: Any, where: str, kind: str, report: MigrationReport) -> Any:
     if not isinstance(spec, dict):
         return spec
-    from geo_core._migrate._factories import migrate_part_args
+    from geo_plugin_migrate._factories import migrate_part_args
 
     out = dict(spec)
     if isinstance(spec.get("decoder"), str):
@@ -182,7 +182,7 @@ def _aux_head(spec: Any, where: str, kind: str, report: MigrationReport) -> Any:
 
 
 def _reconstruction(args: dict[str, Any], report: MigrationReport) -> dict[str, Any]:
-    from geo_core._registries import TASKS
+    from geo_core import TASKS
 
     valid, _ = accepted(TASKS.get("ReconstructionTask"))
     out: dict[str, Any] = {}
@@ -240,7 +240,7 @@ _POOLING = {
 
 def _embedding(args: dict[str, Any], report: MigrationReport) -> dict[str, Any]:
     """EmbeddingGenerationTask: ``model``/``model_args`` -> ``backbone``/``backbone_args``, pooling names."""
-    from geo_core._registries import TASKS
+    from geo_core import TASKS
 
     valid, _ = accepted(TASKS.get("EmbeddingGenerationTask"))
     w = "model.init_args"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from geo_core._migrate._report import MigrationReport
+from geo_plugin_migrate._report import MigrationReport
 
 __all__ = ["component", "builder_of"]
 
@@ -19,8 +19,7 @@ _PREFIXES: dict[str, str | None] = {
 
 
 def _resolves(name: str, kind: str) -> bool:
-    from geo_core._errors import GeoError
-    from geo_core._registries import REGISTRIES
+    from geo_core import REGISTRIES, GeoError
 
     try:
         REGISTRIES[kind].resolve(name)
@@ -56,8 +55,7 @@ def component(name: str, kind: str, report: MigrationReport, where: str) -> str:
 
 
 def _missing(name: str, kind: str, report: MigrationReport, where: str) -> None:
-    from geo_core._errors import GeoError
-    from geo_core._registries import REGISTRIES
+    from geo_core import REGISTRIES, GeoError
 
     try:
         REGISTRIES[kind].resolve(name)
@@ -69,8 +67,7 @@ def builder_of(kind: str, name: Any) -> Any:
     """The registered builder of ``name`` (imports its module), or None when it does not resolve."""
     if not isinstance(name, str):
         return None
-    from geo_core._errors import GeoError
-    from geo_core._registries import REGISTRIES
+    from geo_core import REGISTRIES, GeoError
 
     try:
         return REGISTRIES[kind].get(name)
@@ -82,8 +79,7 @@ def metadata_of(kind: str, name: Any) -> dict[str, Any]:
     """Manifest metadata of ``name`` (no import), empty when unknown."""
     if not isinstance(name, str):
         return {}
-    from geo_core._errors import GeoError
-    from geo_core._registries import REGISTRIES
+    from geo_core import REGISTRIES, GeoError
 
     try:
         return dict(REGISTRIES[kind].info(name).metadata)

@@ -6,8 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from geo_core._signature import accepted_arguments
-from geo_core._suggest import close_matches
+from geo_core import accepted_arguments, suggest
 
 __all__ = ["MigrationReport", "closest", "accepted", "short_name"]
 
@@ -50,9 +49,9 @@ def _show(value: Any) -> str:
 def closest(name: str, pool: Iterable[str]) -> str:
     """``"did you mean 'x'?"`` for the closest candidate, else a short list of valid names."""
     cands = sorted(set(pool))
-    close = close_matches(name, cands, n=1)
+    close = suggest(name, cands)
     if close:
-        return f"did you mean {close[0]!r}?"
+        return f"did you mean {close!r}?"
     shown = ", ".join(cands[:12]) + (", ..." if len(cands) > 12 else "")
     return f"valid here: {shown}" if cands else "remove it"
 
@@ -65,7 +64,7 @@ def short_name(class_path: str) -> str:
 def accepted(obj: Any, skip: int = 0) -> tuple[list[str], bool]:
     """Keyword names ``obj`` (a class or callable) accepts and whether it takes ``**kwargs``.
 
-    Classes follow ``**kwargs`` up the MRO (see :func:`geo_core.accepted_arguments`);
+    Uses geo-core's one signature inspector; for classes it follows ``**kwargs`` up the MRO;
     ``skip`` drops leading positional parameters the factory fills (``channel_list``).
     """
     if isinstance(obj, type):

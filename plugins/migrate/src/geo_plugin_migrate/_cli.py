@@ -1,4 +1,4 @@
-"""``geo migrate``: convert configs of other tools."""
+"""``geo migrate``: convert configs of other tools (added to ``geo`` by this plugin's ``geo_cli_commands`` hook)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ import typer
 __all__ = ["migrate_app"]
 
 migrate_app = typer.Typer(help="Convert configs written for other tools.", no_args_is_help=True)
+
+
+def err(message: str) -> None:
+    """Print one ``error: ...`` line on stderr."""
+    typer.echo(f"error: {message}", err=True)
 
 
 @migrate_app.command("terratorch")
@@ -24,10 +29,9 @@ def terratorch(
     from pathlib import Path
 
     import yaml
+    from geo_core import atomic_open
 
-    from geo_core._atomic import atomic_open
-    from geo_core._migrate import migrate_terratorch
-    from geo_core.cli._output import err
+    from geo_plugin_migrate import migrate_terratorch
 
     config = config or config_opt
     if not config:

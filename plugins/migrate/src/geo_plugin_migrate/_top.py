@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from geo_core._migrate._data import migrate_data
-from geo_core._migrate._model import migrate_model
-from geo_core._migrate._report import MigrationReport, accepted, closest, short_name
+from geo_plugin_migrate._data import migrate_data
+from geo_plugin_migrate._model import migrate_model
+from geo_plugin_migrate._report import MigrationReport, accepted, closest, short_name
 
 __all__ = ["migrate_terratorch"]
 

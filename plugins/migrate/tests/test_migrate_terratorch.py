@@ -1,14 +1,18 @@
-"""`geo migrate terratorch`: every key converted or reported, on TerraTorch-style configs written for this test."""
+"""`geo migrate terratorch` (geo-plugin-migrate): every key converted or reported, on configs written for this test."""
 
 from __future__ import annotations
 
 import textwrap
 
 import pytest
+import typer
 import yaml
-from geo_core._migrate import migrate_terratorch
-from geo_core.cli._app import app
+from geo_plugin_migrate import migrate_terratorch
+from geo_plugin_migrate._hooks import geo_cli_commands
 from typer.testing import CliRunner
+
+app = typer.Typer()
+geo_cli_commands(app)  # the verb as `geo` adds it at start-up, on an app of its own
 
 TT_CONFIG = textwrap.dedent("""
     seed_everything: 0

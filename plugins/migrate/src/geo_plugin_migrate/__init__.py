@@ -8,8 +8,8 @@ TerraTorch's spelling pass through unchanged.
 
 from __future__ import annotations
 
-from geo_core._migrate._model import TASK_NAMES
-from geo_core._migrate._report import MigrationReport
-from geo_core._migrate._top import migrate_terratorch
+from geo_plugin_migrate._model import TASK_NAMES
+from geo_plugin_migrate._report import MigrationReport
+from geo_plugin_migrate._top import migrate_terratorch
 
 __all__ = ["MigrationReport", "migrate_terratorch", "TASK_NAMES"]

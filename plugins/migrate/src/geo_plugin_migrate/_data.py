@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from geo_core._migrate._names import builder_of, component
-from geo_core._migrate._report import MigrationReport, accepted, closest, short_name
+from geo_plugin_migrate._names import builder_of, component
+from geo_plugin_migrate._report import MigrationReport, accepted, closest, short_name
 
 __all__ = ["migrate_data", "expand_bands", "migrate_transforms"]
 

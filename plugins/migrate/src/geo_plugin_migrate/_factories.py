@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from geo_core._migrate._names import builder_of, component, metadata_of
-from geo_core._migrate._report import MigrationReport, accepted, closest, short_name
+from geo_plugin_migrate._names import builder_of, component, metadata_of
+from geo_plugin_migrate._report import MigrationReport, accepted, closest, short_name
 
 __all__ = ["migrate_factory", "migrate_part_args"]
 
@@ -189,7 +189,7 @@ def _encoder_decoder(
     if "necks" in out:
         out["necks"] = _necks(out["necks"], report, f"{where}.necks")
     if isinstance(out.get("aux_decoders"), list):
-        from geo_core._migrate._model import _aux_head
+        from geo_plugin_migrate._model import _aux_head
 
         out["aux_decoders"] = [
             _aux_head(a, f"{where}.aux_decoders[{i}]", kind, report) for i, a in enumerate(out["aux_decoders"])
@@ -255,8 +255,7 @@ def _timm(margs: dict[str, Any], report: MigrationReport, where: str) -> dict[st
 
 
 def _registered_factory(name: str) -> bool:
-    from geo_core._errors import GeoError
-    from geo_core._registries import MODEL_FACTORIES
+    from geo_core import MODEL_FACTORIES, GeoError
 
     try:
         MODEL_FACTORIES.resolve(name)
@@ -306,8 +305,7 @@ def migrate_factory(
             )
     if factory is None:
         return None, margs
-    from geo_core._errors import GeoError
-    from geo_core._registries import MODEL_FACTORIES
+    from geo_core import MODEL_FACTORIES, GeoError
 
     try:
         MODEL_FACTORIES.resolve(new)

@@ -1,0 +1,1 @@
+"""Shared pieces of geo-plugin-migrate's tests (configs are written inline; nothing is downloaded)."""
