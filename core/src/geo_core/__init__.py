@@ -24,6 +24,7 @@ from geo_core._errors import (
     WeightsError,
     WeightsOfflineError,
 )
+from geo_core._keys import key_report
 from geo_core._lazy import lazy_getattr
 from geo_core._plugins import PluginStatus, reset_plugins
 from geo_core._registries import (
@@ -97,6 +98,7 @@ __all__ = [
     "freeze_module",
     "fsync_dir",
     "hookimpl",
+    "key_report",
     "lazy_getattr",
     "load_custom_modules",
     "reset_plugins",

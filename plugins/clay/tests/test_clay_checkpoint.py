@@ -41,7 +41,7 @@ def test_truncated_file_names_missing_keys_as_spelt_in_the_file(write_checkpoint
 
 def test_other_variant_names_unexpected_keys_and_shapes(write_checkpoint) -> None:
     path, _ = write_checkpoint(depth=2)
-    with pytest.raises(geo_core.CheckpointError, match=r"unexpected keys \['model\.encoder\.transformer\.layers\.1\."):
+    with pytest.raises(geo_core.CheckpointError, match=r"unexpected keys \('model\.encoder\.transformer\.layers\.1\."):
         build_backbone("clay_test", ckpt_path=path, depth=1)
     shape = r"model\.encoder\.cls_token: file \(1, 1, 32\) vs model \(1, 1, 192\)"
     with pytest.raises(geo_core.CheckpointError, match=shape):
@@ -83,5 +83,5 @@ def test_pretrained_fetches_the_released_file_through_the_weights_layer(tmp_path
         with pytest.raises(geo_core.CheckpointError) as err:
             build_backbone("clay_v15_large", pretrained=True, depth=1)
     msg = str(err.value)
-    assert "missing keys ['model.encoder.transformer.layers.0.1.net.3.weight']" in msg
+    assert "1 missing key ('model.encoder.transformer.layers.0.1.net.3.weight')" in msg
     assert "model.encoder.cls_token: file (1, 1, 768) vs model (1, 1, 1024)" in msg

@@ -18,6 +18,7 @@ from geo_core._errors import (
     refuses_pickled_objects,
     torch_load_reason,
 )
+from geo_core._keys import key_report
 
 __all__ = ["save_state_dict", "load_state_dict"]
 
@@ -104,10 +105,8 @@ def load_state_dict(
         ) from exc
     if strict and (result.missing_keys or result.unexpected_keys):
         raise CheckpointError(
-            f"weights do not match the model: missing {result.missing_keys[:5]}"
-            f"{'...' if len(result.missing_keys) > 5 else ''}, unexpected {result.unexpected_keys[:5]}"
-            f"{'...' if len(result.unexpected_keys) > 5 else ''}; build the model with the same configuration "
-            "or pass strict=False",
+            f"weights do not match the model: {key_report(result.missing_keys, result.unexpected_keys)}; "
+            "build the model with the same configuration or pass strict=False",
             path=p,
         )
     return model

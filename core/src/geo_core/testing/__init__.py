@@ -26,6 +26,7 @@ _LAZY: dict[str, str] = {
     "TinyGeoDataModule": "geo_core.testing._datamodules",
     "WeightServer": "geo_core.testing._weight_server",
     "checkpoint_bytes": "geo_core.testing._weight_server",
+    "check_key_report": "geo_core.testing._keys",
 }
 
 __all__ = sorted(_LAZY)

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from geo_core import CheckpointError, ConfigError, InputDataError
+from geo_core import CheckpointError, ConfigError, InputDataError, key_report
 from torch import Tensor, nn
 
 from geo_plugin_clay._manifest import backbone_config
@@ -385,11 +385,9 @@ def load_clay_checkpoint(model: ClayEncoder, source: str | os.PathLike[str] | Ma
         def few(items: list[str]) -> str:
             return f"{items[:8]}{f' ... ({len(items)} in all)' if len(items) > 8 else ''}"
 
-        parts = (
-            [f"missing keys {few(missing)}"] * bool(missing)
-            + [f"unexpected keys {few(unexpected)}"] * bool(unexpected)
-            + [f"shapes that do not fit {few(shapes)}"] * bool(shapes)
-        )
+        parts = [key_report(missing, unexpected)] * bool(missing or unexpected) + [
+            f"shapes that do not fit {few(shapes)}"
+        ] * bool(shapes)
         raise CheckpointError(
             "the checkpoint does not match the model: " + "; ".join(parts) + f" (model: depth {model.depth}, "
             f"embed_dim {model.embed_dim}; a different variant or depth, or a truncated file?)",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from geo_core import CheckpointError, ConfigError
+from geo_core import CheckpointError, ConfigError, key_report
 from torch import Tensor, nn
 
 __all__ = ["ConvNeXtV2", "checkpoint_filter_fn", "build_convnextv2", "CFGS", "CHECKPOINTS", "S2_BANDS"]
@@ -296,8 +296,7 @@ def load_checkpoint(model: ConvNeXtV2, path: str | Path, bands: Sequence[int] | 
     unexpected = sorted(origin[k] for k in state if k not in own)
     if missing or unexpected:
         raise CheckpointError(
-            f"not an MMEarth ConvNeXt-V2 of this size: missing keys {missing[:10]} "
-            f"({len(missing)}), unexpected keys {unexpected[:10]} ({len(unexpected)}) "
+            f"not an MMEarth ConvNeXt-V2 of this size: {key_report(missing, unexpected)} "
             "(names as the file spells them)",
             path=path,
         )

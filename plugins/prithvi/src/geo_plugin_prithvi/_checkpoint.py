@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from geo_core import CheckpointError
+from geo_core import CheckpointError, key_report
 from torch import Tensor, nn
 
 from geo_plugin_prithvi._bands import Band, remap_channel_axis
@@ -67,11 +67,6 @@ def _named(sd: dict[str, Tensor], file_keys: dict[str, str], prefix: str) -> _Fi
     out.file_keys = {k: file_keys.get(k, prefix + k) for k in sd}
     out.file_prefix = prefix
     return out
-
-
-def _listed(keys: Sequence[str], what: str) -> str:
-    shown = ", ".join(repr(k) for k in keys[:6])
-    return f"{len(keys)} {what} ({shown}{', ...' if len(keys) > 6 else ''})"
 
 
 def _encoder_prefix(keys: Sequence[str]) -> str:
@@ -214,14 +209,9 @@ def load_filtered(model: nn.Module, sd: dict[str, Tensor], source: object) -> No
     name = sd.file_key if isinstance(sd, _Filtered) else str
     missing = [k for k in result.missing_keys if not any(c in k for c in _COORD_KEYS)]
     if missing or result.unexpected_keys:
-        parts = []
-        if missing:
-            parts.append(_listed([name(k) for k in missing], "missing keys"))
-        if result.unexpected_keys:
-            parts.append(_listed([name(k) for k in result.unexpected_keys], "unexpected keys"))
         raise CheckpointError(
             "the checkpoint does not match the model: "
-            + "; ".join(parts)
+            + key_report([name(k) for k in missing], [name(k) for k in result.unexpected_keys])
             + " (a different variant or depth? a decoder-only or fine-tuned file?)",
             path=source,
         )
@@ -229,8 +219,8 @@ def load_filtered(model: nn.Module, sd: dict[str, Tensor], source: object) -> No
     if coords and any(c in k for k in sd for c in _COORD_KEYS):
         # the file has coordinate scales (a _tl checkpoint) but not all the model needs: incomplete, not v1
         raise CheckpointError(
-            "a checkpoint with coordinate encodings (_tl) lacks "
-            + _listed([name(k) for k in coords], "keys")
+            "a checkpoint with coordinate encodings (_tl) is incomplete: "
+            + key_report([name(k) for k in coords])
             + "; build the model without that encoding (coords_encoding=[...], backbone_coords_encoding in a "
             "config) to load it anyway",
             path=source,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from geo_core import CheckpointError
+from geo_core import CheckpointError, key_report
 from torch import Tensor, nn
 
 __all__ = ["checkpoint_prefix", "filter_state_dict", "load_checkpoint_file", "load_filtered", "select_bands"]
@@ -123,11 +123,6 @@ def select_bands(
     sd[name] = out.reshape(own.shape)
 
 
-def _shorten(keys: Sequence[str]) -> str:
-    keys = sorted(keys)
-    return f"{keys[:8]}{f' ... ({len(keys)} in all)' if len(keys) > 8 else ''}"
-
-
 def load_filtered(model: nn.Module, sd: Mapping[str, Tensor], source: Any, prefix: str = "") -> None:
     """Load a filtered state dict strictly.
 
@@ -148,14 +143,9 @@ def load_filtered(model: nn.Module, sd: Mapping[str, Tensor], source: Any, prefi
     missing = sorted(set(own) - set(sd))
     unexpected = sorted(set(sd) - set(own))
     if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing keys {_shorten([prefix + k for k in missing])}")
-        if unexpected:
-            parts.append(f"unexpected keys {_shorten([prefix + k for k in unexpected])}")
         raise CheckpointError(
             "the checkpoint does not match the model: "
-            + "; ".join(parts)
+            + key_report([prefix + k for k in missing], [prefix + k for k in unexpected])
             + " (a different variant or depth? a truncated file? a TerraMind tokenizer instead of the model?)",
             path=source,
         )

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from geo_core import CheckpointError, ConfigError
+from geo_core import CheckpointError, ConfigError, key_report
 from torch import Tensor, nn
 
 __all__ = ["DINOv3Backbone", "build_dinov3", "load_dinov3_checkpoint", "CFGS"]
@@ -120,9 +120,8 @@ def load_dinov3_checkpoint(vit: nn.Module, path: str | Path) -> None:
     if missing or unexpected:
         named = [_meta_name(k) for k in missing] if "storage_tokens" in raw else missing
         raise CheckpointError(
-            f"not the weights of this DINOv3 size: missing keys {named[:10]} ({len(named)}), "
-            f"unexpected keys {sorted(unexpected)[:10]} ({len(unexpected)}) (names as the file "
-            "spells them)",
+            f"not the weights of this DINOv3 size: {key_report(named, sorted(unexpected))} "
+            "(names as the file spells them)",
             path=path,
         )
     try:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from geo_core import CheckpointError, ConfigError
+from geo_core import CheckpointError, ConfigError, key_report
 
 from geo_plugin_torchgeo._backbone import TorchGeoBackbone, build_backbone
 from geo_plugin_torchgeo._index import load_index
@@ -238,9 +238,7 @@ def check_keys(path: Path, weights: str, layout: Layout, name: str) -> None:
     if missing or unexpected:
         raise CheckpointError(
             f"this file does not hold the {load_index()['weights'][weights]['builder']} weights {name} expects "
-            f"(torchgeo {weights}): missing keys {missing[:10]}{' ...' if len(missing) > 10 else ''} "
-            f"({len(missing)}), unexpected keys {unexpected[:10]}{' ...' if len(unexpected) > 10 else ''} "
-            f"({len(unexpected)})",
+            f"(torchgeo {weights}): {key_report(missing, unexpected)}",
             path=path,
         )
 

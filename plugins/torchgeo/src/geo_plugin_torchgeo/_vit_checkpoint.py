@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from geo_core import CheckpointError
+from geo_core import CheckpointError, key_report
 from torch import Tensor, nn
 
 __all__ = ["encoder_state", "load_strict", "read_state"]
@@ -120,10 +120,8 @@ def load_strict(
     missing = [prefix + k for k in own if k not in sd]
     unexpected = [prefix + k for k in sd if k not in own]
     if missing or unexpected or shapes:
-        parts = (
-            ([f"missing keys {_few(missing)}"] if missing else [])
-            + ([f"unexpected keys {_few(unexpected)}"] if unexpected else [])
-            + ([f"shapes that do not fit {_few(shapes)}"] if shapes else [])
+        parts = ([key_report(missing, unexpected)] if missing or unexpected else []) + (
+            [f"shapes that do not fit {_few(shapes)}"] if shapes else []
         )
         raise CheckpointError(
             "the checkpoint does not match the model: "
