@@ -4,17 +4,19 @@ Same scene, same model, same windows (224 crops / 192 stride), same thread count
 fresh process (peak RSS from wait4), interleaved runs, median and min-max. Every figure covers
 reading the GeoTIFF, inference, blending and writing the class-map GeoTIFF.
 
-* ``torch``: geo's defaults (eager, channels-last, one window per pass on CPU).
-* ``onnxruntime``: ``engine="onnxruntime"``, the same streaming; the one-off export (recorded as
+* ``torch``: geo's defaults (eager, channels-last, the batch from the model's size: 1 for the
+  demo CNN, 16 for the resnet18-UNet), run as ``geo predict`` runs it (without Lightning).
+* ``onnxruntime``: ``engine="onnxruntime"``, the same streaming and batch; the one-off export (recorded as
   ``export_s``) happens before the clock starts, as it does once per run for any number of scenes.
 * ``terratorch``: TerraTorch's ``tiled_inference`` (its defaults: batch 16, delta 8, blending) on
-  the scene read whole, then argmax and a GeoTIFF write. Its module files are loaded from a
-  TerraTorch checkout (``--terratorch``, default /work/ref/terratorch) with its package imports
-  stubbed; nothing of it is copied here.
+  the scene read whole, then argmax and a GeoTIFF write (``_tiled_ref.py``: its module file is
+  loaded from a TerraTorch checkout, ``--terratorch``, default /work/ref/terratorch, with its
+  package imports stubbed; nothing of it is copied here). Module imports happen before the clock
+  on every side.
 
 Models: ``demo`` (the 3-layer 32-channel CNN of predict_stream.py) and ``resnet18_unet``
 (segmentation_models_pytorch ``Unet("resnet18")``, random weights). The 1-minute load average is
-recorded before each run.
+recorded before each run; scenes and outputs are deleted as soon as they are done with.
 
 Usage: .venv/bin/python benchmarks/engines.py [--cases demo:2048,resnet18_unet:4096] [--repeat 3]
 """
@@ -34,13 +36,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 CHILD = r"""
-import sys, time, json, types, importlib.util
+import sys, time, json
+mode, model_name, src, dst, threads, ref, bench = sys.argv[1:8]
+sys.path.insert(0, bench)
 import numpy as np, torch, rasterio
 from torch import nn
-mode, model_name, src, dst, threads, ref = sys.argv[1:7]
 torch.set_num_threads(int(threads))
 from geo_core import Model, ModelOutput
-from geo_core.tasks import SemanticSegmentationTask
+from geo_core.runs._light import LightPredictor
 from geo_core.inference import PredictOptions, predict_scene
 
 class CNN3(Model):
@@ -63,37 +66,22 @@ class SmpUNet(Model):
         return ModelOutput(self.net(x))
 
 torch.manual_seed(0)
-task = SemanticSegmentationTask(model=CNN3() if model_name == "demo" else SmpUNet()).eval()
+task = LightPredictor(CNN3() if model_name == "demo" else SmpUNet(), "segmentation").eval()
 export_s = 0.0
 if mode == "onnxruntime":
+    from geo_core.inference import default_batch_size
     from geo_plugin_onnx._engine import onnx_session
     t = time.perf_counter()
-    onnx_session(task, (1, 6, 224, 224))
+    onnx_session(task, (default_batch_size(task, "cpu"), 6, 224, 224))
     export_s = time.perf_counter() - t
+if mode == "terratorch":
+    from _tiled_ref import load_tiled_inference, terratorch_predict
+    ti = load_tiled_inference(ref)
 t0 = time.perf_counter()
 if mode in ("torch", "onnxruntime"):
     predict_scene(task, src, dst, None, PredictOptions(crop=224, stride=192, compress="none", engine=mode))
 else:
-    for name in ("terratorch", "terratorch.models", "terratorch.registry", "terratorch.tasks"):
-        sys.modules.setdefault(name, types.ModuleType(name))
-    sys.modules["terratorch.registry"].BACKBONE_REGISTRY = None
-    def load(name, rel):
-        spec = importlib.util.spec_from_file_location(name, f"{ref}/terratorch/{rel}")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-        return mod
-    load("terratorch.models.utils", "models/utils.py")
-    ti = load("terratorch.tasks.tiled_inference", "tasks/tiled_inference.py")
-    with rasterio.open(src) as s:
-        x = torch.from_numpy(s.read().astype("float32"))[None]
-        profile = s.profile
-    with torch.inference_mode():
-        logits = ti.tiled_inference(lambda t: task(t).output, x, out_channels=2, crop=224, stride=192)
-    pred = logits.argmax(1).to(torch.uint8).numpy()
-    profile.update(count=1, dtype="uint8", nodata=None, compress=None)
-    with rasterio.open(dst, "w", **profile) as d:
-        d.write(pred)
+    terratorch_predict(ti, lambda t: task(t).output, src, dst)
 import resource
 print(json.dumps({"seconds": time.perf_counter() - t0, "export_s": export_s,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -125,7 +113,7 @@ def make_scene(path: Path, size: int) -> None:
 
 
 def run(mode: str, model: str, src: Path, dst: Path, threads: int, ref: str) -> dict[str, float]:
-    cmd = [sys.executable, "-c", CHILD, mode, model, str(src), str(dst), str(threads), ref]
+    cmd = [sys.executable, "-c", CHILD, mode, model, str(src), str(dst), str(threads), ref, str(HERE)]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     load = os.getloadavg()[0]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -151,16 +139,18 @@ def main() -> None:
         for case in args.cases.split(","):
             model, size = case.split(":")[0], int(case.split(":")[1])
             src = Path(tmp) / f"scene{size}.tif"
-            if not src.exists():
-                make_scene(src, size)
+            make_scene(src, size)
             modes = [
                 m for m in args.modes.split(",") if m != "terratorch" or model in args.terratorch_models.split(",")
             ]
             runs: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
             for _ in range(args.repeat):  # interleaved
                 for m in modes:
-                    runs[m].append(run(m, model, src, Path(tmp) / f"out_{m}.tif", args.threads, args.terratorch))
+                    out = Path(tmp) / f"out_{m}.tif"
+                    runs[m].append(run(m, model, src, out, args.threads, args.terratorch))
+                    out.unlink(missing_ok=True)
                     print(model, size, m, runs[m][-1], flush=True)
+            src.unlink()  # 4096² float32 scenes are 400 MB: one on disk at a time
             for m in modes:
                 secs = [r["seconds"] for r in runs[m]]
                 mpx = size * size / 1e6
@@ -170,6 +160,7 @@ def main() -> None:
                         "size": size,
                         "mode": m,
                         "seconds_median": round(statistics.median(secs), 2),
+                        "seconds_all": [round(x, 2) for x in secs],
                         "seconds_min": round(min(secs), 2),
                         "seconds_max": round(max(secs), 2),
                         "peak_rss_mib": round(max(r["peak_rss_mib"] for r in runs[m]), 1),
@@ -188,7 +179,12 @@ def main() -> None:
         else:
             key = f"{r['model']} {r['size']}² geo defaults (torch) vs terratorch tiled_inference"
         fast, slow = (r, base) if r["mode"] == "onnxruntime" else (base, r)
-        ratios[key] = round(slow["seconds_median"] / fast["seconds_median"], 3)
+        per_round = [s / f for s, f in zip(slow["seconds_all"], fast["seconds_all"], strict=True)]
+        ratios[key] = {
+            "median": round(slow["seconds_median"] / fast["seconds_median"], 3),
+            "min": round(min(per_round), 3),
+            "max": round(max(per_round), 3),
+        }
     result = {
         "machine": f"{os.cpu_count()} CPU, torch/ORT threads={args.threads}",
         "crop": 224,
@@ -196,6 +192,7 @@ def main() -> None:
         "repeat": args.repeat,
         "rows": rows,
         "speedups": ratios,
+        "command": "python benchmarks/engines.py " + " ".join(sys.argv[1:]),
         "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     out = HERE / "results"
@@ -217,7 +214,8 @@ def main() -> None:
             f"| {r['model']} | {r['size']}² | {r['mode']} | {r['seconds_median']} ({r['seconds_min']}-"
             f"{r['seconds_max']}) | {r['mpx_per_s']} | {r['peak_rss_mib']} | {r['export_s'] or ''} |"
         )
-    lines += [""] + [f"- {k}: {v}x" for k, v in ratios.items()]
+    lines += [""] + [f"- {k}: {v['median']}x (per-round min-max {v['min']}-{v['max']})" for k, v in ratios.items()]
+    lines += ["", f"Command: `{result['command']}`"]
     (out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
 
 

@@ -78,11 +78,15 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
+def atomic_path(path: str | Path, suffix: str = "", durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success fsync it and rename it onto ``path``.
 
     Use for writers that take a file name (rasterio, torch.save, pandas).
     On an exception the temporary file is removed and ``path`` is untouched.
+    ``durable=False`` skips the two fsyncs (file and folder): the rename stays atomic for every
+    reader, but a power loss may forget the file. For records that are cheap to lose (the
+    prediction ledger: a forgotten record means a scene is redone), where the fsyncs were
+    most of the per-scene bookkeeping time.
 
     Example:
         >>> import tempfile, pathlib
@@ -106,10 +110,12 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; the final file follows the umask like open()
         yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, final)
-        fsync_dir(final.parent)
+        if durable:
+            fsync_dir(final.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -117,11 +123,13 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
-    """Open a temporary file for writing; it replaces ``path`` only when the block succeeds."""
+def atomic_open(path: str | Path, mode: str = "w", durable: bool = True, **kwargs: Any) -> Iterator[IO[Any]]:
+    """Open a temporary file for writing; it replaces ``path`` only when the block succeeds.
+
+    ``durable`` as in :func:`atomic_path`.
+    """
     if "r" in mode or "a" in mode:
         raise ValueError("atomic_open is for writing ('w', 'wb', 'x')")
-    with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as fh:
+    with atomic_path(path, durable=durable) as tmp, open(tmp, mode, **kwargs) as fh:
         yield fh
         fh.flush()
-        os.fsync(fh.fileno())

@@ -13,6 +13,7 @@ from geo_core._lazy import lazy_getattr
 
 _LAZY: dict[str, str] = {
     "PredictOptions": "geo_core.inference._options",
+    "default_batch_size": "geo_core.inference._options",
     "predict_scene": "geo_core.inference._stream",
     "predict_paths": "geo_core.inference._stream",
     "predict_images": "geo_core.inference._images",
@@ -24,6 +25,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "PredictOptions",
+    "default_batch_size",
     "predict_scene",
     "predict_paths",
     "predict_images",

@@ -1,8 +1,9 @@
 """The ledger of a many-scene run: one small JSON state file per scene in ``<output>/.geo-ledger/``.
 
 Each record says ``in_progress``, ``done`` (with the output file) or ``failed`` (with the error), and
-who wrote it (host, pid, rank, launch id). Records are replaced atomically (temporary file, fsync,
-rename), one file per scene, so ranks and nodes never write the same file at once and a reader
+who wrote it (host, pid, rank, launch id). Records are replaced atomically (temporary file, then
+rename; not fsynced: a record a power cut forgets only makes a rerun redo that scene), one file
+per scene, so ranks and nodes never write the same file at once and a reader
 never sees half a record, on a local disk or a shared one (NFS, Lustre, GPFS).
 
 A rerun skips ``done`` scenes whose output still exists, retries ``failed`` ones and takes over
@@ -119,7 +120,9 @@ class Ledger:
             "time": time.time(),
             **fields,
         }
-        with atomic_open(self.path(scene_id), "w") as fh:
+        # atomic, not durable: a record lost to a power cut only means a scene is redone (no fsync
+        # per record: they were most of the per-scene bookkeeping time of small scenes)
+        with atomic_open(self.path(scene_id), "w", durable=False) as fh:
             json.dump(rec, fh)
         return rec
 

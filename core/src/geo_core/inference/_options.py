@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["OutputKind", "PredictOptions"]
+__all__ = ["OutputKind", "PredictOptions", "default_batch_size", "SMALL_MODEL_PARAMETERS"]
 
 #: What ``geo predict`` writes per pixel (or per image).
 OutputKind = Literal["prediction", "probabilities", "logits"]
@@ -19,8 +19,8 @@ class PredictOptions:
         crop: Window size in pixels.
         stride: Step between windows (``crop - stride`` pixels overlap and are blended).
         batch_size: Windows per forward pass; bounds memory together with the scene width.
-            ``None``: 1 on CPU (small batches stay in cache; a 3-layer CNN runs about twice as
-            fast as with 8) and 16 on an accelerator.
+            ``None``: chosen by :func:`default_batch_size` from the model (16 on an accelerator;
+            on CPU 1 for models under one million parameters, 16 otherwise).
         output_kind: ``prediction`` (class map, uint8/int16; float32 for regression),
             ``probabilities`` (float32, one band per class) or ``logits`` (float32).
         quicklook: Also write ``<output>.png``, a downsampled colour preview.
@@ -59,3 +59,29 @@ class PredictOptions:
                 f"predict.output_kind {self.output_kind!r} is not prediction, probabilities or logits",
                 key="predict.output_kind",
             )
+
+
+#: Below this many parameters a model predicts one window per pass on CPU (see :func:`default_batch_size`).
+SMALL_MODEL_PARAMETERS = 1_000_000
+
+
+def default_batch_size(task: object, device_type: str) -> int:
+    """Windows per forward pass when ``batch_size`` is not set: a rule on the model's size.
+
+    16 (TerraTorch's ``tiled_inference`` default) on an accelerator. On CPU, measured per window
+    (``benchmarks/batch_rule.py``): a model with large weights (a resnet18-UNet, 14 M
+    parameters) runs faster in batches of 16, which reuse each weight for 16 windows, than
+    one window at a time; a tiny CNN (12 k parameters) runs as fast one window at a time and
+    then needs 16 times less activation memory. So: 1 below :data:`SMALL_MODEL_PARAMETERS`
+    parameters, else 16. The rule depends only on the model, never on timing, so the same model
+    always runs with the same batch and writes the same output.
+
+    Args:
+        task: The task or model (anything with ``parameters()``).
+        device_type: ``"cpu"``, ``"cuda"``, ``"mps"``...
+    """
+    if device_type != "cpu":
+        return 16
+    parameters = getattr(task, "parameters", None)
+    count = sum(p.numel() for p in parameters()) if callable(parameters) else 0
+    return 1 if count < SMALL_MODEL_PARAMETERS else 16

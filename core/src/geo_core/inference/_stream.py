@@ -7,6 +7,7 @@ window batch), so it grows with the scene width, never with its area.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import logging
 import os
@@ -23,7 +24,8 @@ from geo_core._atomic import atomic_path
 from geo_core._errors import UNTRUSTED_PICKLE, CheckpointError, ConfigError, InputDataError, is_raw_pickle
 from geo_core.data import ScenePreprocessing
 from geo_core.inference._engines import open_engine
-from geo_core.inference._options import PredictOptions
+from geo_core.inference._heap import retained_heap
+from geo_core.inference._options import PredictOptions, default_batch_size
 from geo_core.tasks._tiled import blend_weights, coverage, starts
 
 __all__ = ["predict_scene", "predict_paths", "expand_inputs", "load_task_checkpoint", "read_preprocessed"]
@@ -172,6 +174,12 @@ def _out_spec(task_kind: str, kind: str, k: int, src_nodata: float | None) -> tu
     return "float32", float(src_nodata) if np.isfinite(src_nodata) else float("nan")
 
 
+def even_batch(windows: int, batch_size: int) -> int:
+    """The batch that runs ``windows`` windows in as few passes as ``batch_size`` allows, all of one size."""
+    passes = -(-windows // batch_size)
+    return -(-windows // passes)
+
+
 def _read_strips(src: Any, bands: list[int], ys: list[int], crop: int, height: int, width: int) -> Iterator[np.ndarray]:
     from rasterio.windows import Window
 
@@ -216,7 +224,7 @@ def predict_scene(
     if task_kind not in _PIXEL_KINDS:
         raise ConfigError(f"scene prediction needs a pixel-wise task, not {type(task).__name__}", key="model")
     source, output = Path(source), Path(output)
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), retained_heap():
         return _predict_scene(task, source, output, pre, opt, task_kind, on_rows)
 
 
@@ -260,7 +268,10 @@ def _predict_scene(
             if opt.output_kind == "logits"
             else ("prediction" if task_kind == "regression" else "probabilities")
         )
-        batch_size = opt.batch_size or (1 if device.type == "cpu" else 16)
+        # batches never span two strips: share a strip's windows out evenly (22 windows at batch 16
+        # run as 11 + 11, not 16 + 6; a fixed-shape engine would pad the 6 to 16)
+        batch_size = even_batch(len(xs), opt.batch_size or default_batch_size(task, device.type))
+        opt = dataclasses.replace(opt, batch_size=batch_size)  # every engine runs the batch chosen here
         acc: torch.Tensor | None = None
         # one window batch, reused: a fresh 10-20 MiB tensor per batch costs page faults each time
         windows = torch.empty((batch_size, len(bands), crop, crop), device=device)
@@ -491,8 +502,6 @@ def _predict_stac_scene(
     on_rows: Callable[[int, int], None] | None,
 ) -> Path:
     """Predict a STAC item (its band assets stacked by name into a VRT) and write its STAC Item beside it."""
-    import dataclasses
-
     from geo_core.inference._stac_in import scene_vrt
     from geo_core.inference._stac_out import write_prediction_item
 

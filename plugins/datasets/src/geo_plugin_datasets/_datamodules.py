@@ -24,6 +24,7 @@ from geo_plugin_datasets._catalog import (
 )
 from geo_plugin_datasets._datasets import ImageReader, Item, PixelwiseDataset
 from geo_plugin_datasets._io import raster_info
+from geo_plugin_datasets._label_folders import LabelFolders
 from geo_plugin_datasets._pairing import find_files, pair_by_key
 from geo_plugin_datasets._single_source import SingleSourceDataModule
 from geo_plugin_datasets._windows import scene_windows
@@ -37,15 +38,12 @@ __all__ = [
 ]
 
 
-class _PixelwiseDataModule(SingleSourceDataModule):
+class _PixelwiseDataModule(LabelFolders, SingleSourceDataModule):
     """Images paired with label rasters by file stem, optionally cut into chips.
 
+    Label folders default to the image folder of the same stage.
+
     Args:
-        no_label_replace: Value of label pixels that are nodata or NaN (the subclass sets its default).
-        train_label_data_root: Folder of the training labels (default: ``train_data_root``).
-        val_label_data_root: Folder of the validation labels.
-        test_label_data_root: Folder of the test labels.
-        label_grep: Glob selecting the label rasters.
         chip_size: Cut every scene into chips of this size (int or ``(h, w)``).
         chip_stride: Stride of grid chips (default: ``chip_size``, no overlap).
         chip_sampler: ``grid`` or ``random`` windows for training (validation, test and
@@ -59,11 +57,6 @@ class _PixelwiseDataModule(SingleSourceDataModule):
     def __init__(
         self,
         *,
-        no_label_replace: float | None,
-        train_label_data_root: str | Path | None = None,
-        val_label_data_root: str | Path | None = None,
-        test_label_data_root: str | Path | None = None,
-        label_grep: str = "*",
         chip_size: int | tuple[int, int] | None = None,
         chip_stride: int | tuple[int, int] | None = None,
         chip_sampler: Literal["grid", "random"] = "grid",
@@ -72,9 +65,6 @@ class _PixelwiseDataModule(SingleSourceDataModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.label_roots = {"train": train_label_data_root, "val": val_label_data_root, "test": test_label_data_root}
-        self.label_grep = label_grep
-        self.no_label_replace = no_label_replace
         self.chip_size, self.chip_stride = chip_size, chip_stride
         self.chip_sampler, self.chips_per_scene = chip_sampler, chips_per_scene
         self.label_band = label_band

@@ -17,9 +17,9 @@ from typing import Any, Literal
 from geo_core import ConfigError, InputDataError
 
 from geo_plugin_datasets._bands import resolve_bands, resolve_norm
-from geo_plugin_datasets._base import GenericDataModule
 from geo_plugin_datasets._datasets import ImageReader, Item, PixelwiseDataset
 from geo_plugin_datasets._io import raster_info
+from geo_plugin_datasets._label_folders import LabelFolders
 from geo_plugin_datasets._pairing import find_files
 
 __all__ = ["GenericMultiModalDataModule", "MultiModalDataset"]
@@ -87,12 +87,12 @@ class MultiModalDataset:
         return out
 
 
-class GenericMultiModalDataModule(GenericDataModule):
+class GenericMultiModalDataModule(LabelFolders):
     """Multimodal datamodule (TerraTorch's ``GenericMultiModalDataModule`` arguments).
 
     The options shared by every datamodule (``batch_size``, splits, transforms, loader
-    options, ``no_data_replace``...) are those of
-    :class:`~geo_plugin_datasets._base.GenericDataModule`, by keyword.
+    options, ``no_data_replace``...) and the label folders (``train_label_data_root``,
+    ``label_grep``, ``no_label_replace``...) are those of the parent classes, by keyword.
 
     Args:
         modalities: Modality names, e.g. ``["S1GRD", "S2L2A"]``.
@@ -100,11 +100,7 @@ class GenericMultiModalDataModule(GenericDataModule):
         val_data_root: ``{modality: folder}`` of the validation images.
         test_data_root: ``{modality: folder}`` of the test images.
         predict_data_root: ``{modality: folder}`` of the images to predict.
-        train_label_data_root: Folder of the training label rasters.
-        val_label_data_root: Folder of the validation label rasters.
-        test_label_data_root: Folder of the test label rasters.
         image_grep: ``{modality: glob}`` or one glob for all.
-        label_grep: Glob selecting the label rasters.
         means: ``{modality: per-band means}``.
         stds: ``{modality: per-band standard deviations}``.
         stats_file: ``{modality: geo stats file}``.
@@ -118,7 +114,6 @@ class GenericMultiModalDataModule(GenericDataModule):
         concat_bands: Give ``image`` as one tensor instead of a dict.
         image_modalities: Modalities that are images (default: all).
         rgb_modality: Modality whose ``rgb_indices`` plots show (default: the first).
-        no_label_replace: Value of label pixels that are nodata or NaN.
     """
 
     def __init__(
@@ -129,11 +124,7 @@ class GenericMultiModalDataModule(GenericDataModule):
         val_data_root: dict[str, str] | None = None,
         test_data_root: dict[str, str] | None = None,
         predict_data_root: dict[str, str] | None = None,
-        train_label_data_root: str | Path | None = None,
-        val_label_data_root: str | Path | None = None,
-        test_label_data_root: str | Path | None = None,
         image_grep: dict[str, str] | str = "*",
-        label_grep: str = "*",
         means: dict[str, Sequence[float]] | None = None,
         stds: dict[str, Sequence[float]] | None = None,
         stats_file: dict[str, str] | None = None,
@@ -146,7 +137,6 @@ class GenericMultiModalDataModule(GenericDataModule):
         concat_bands: bool = False,
         image_modalities: Sequence[str] | None = None,
         rgb_modality: str | None = None,
-        no_label_replace: float | None = -1,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -164,9 +154,7 @@ class GenericMultiModalDataModule(GenericDataModule):
         for stage, r in self.roots.items():
             if r is not None:
                 _per(r, self.modalities, f"{stage}_data_root")
-        self.label_roots = {"train": train_label_data_root, "val": val_label_data_root, "test": test_label_data_root}
         self.image_grep = _per(image_grep, self.modalities, "image_grep")
-        self.label_grep = label_grep
         self.mod_means = _per(means, self.modalities, "means")
         self.mod_stds = _per(stds, self.modalities, "stds")
         self.mod_stats = _per(stats_file, self.modalities, "stats_file")
@@ -177,7 +165,6 @@ class GenericMultiModalDataModule(GenericDataModule):
         self.concat_bands = concat_bands
         self.image_modalities = list(image_modalities) if image_modalities else self.modalities
         self.rgb_modality = rgb_modality or self.modalities[0]
-        self.no_label_replace = no_label_replace
 
     def _items(self, stage: str) -> list[Item]:
         roots = self._root(stage)

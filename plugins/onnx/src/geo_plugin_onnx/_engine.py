@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from geo_core.inference import default_batch_size
 from torch import Tensor
 
 __all__ = ["OnnxRuntimeEngine", "onnx_session"]
@@ -72,7 +73,7 @@ class OnnxRuntimeEngine:
         self.task = task
         self.kind = kind
         device = next(iter(task.parameters())).device
-        self.batch = int(options.batch_size or (1 if device.type == "cpu" else 16))
+        self.batch = int(options.batch_size or default_batch_size(task, device.type))
         onnx_model = getattr(options, "onnx_model", None)
         self.session = onnx_session(task, (self.batch, *sample_shape), onnx_model)
         inp = self.session.get_inputs()[0]
