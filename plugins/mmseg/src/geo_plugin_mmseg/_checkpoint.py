@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from geo_core import CheckpointError
+from geo_core import CheckpointError, key_report
 from torch import Tensor, nn
 
 __all__ = ["load_mmseg_checkpoint", "read_state_dict"]
@@ -134,8 +134,7 @@ def load_mmseg_checkpoint(
     unexpected = sorted(set(picked) - set(own))
     if strict and (missing or unexpected):
         raise CheckpointError(
-            f"keys under {prefix!r} do not fit mmseg {type(target).__name__}: missing {missing[:8]}"
-            f"{' ...' if len(missing) > 8 else ''}, unexpected {unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}",
+            f"keys under {prefix!r} do not fit mmseg {type(target).__name__}: {key_report(missing, unexpected)}",
             path,
         )
     return target.load_state_dict(picked, strict=False)
