@@ -108,3 +108,12 @@ def test_tiny_fakes_options() -> None:
     with pytest.raises(ValueError, match="multiples of patch_size=4"):
         vit(torch.randn(1, 2, 8, 10))
     assert TinyDecoder([4, 16], channels=5)(cnn(torch.randn(1, 2, 16, 16))).shape == (1, 5, 2, 2)
+
+
+def _conv_model(num_classes: int) -> torch.nn.Module:
+    """A whole model from a builder, as FullModelFactory receives it."""
+    return torch.nn.Conv2d(6, num_classes, 3, padding=1)
+
+
+def test_check_model_factory_on_the_full_model_factory() -> None:
+    check_model_factory("FullModelFactory", "segmentation", {"model": _conv_model}, image_size=(16, 16))

@@ -116,3 +116,39 @@ def test_check_task() -> None:
         check_task(frozen)
     with pytest.raises(AssertionError, match="not a LightningModule"):
         check_task(torch.nn.Linear(2, 2))
+
+
+_CORE_TASKS = {
+    "SemanticSegmentationTask": ("UNetDecoder", {"num_classes": 2}),
+    "PixelwiseRegressionTask": ("UNetDecoder", {}),
+    "ClassificationTask": ("IdentityDecoder", {"num_classes": 2}),
+    "MultiLabelClassificationTask": ("IdentityDecoder", {"num_classes": 2}),
+    "ScalarRegressionTask": ("IdentityDecoder", {}),
+}
+
+
+# one tiny synthetic batch may hold no negative (or positive) multilabel target: torchmetrics' ROC warns then
+@pytest.mark.filterwarnings("ignore:No negative samples in targets:UserWarning")
+@pytest.mark.filterwarnings("ignore:No positive samples in targets:UserWarning")
+@pytest.mark.parametrize("name", sorted(_CORE_TASKS))
+def test_check_task_on_every_core_training_task(name: str) -> None:
+    decoder, extra = _CORE_TASKS[name]
+    task = geo_core.TASKS.build(
+        name, model_factory="EncoderDecoderFactory", model_args={"backbone": "tiny_cnn", "decoder": decoder, **extra}
+    )
+    check_task(task)
+
+
+class _ToyMAE(geo_core.Model):
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = torch.nn.Conv2d(6, 6, 1)
+
+    def forward(self, x: torch.Tensor, **kwargs: Any) -> geo_core.ModelOutput:
+        mask = torch.zeros(x.shape[0], *x.shape[-2:])
+        mask[..., : x.shape[-1] // 2] = 1
+        return geo_core.ModelOutput(self.encoder(x), {"mask": mask})
+
+
+def test_check_task_on_the_reconstruction_task() -> None:
+    check_task(geo_core.TASKS.build("ReconstructionTask", model=_ToyMAE()), TinyGeoDataModule())

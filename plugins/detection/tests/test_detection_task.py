@@ -260,3 +260,33 @@ def test_plugin_metadata() -> None:
     found = check_plugin_metadata("detection")
     assert found["task"] == ["detection:ObjectDetectionTask"]
     assert found["model_factory"] == ["detection:ObjectDetectionModelFactory"]
+
+
+def test_detection_task_conforms(tmp_path) -> None:
+    """The shared task check (the detection model takes image lists, so it has its own model contract)."""
+    from geo_core.testing import check_task
+
+    (tmp_path / "data").mkdir()
+    for i in range(2):
+        _scene(tmp_path / "data", i)
+    root = str(tmp_path / "data")
+    dm = geo_core.DATAMODULES.build(
+        "GenericDetectionDataModule",
+        class_names=["background", "square"],
+        train_data_root=root,
+        val_data_root=root,
+        batch_size=2,
+    )
+    task = geo_core.TASKS.build(
+        "ObjectDetectionTask",
+        model_args={
+            "framework": "faster-rcnn",
+            "backbone": "tiny_cnn",
+            "in_channels": 3,
+            "num_classes": 2,
+            "min_size": 64,
+            "max_size": 64,
+            "fpn_channels": 16,
+        },
+    )
+    check_task(task, dm, model_contract=False)

@@ -30,3 +30,11 @@ def test_reconstruction_task_on_tiny_prithvi_mae():
 
 def test_prithvi_mae_is_listed_for_reconstruction():
     assert "prithvi:prithvi_eo_tiny_mae" in geo_core.MODELS
+
+
+def test_prithvi_mae_conforms_under_the_reconstruction_task():
+    """The shared task check on the registered MAE model (``geo.models``): a geo_core.Model that trains."""
+    from geo_core.testing import TinyGeoDataModule, check_task
+
+    task = geo_core.TASKS.build("ReconstructionTask", model="prithvi:prithvi_eo_tiny_mae", model_args=_args())
+    check_task(task, TinyGeoDataModule(bands=6, size=32))

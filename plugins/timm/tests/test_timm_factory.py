@@ -23,7 +23,7 @@ def test_regression_defaults_to_one_output_and_prefixed_kwargs() -> None:
     model = _factory().build_model(
         "scalar_regression", backbone="test_vit", backbone_in_chans=4, backbone_drop_path_rate=0.1
     )
-    assert model(torch.randn(1, 4, 32, 32)).output.shape == (1, 1)
+    assert model(torch.randn(1, 4, 32, 32)).output.shape == (1,)  # squeezed like core's ScalarOutputModel
 
 
 def test_freeze_encoder_keeps_only_the_classifier_trainable() -> None:

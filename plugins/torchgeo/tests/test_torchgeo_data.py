@@ -119,3 +119,13 @@ def test_geodataset_trains_a_segmentation_task(tmp_path) -> None:
     trainer.fit(task, datamodule=dm)
     assert trainer.global_step == 3
     assert any(not torch.equal(a, b) for a, b in zip(before, task.parameters(), strict=True))
+
+
+def test_geo_sampler_datamodule_conforms(tmp_path) -> None:
+    from geo_core.testing import check_datamodule
+
+    images, masks = _scenes(tmp_path)
+    dm = geo_core.DATAMODULES.build(
+        "torchgeo:GeoSamplerDataModule", image_paths=images, mask_paths=masks, patch_size=32, batch_size=2
+    )
+    check_datamodule(dm, stages=("fit",), bands=6, target="mask")

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 import lightning.pytorch as pl
 from torch import Tensor, nn
@@ -16,6 +16,12 @@ from geo_core._errors import ConfigError
 from geo_core.losses._handler import LossHandler, build_loss
 from geo_core.tasks._optim import build_optimizer, build_param_groups, build_scheduler, warmup_factor
 from geo_core.tasks._tiled import tiled_forward
+
+if TYPE_CHECKING:
+    from lightning.pytorch.core.optimizer import LightningOptimizer
+    from lightning.pytorch.utilities.types import OptimizerLRScheduler
+    from torch.optim import Optimizer
+    from torchmetrics import MetricCollection
 
 __all__ = ["BaseTask", "RESERVED_KEYS", "freeze_part"]
 
@@ -195,7 +201,7 @@ class BaseTask(pl.LightningModule):
             )
         return built
 
-    def build_metrics(self) -> Any:
+    def build_metrics(self) -> MetricCollection:
         """Return the task's ``MetricCollection`` (without prefix)."""
         raise NotImplementedError
 
@@ -250,7 +256,7 @@ class BaseTask(pl.LightningModule):
         """Log and reset the training metrics."""
         self._log_metrics(self.train_metrics)
 
-    def _eval_step(self, batch: dict[str, Any], metrics: Any, prefix: str, tiled: bool) -> Tensor:
+    def _eval_step(self, batch: dict[str, Any], metrics: MetricCollection, prefix: str, tiled: bool) -> Tensor:
         target = self._target(batch)
         if tiled:
             output, aux = self._tiled(batch), {}
@@ -289,13 +295,13 @@ class BaseTask(pl.LightningModule):
                 key="test_dataloaders_names",
             )
         prefix = f"test/{self.test_names[dataloader_idx]}/" if self.test_names else "test/"
-        metrics = self.test_metrics[dataloader_idx if self.test_names else 0]
+        metrics = cast("MetricCollection", self.test_metrics[dataloader_idx if self.test_names else 0])
         self._eval_step(batch, metrics, prefix, self.hparams["tiled_inference_on_testing"])
 
     def on_test_epoch_end(self) -> None:
         """Log the test metrics and record them to ``path_to_record_metrics``."""
         for m in self.test_metrics:
-            self._log_metrics(m)
+            self._log_metrics(cast("MetricCollection", m))
         path = self.hparams.get("path_to_record_metrics")
         if path and self.trainer.is_global_zero:
             from geo_core._atomic import atomic_open
@@ -313,7 +319,7 @@ class BaseTask(pl.LightningModule):
             res["filename"] = batch["filename"]
         return res
 
-    def _log_metrics(self, metrics: Any) -> None:
+    def _log_metrics(self, metrics: MetricCollection) -> None:
         values = metrics.compute()
         flat = {k: v for k, v in values.items()}
         self.log_dict(flat, sync_dist=False, add_dataloader_idx=False)
@@ -352,22 +358,28 @@ class BaseTask(pl.LightningModule):
             "scene_preprocessing": pre,
         }
 
-    def configure_optimizers(self) -> Any:
+    def configure_optimizers(self) -> OptimizerLRScheduler:
         """Optimiser over named parameter groups, optional scheduler."""
         hp = self.hparams
         opt_hp = dict(hp.get("optimizer_hparams") or {})
         groups = build_param_groups(
             self, hp["lr"], opt_hp.pop("weight_decay", None), hp.get("lr_overrides"), hp.get("layer_decay")
         )
-        opt = build_optimizer(hp["optimizer"], groups, hp["lr"], opt_hp)
+        opt: Optimizer = build_optimizer(hp["optimizer"], groups, hp["lr"], opt_hp)
         if not hp.get("scheduler"):
             return opt
-        return {
+        return {  # type: ignore[return-value]  # build_scheduler's dict is Lightning's LRSchedulerConfig
             "optimizer": opt,
             "lr_scheduler": build_scheduler(hp["scheduler"], opt, hp.get("scheduler_hparams"), self.monitor),
         }
 
-    def optimizer_step(self, epoch: int, batch_idx: int, optimizer: Any, optimizer_closure: Any = None) -> None:
+    def optimizer_step(
+        self,
+        epoch: int,
+        batch_idx: int,
+        optimizer: Optimizer | LightningOptimizer,
+        optimizer_closure: Callable[[], Any] | None = None,
+    ) -> None:
         """Step, scaling every group's lr by the warmup factor for this step only."""
         f = warmup_factor(
             self.global_step,

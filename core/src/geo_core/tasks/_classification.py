@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from torch import Tensor
 
 from geo_core.tasks._base import BaseTask
 from geo_core.tasks._convert import convert_classification, convert_multilabel
 from geo_core.tasks._segmentation import _num_classes
+
+if TYPE_CHECKING:
+    from torchmetrics import MetricCollection
 
 __all__ = ["ClassificationTask", "MultiLabelClassificationTask"]
 
@@ -20,7 +23,7 @@ class ClassificationTask(BaseTask):
     target_key: ClassVar[str] = "label"
     default_loss: ClassVar[str] = "ce"
 
-    def build_metrics(self) -> Any:
+    def build_metrics(self) -> MetricCollection:
         """accuracy, F1, precision, recall."""
         from geo_core.tasks._metrics import classification_metrics
 
@@ -42,7 +45,7 @@ class MultiLabelClassificationTask(BaseTask):
     target_key: ClassVar[str] = "label"
     default_loss: ClassVar[str] = "bce"
 
-    def build_metrics(self) -> Any:
+    def build_metrics(self) -> MetricCollection:
         """AUROC, AP, F1."""
         from geo_core.tasks._metrics import multilabel_metrics
 

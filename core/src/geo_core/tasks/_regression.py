@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from torch import Tensor
 
 from geo_core.tasks._base import BaseTask
 from geo_core.tasks._convert import convert_regression
+
+if TYPE_CHECKING:
+    from torchmetrics import MetricCollection
 
 __all__ = ["PixelwiseRegressionTask", "ScalarRegressionTask"]
 
@@ -15,7 +18,7 @@ __all__ = ["PixelwiseRegressionTask", "ScalarRegressionTask"]
 class _RegressionMixin(BaseTask):
     default_loss: ClassVar[str] = "mse"
 
-    def build_metrics(self) -> Any:
+    def build_metrics(self) -> MetricCollection:
         """RMSE, MAE and R² over valid targets."""
         from geo_core.tasks._metrics import regression_metrics
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from torch import Tensor
 
 from geo_core._errors import ConfigError
 from geo_core.tasks._base import BaseTask
 from geo_core.tasks._convert import convert_segmentation
+
+if TYPE_CHECKING:
+    from torchmetrics import MetricCollection
 
 __all__ = ["SemanticSegmentationTask"]
 
@@ -45,7 +48,7 @@ class SemanticSegmentationTask(BaseTask):
     target_key: ClassVar[str] = "mask"
     default_loss: ClassVar[str] = "ce"
 
-    def build_metrics(self) -> Any:
+    def build_metrics(self) -> MetricCollection:
         """mIoU, mIoU_micro, F1, accuracy and IoU_<class>."""
         from geo_core.tasks._metrics import segmentation_metrics
 

@@ -21,6 +21,8 @@ _LAZY: dict[str, str] = {
     "check_plugin_metadata": "geo_core.testing._metadata",
     "check_datamodule": "geo_core.testing._lightning",
     "check_task": "geo_core.testing._lightning",
+    "check_loss": "geo_core.testing._kinds",
+    "check_engine": "geo_core.testing._kinds",
     "TinyGeoDataModule": "geo_core.testing._datamodules",
     "WeightServer": "geo_core.testing._weight_server",
     "checkpoint_bytes": "geo_core.testing._weight_server",

@@ -21,13 +21,15 @@ class TimmModel(Model):
 
     ``encoder`` is everything but the classifier, ``decoder`` the classifier
     (timm's ``pretrained_cfg['classifier']``), so ``freeze_encoder()`` leaves only
-    the classifier trainable.
+    the classifier trainable. For ``scalar_regression`` a single output is squeezed
+    to ``(B,)``, as core's :class:`~geo_core.models.ScalarOutputModel` does.
     """
 
-    def __init__(self, model: nn.Module, name: str = "") -> None:
+    def __init__(self, model: nn.Module, name: str = "", task: str = "classification") -> None:
         super().__init__()
         self.model = model
         self.name = name
+        self.task = task
         path = str(getattr(model, "pretrained_cfg", {}).get("classifier") or "")
         self._classifier = path.split(".") if path else []
 
@@ -60,7 +62,10 @@ class TimmModel(Model):
         """Classify ``x``; timm models take no extra inputs."""
         if kwargs:
             raise ConfigError(f"timm model {self.name!r} takes only the image; got extra inputs {sorted(kwargs)}")
-        return ModelOutput(self.model(x))
+        y: Tensor = self.model(x)
+        if self.task == "scalar_regression" and y.ndim == 2 and y.shape[1] == 1:
+            y = y.squeeze(1)
+        return ModelOutput(y)
 
 
 class TimmModelFactory:
@@ -123,4 +128,4 @@ class TimmModelFactory:
             dynamic_img_size=kw.pop("dynamic_img_size", None),
         )
         model = timm.create_model(name, num_classes=num_classes, in_chans=in_chans, **extra, **kw)
-        return TimmModel(model, name)
+        return TimmModel(model, name, task)

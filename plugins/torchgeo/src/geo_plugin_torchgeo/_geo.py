@@ -23,6 +23,29 @@ Sampler = Literal["random", "grid"]
 _KEEP = ("image", "mask", "label")
 
 
+_MASK_CLASS: list[type] = []
+
+
+def _mask_raster_dataset() -> type:
+    """The torchgeo ``RasterDataset`` with ``is_image = False``, built once (torchgeo imports lazily).
+
+    It is reachable as ``geo_plugin_torchgeo._geo.MaskRasterDataset`` (module ``__getattr__``),
+    so datasets holding it pickle for spawned DataLoader workers.
+    """
+    if not _MASK_CLASS:
+        from torchgeo.datasets import RasterDataset
+
+        cls = type("MaskRasterDataset", (RasterDataset,), {"is_image": False, "__module__": __name__})
+        _MASK_CLASS.append(cls)
+    return _MASK_CLASS[0]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MaskRasterDataset":
+        return _mask_raster_dataset()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def raster_dataset(
     paths: str | Path | Sequence[str | Path],
     *,
@@ -33,7 +56,7 @@ def raster_dataset(
     """A torchgeo ``RasterDataset`` over GeoTIFFs (files or folders); ``is_image=False`` for masks."""
     from torchgeo.datasets import RasterDataset
 
-    cls = RasterDataset if is_image else type("MaskRasterDataset", (RasterDataset,), {"is_image": False})
+    cls = RasterDataset if is_image else _mask_raster_dataset()
     p = [str(x) for x in paths] if isinstance(paths, (list, tuple)) else str(paths)
     return cls(paths=p, bands=bands, res=res)
 
