@@ -2,20 +2,27 @@
 
 TerraTorch's package ``__init__`` imports everything it has (and needs many packages), so a
 benchmark loads only the module files it compares against, from a TerraTorch checkout kept
-OUTSIDE this repository (``--terratorch``, default ``$TERRATORCH_SRC`` or ``/work/ref/terratorch``).
-The registry decorator and the band enums those files import are replaced by small stand-ins
-(:func:`install_stubs`); the model code that runs is TerraTorch's own.
+OUTSIDE this repository (``--terratorch``, default ``$TERRATORCH_SRC``, ``$TERRATORCH_REF`` or
+``/work/ref/terratorch``): :func:`load_module` for one file, :func:`load_package` for a folder whose
+files import each other. The registry decorator and the band enums those files import are replaced by
+small stand-ins (:func:`install_stubs`; a script adds or replaces others with :func:`stub_module`); the
+model code that runs is TerraTorch's own. Every script writes its report with :func:`write_results`
+(``results/<stem>.md`` and ``.json``, one table format).
 """
 
 from __future__ import annotations
 
+import argparse
 import enum
+import gc
 import importlib.util
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import types
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +30,7 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 TOL = 1e-5
-DEFAULT_SRC = os.environ.get("TERRATORCH_SRC", "/work/ref/terratorch")
+DEFAULT_SRC = os.environ.get("TERRATORCH_SRC") or os.environ.get("TERRATORCH_REF", "/work/ref/terratorch")
 
 
 class _Registry:
@@ -56,6 +63,41 @@ def install_stubs() -> None:
     sys.modules["terratorch.datasets.utils"] = utils
 
 
+def stub_module(name: str, attrs: dict[str, Any] | None = None, *, package: bool = False) -> types.ModuleType:
+    """Register a stand-in module ``name`` (before :func:`load_module` imports a file that needs it).
+
+    ``attrs`` become its attributes; ``package=True`` makes it an empty package (TerraTorch's package
+    ``__init__`` files import everything), so module files can be loaded below it; an existing package
+    stand-in is kept (and given ``attrs``).
+    """
+    install_stubs()
+    mod = sys.modules[name] if package and name in sys.modules else types.ModuleType(name)
+    if package:
+        mod.__path__ = []
+    for key, value in (attrs or {}).items():
+        setattr(mod, key, value)
+    sys.modules[name] = mod
+    return mod
+
+
+def shown_depth(depth: int, full: int) -> str:
+    """``"12"`` or ``"12 of 24"`` where a case runs at reduced depth."""
+    return str(depth) if depth == full else f"{depth} of {full}"
+
+
+def load_package(src: str | Path, relpath: str, as_name: str) -> types.ModuleType:
+    """Make the folder ``<src>/<relpath>`` importable as package ``as_name`` without running its ``__init__``.
+
+    Its module files then import each other as in TerraTorch (``importlib.import_module(as_name + ".x")``).
+    """
+    path = Path(src) / relpath
+    if not path.is_dir():
+        raise SystemExit(f"TerraTorch folder not found: {path}; give --terratorch <checkout>")
+    pkg = stub_module(as_name)
+    pkg.__path__ = [str(path)]
+    return pkg
+
+
 def load_module(src: str | Path, relpath: str, as_name: str) -> Any:
     """Import ``<src>/<relpath>`` (a TerraTorch file) as module ``as_name``."""
     path = Path(src) / relpath
@@ -73,6 +115,38 @@ def load_module(src: str | Path, relpath: str, as_name: str) -> Any:
     sys.modules[as_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def agreement_args(doc: str | None, threads: int = 2) -> argparse.Namespace:
+    """The options every agreement script takes: ``--terratorch``, ``--only``, ``--threads``, ``--no-write``."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--terratorch", default=DEFAULT_SRC, help="a TerraTorch checkout (read only, outside the repo)")
+    ap.add_argument("--only", default=None, help="run the cases whose name contains this text")
+    ap.add_argument("--threads", type=int, default=threads)
+    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    return args
+
+
+def run_cases(
+    ref: Any, cases: Sequence[Any], run: Callable[[Any, Any, Path], dict[str, Any]], only: str | None
+) -> list[dict[str, Any]]:
+    """``run(ref, case, tmp)`` for every case whose ``name`` contains ``only``, one line printed per case.
+
+    Each case's files go to one temporary folder; memory is collected between cases (one model per side).
+    """
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        for case in cases:
+            if only and only not in case.name:
+                continue
+            row = run(ref, case, Path(d))
+            gc.collect()
+            rows.append(row)
+            flag = "info" if row.get("passes") is None else ("ok" if row["passes"] else "FAIL")
+            print(f"{flag:4}  {row['max_abs_diff']:.3e}  (|x|max {row['max_abs_value']:.2f})  {case.name}", flush=True)
+    return rows
 
 
 def commit(src: str | Path) -> str:
@@ -126,9 +200,16 @@ def write_results(
     rows: list[dict[str, Any]],
     columns: list[str],
     meta: dict[str, Any],
-    notes: list[str] = (),
-) -> float:  # type: ignore[assignment]
-    """Write ``results/<stem>.json`` and ``.md``; return the worst checked difference."""
+    notes: list[str] = (),  # type: ignore[assignment]
+    headers: dict[str, str] | None = None,
+) -> float:
+    """Write ``results/<stem>.json`` and ``.md``; return the worst checked difference.
+
+    ``columns`` are row keys shown first in the table (``headers`` renames them there); the table ends with
+    ``outputs``, ``max abs diff``, ``max abs value`` and the result. Rows whose ``passes`` is None are
+    information only (not counted in the worst difference).
+    """
+    names = headers or {}
     checked = [r for r in rows if r.get("passes") is not None]
     worst = max((r["max_abs_diff"] for r in checked), default=float("nan"))
     out = HERE / "results"
@@ -143,7 +224,9 @@ def write_results(
         "",
         f"**Worst max abs difference over {len(checked)} checked cases: {worst:.2e}** (target {TOL:g}).",
         "",
-        "| " + " | ".join([*columns, "outputs", "max abs diff", "max abs value", "result"]) + " |",
+        "| "
+        + " | ".join([*(names.get(c, c) for c in columns), "outputs", "max abs diff", "max abs value", "result"])
+        + " |",
         "|" + "---|" * (len(columns) + 4),
     ]
     for r in rows:

@@ -20,13 +20,7 @@ Writes benchmarks/results/clay_agreement.md (and .json). Target: 1e-5.
 
 from __future__ import annotations
 
-import argparse
 import gc
-import importlib.util
-import json
-import os
-import sys
-import tempfile
 import time
 import types
 from dataclasses import dataclass
@@ -34,10 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _terratorch_ref import (
+    TOL,
+    agreement_args,
+    commit,
+    load_module,
+    run_cases,
+    shown_depth,
+    stub_module,
+    write_results,
+)
 
-HERE = Path(__file__).resolve().parent
-TOL = 1e-5
 PKG = "terratorch.models.backbones"
+BASE = "terratorch/models/backbones"
 
 
 @dataclass
@@ -83,29 +86,15 @@ CASES = [
 ]
 
 
-def _load(name: str, path: Path) -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def load_reference(root: Path) -> dict[str, types.ModuleType]:
+def load_reference(root: str | Path) -> dict[str, types.ModuleType]:
     """Import TerraTorch's Clay files under their own module names, without importing TerraTorch itself."""
-    base = root / "terratorch" / "models" / "backbones"
-    for pkg in ("terratorch", "terratorch.models", PKG, f"{PKG}.clay_v1", f"{PKG}.clay_v15"):
-        mod = types.ModuleType(pkg)
-        mod.__path__ = []  # a namespace stub: TerraTorch's package __init__ files import everything
-        sys.modules.setdefault(pkg, mod)
-    _load(f"{PKG}.clay_v1.utils", base / "clay_v1" / "utils.py")
-    v1 = _load(f"{PKG}.clay_v1.modules", base / "clay_v1" / "modules.py")
-    _load(f"{PKG}.clay_v15.utils", base / "clay_v15" / "utils.py")
-    _load(f"{PKG}.clay_v15.factory", base / "clay_v15" / "factory.py")
-    _load(f"{PKG}.clay_v15.backbone", base / "clay_v15" / "backbone.py")
-    v15 = _load(f"{PKG}.clay_v15.model", base / "clay_v15" / "model.py")
+    for pkg in (f"{PKG}.clay_v1", f"{PKG}.clay_v15"):
+        stub_module(pkg, package=True)
+    load_module(root, f"{BASE}/clay_v1/utils.py", f"{PKG}.clay_v1.utils")
+    v1 = load_module(root, f"{BASE}/clay_v1/modules.py", f"{PKG}.clay_v1.modules")
+    for name in ("utils", "factory", "backbone"):
+        load_module(root, f"{BASE}/clay_v15/{name}.py", f"{PKG}.clay_v15.{name}")
+    v15 = load_module(root, f"{BASE}/clay_v15/model.py", f"{PKG}.clay_v15.model")
     torch.set_float32_matmul_precision("highest")  # clay_v15/model.py sets "medium" on import; compare in fp32
     return {"v1": v1, "v1.5": v15}
 
@@ -195,7 +184,8 @@ def run_case(ref: dict[str, types.ModuleType], case: Case, tmp: Path) -> dict[st
         "size": case.size,
         "depth": case.depth or cfg["depth"],
         "full_depth": cfg["depth"],
-        "blocks_compared": len(diffs),
+        "depth_shown": shown_depth(case.depth or cfg["depth"], cfg["depth"]),
+        "outputs": f"{len(diffs)} blocks",
         "max_abs_diff": max(diffs),
         "max_abs_value": max(r.abs().max().item() for r in r_feats),
         "passes": max(diffs) <= TOL,
@@ -204,75 +194,32 @@ def run_case(ref: dict[str, types.ModuleType], case: Case, tmp: Path) -> dict[st
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--terratorch",
-        default=os.environ.get("TERRATORCH_REF", "/work/ref/terratorch"),
-        help="a TerraTorch checkout (read only)",
-    )
-    ap.add_argument("--ref-label", default="TerraTorch @ 85467a9f", help="where the reference came from")
-    ap.add_argument("--only", default=None, help="run the cases whose name contains this text")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    ref = load_reference(Path(args.terratorch))
-    rows = []
-    with tempfile.TemporaryDirectory() as d:
-        for case in CASES:
-            if args.only and args.only not in case.name:
-                continue
-            row = run_case(ref, case, Path(d))
-            gc.collect()
-            rows.append(row)
-            flag = "ok" if row["passes"] else "FAIL"
-            print(f"{flag:4}  {row['max_abs_diff']:.3e}  (|x|max {row['max_abs_value']:.2f})  {case.name}", flush=True)
-    worst = max((r["max_abs_diff"] for r in rows), default=float("nan"))
-    print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
+    args = agreement_args(__doc__)
+    ref = load_reference(args.terratorch)
+    rows = run_cases(ref, CASES, run_case, args.only)
     if args.no_write:
         return
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    meta = {
-        "torch": torch.__version__,
-        "threads": args.threads,
-        "reference": args.ref_label,
-        "tolerance": TOL,
-        "worst": worst,
-        "cases": rows,
-    }
-    (out / "clay_agreement.json").write_text(json.dumps(meta, indent=2) + "\n")
-    lines = [
-        "# Clay agreement with TerraTorch",
-        "",
+    src = commit(args.terratorch)
+    meta = {"torch": torch.__version__, "terratorch": src, "threads": args.threads}
+    intro = [
         "`.venv/bin/python benchmarks/clay_agreement.py --terratorch /work/ref/terratorch`",
-        f"(reference: {args.ref_label}, `clay_v1/modules.py` `EmbeddingEncoder` and `clay_v15/model.py` `Encoder`",
+        f"(reference: TerraTorch @ {src}, `clay_v1/modules.py` `EmbeddingEncoder` and `clay_v15/model.py` `Encoder`",
         f"loaded from the checkout, outside the repository; torch {torch.__version__}, float32, CPU,",
         f"{args.threads} threads). Same random weights, perturbed away from the initialisation and written in the",
         "released Lightning layout (`state_dict` -> `model.encoder.*`, plus a decoder key that must be dropped),",
         "loaded through `geo_plugin_clay.build_backbone(ckpt_path=...)`; same pixels, time, lat/lon, GSD and",
         "wavelengths. Difference over every block's output.",
-        "",
-        f"**Worst max abs difference: {worst:.2e}** (target {TOL:g}).",
-        "",
-        "| case | version | depth | blocks | max abs diff | max abs value | result |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        depth = f"{r['depth']} of {r['full_depth']}" if r["depth"] != r["full_depth"] else str(r["depth"])
-        lines.append(
-            f"| {r['case']} | {r['version']} | {depth} | {r['blocks_compared']} | {r['max_abs_diff']:.2e} | "
-            f"{r['max_abs_value']:.2f} | {'ok' if r['passes'] else 'FAIL'} |"
-        )
-    lines += [
-        "",
+    notes = [
         "`clay_v15_large` is checked at 12 of its 24 layers to keep the process under 4 GB (every layer has the",
         "same code; the full-size embedding and weight generator are included). TerraTorch registers only",
         "`clay_v1_base` as a backbone; its v1.5 code is the `ClayMAE` of `clay_v15/model.py` (sizes",
         "`clay_mae_tiny/small/base/large`), whose encoder is compared here.",
-        "",
     ]
-    (out / "clay_agreement.md").write_text("\n".join(lines))
+    columns = ["case", "version", "depth_shown"]
+    title = "Clay agreement with TerraTorch"
+    worst = write_results("clay_agreement", title, intro, rows, columns, meta, notes, {"depth_shown": "depth"})
+    print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
 
 
 if __name__ == "__main__":

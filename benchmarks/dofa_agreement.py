@@ -16,13 +16,7 @@ Writes benchmarks/results/dofa_agreement.md (and .json). Target: 1e-5.
 
 from __future__ import annotations
 
-import argparse
 import gc
-import importlib.util
-import json
-import os
-import sys
-import tempfile
 import time
 import types
 from dataclasses import dataclass
@@ -30,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _terratorch_ref import TOL, agreement_args, commit, load_module, run_cases, shown_depth, write_results
 
-HERE = Path(__file__).resolve().parent
-TOL = 1e-5
 HLS6 = ("BLUE", "GREEN", "RED", "NIR_NARROW", "SWIR_1", "SWIR_2")
 
 
@@ -57,25 +50,6 @@ CASES = [
     ),
     Case("dofa_large_patch16_224, depth 12 of 24, 6 HLS bands, 224", "dofa_large_patch16_224", depth=12),
 ]
-
-
-def load_reference(root: Path) -> types.ModuleType:
-    """Import TerraTorch's dofa_vit.py with its registry import stubbed (TerraTorch itself is not imported)."""
-    for pkg in ("terratorch", "terratorch.models", "terratorch.models.backbones"):
-        mod = types.ModuleType(pkg)
-        mod.__path__ = []
-        sys.modules.setdefault(pkg, mod)
-    registry = types.ModuleType("terratorch.registry")
-    registry.TERRATORCH_BACKBONE_REGISTRY = types.SimpleNamespace(register=lambda f: f)  # type: ignore[attr-defined]
-    sys.modules["terratorch.registry"] = registry
-    path = root / "terratorch" / "models" / "backbones" / "dofa_vit.py"
-    spec = importlib.util.spec_from_file_location("terratorch.models.backbones.dofa_vit", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_case(ref: types.ModuleType, case: Case, tmp: Path) -> dict[str, Any]:
@@ -117,7 +91,8 @@ def run_case(ref: types.ModuleType, case: Case, tmp: Path) -> dict[str, Any]:
         "img_size": case.img_size,
         "depth": depth,
         "full_depth": cfg["depth"],
-        "blocks_compared": len(diffs),
+        "depth_shown": shown_depth(depth, cfg["depth"]),
+        "outputs": f"{len(diffs)} blocks",
         "max_abs_diff": max(diffs),
         "max_abs_value": max(r.abs().max().item() for r in r_feats),
         "passes": max(diffs) <= TOL,
@@ -126,80 +101,34 @@ def run_case(ref: types.ModuleType, case: Case, tmp: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--terratorch", default=os.environ.get("TERRATORCH_REF", "/work/ref/terratorch"))
-    ap.add_argument("--ref-label", default="TerraTorch @ 85467a9f")
-    ap.add_argument("--only", default=None, help="run the cases whose name contains this text")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-write", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    ref = load_reference(Path(args.terratorch))
-    rows = []
-    with tempfile.TemporaryDirectory() as d:
-        for case in CASES:
-            if args.only and args.only not in case.name:
-                continue
-            row = run_case(ref, case, Path(d))
-            gc.collect()
-            rows.append(row)
-            print(
-                f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  "
-                f"(|x|max {row['max_abs_value']:.2f})  {case.name}",
-                flush=True,
-            )
-    worst = max((r["max_abs_diff"] for r in rows), default=float("nan"))
-    print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
+    args = agreement_args(__doc__)
+    ref = load_module(
+        args.terratorch, "terratorch/models/backbones/dofa_vit.py", "terratorch.models.backbones.dofa_vit"
+    )
+    rows = run_cases(ref, CASES, run_case, args.only)
     if args.no_write:
         return
     import torchgeo
 
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "dofa_agreement.json").write_text(
-        json.dumps(
-            {
-                "torch": torch.__version__,
-                "torchgeo": torchgeo.__version__,
-                "threads": args.threads,
-                "reference": args.ref_label,
-                "tolerance": TOL,
-                "worst": worst,
-                "cases": rows,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
-    lines = [
-        "# DOFA agreement with TerraTorch",
-        "",
+    src = commit(args.terratorch)
+    meta = {"torch": torch.__version__, "torchgeo": torchgeo.__version__, "terratorch": src, "threads": args.threads}
+    intro = [
         "`.venv/bin/python benchmarks/dofa_agreement.py --terratorch /work/ref/terratorch`",
-        f"(reference: {args.ref_label}, `terratorch/models/backbones/dofa_vit.py` loaded from the checkout outside",
+        f"(reference: TerraTorch @ {src}, `terratorch/models/backbones/dofa_vit.py` loaded from the checkout outside",
         "the repository: its `load_dofa_weights(ckpt_data=...)` and `DOFAEncoderWrapper`; torchgeo",
         f"{torchgeo.__version__}, torch {torch.__version__}, float32, CPU, {args.threads} threads). Same random",
         "weights (perturbed away from the initialisation, position embedding included) written as the released",
         "files are (flat encoder state dict), loaded by both sides from that file; same input and band names.",
         "Difference over every block's tokens.",
-        "",
-        f"**Worst max abs difference: {worst:.2e}** (target {TOL:g}).",
-        "",
-        "| case | depth | blocks | max abs diff | max abs value | result |",
-        "|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        depth = f"{r['depth']} of {r['full_depth']}" if r["depth"] != r["full_depth"] else str(r["depth"])
-        lines.append(
-            f"| {r['case']} | {depth} | {r['blocks_compared']} | {r['max_abs_diff']:.2e} | "
-            f"{r['max_abs_value']:.2f} | {'ok' if r['passes'] else 'FAIL'} |"
-        )
-    lines += [
-        "",
+    notes = [
         "`dofa_large_patch16_224` is checked at 12 of its 24 blocks to keep the process under 4 GB (every",
         "block is the same timm code; the full-size wavelength-conditioned patch embedding is included).",
-        "",
     ]
-    (out / "dofa_agreement.md").write_text("\n".join(lines))
+    columns = ["case", "depth_shown"]
+    title = "DOFA agreement with TerraTorch"
+    worst = write_results("dofa_agreement", title, intro, rows, columns, meta, notes, {"depth_shown": "depth"})
+    print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
 
 
 if __name__ == "__main__":

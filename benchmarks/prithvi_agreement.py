@@ -1,11 +1,10 @@
 """Numerical agreement of geo-plugin-prithvi with TerraTorch's Prithvi implementation.
 
-The reference is a copy of TerraTorch's ``terratorch/models/backbones/prithvi_mae.py`` kept
-OUTSIDE this repository (it needs ``einops`` and ``timm``), e.g.::
+The reference is TerraTorch's ``terratorch/models/backbones/prithvi_mae.py``, read from a checkout kept
+OUTSIDE this repository (it needs ``einops`` and ``timm``)::
 
-    git -C <terratorch checkout> show HEAD:terratorch/models/backbones/prithvi_mae.py > /tmp/ref/prithvi_mae.py
-    .venv/bin/python benchmarks/prithvi_agreement.py --ref /tmp/ref/prithvi_mae.py
-    # or PRITHVI_REF=/tmp/ref/prithvi_mae.py .venv/bin/python benchmarks/prithvi_agreement.py
+    .venv/bin/python benchmarks/prithvi_agreement.py --terratorch /work/ref/terratorch
+    # or TERRATORCH_SRC=/work/ref/terratorch .venv/bin/python benchmarks/prithvi_agreement.py
 
 For each case the reference model gets random weights (perturbed away from its init), its state
 dict is written in the official layout (v2: ``encoder.``/``decoder.`` prefixes; v1: flat), our model
@@ -18,21 +17,13 @@ Target (shared/TARGETS.md): same outputs to 1e-5 from the same weights.
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
-import json
-import os
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-
-HERE = Path(__file__).resolve().parent
-TOL = 1e-5
+from _terratorch_ref import TOL, agreement_args, commit, load_module, run_cases, write_results
 
 
 @dataclass
@@ -75,14 +66,8 @@ CASES = [
 ]
 
 
-def load_reference(path: str) -> Any:
-    spec = importlib.util.spec_from_file_location("prithvi_reference", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot import the reference implementation from {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["prithvi_reference"] = module
-    spec.loader.exec_module(module)
-    return module
+def load_reference(src: str | Path) -> Any:
+    return load_module(src, "terratorch/models/backbones/prithvi_mae.py", "terratorch.models.backbones.prithvi_mae")
 
 
 def reference_model(ref: Any, case: Case) -> Any:
@@ -169,6 +154,7 @@ def run_case(ref: Any, case: Case, tmp: Path) -> dict[str, Any]:
         "size": list(case.size),
         "depth": case.depth or "full",
         "outputs_compared": outputs,
+        "outputs": "reconstruction + loss" if case.mae else f"{outputs} blocks",
         "max_abs_diff": diff,
         "max_abs_value": scale,
         "mask_equal": mask_equal,
@@ -179,75 +165,33 @@ def run_case(ref: Any, case: Case, tmp: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ref", default=os.environ.get("PRITHVI_REF"), help="path to TerraTorch's prithvi_mae.py")
-    ap.add_argument("--ref-label", default="", help="where the reference came from, e.g. 'TerraTorch @ 85467a9f'")
-    ap.add_argument("--only", default=None, help="run the cases whose name contains this text")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results")
-    args = ap.parse_args()
-    if not args.ref:
-        raise SystemExit("give the reference file: --ref /tmp/ref/prithvi_mae.py or PRITHVI_REF=...")
-    torch.set_num_threads(args.threads)
-    ref = load_reference(args.ref)
-    rows = []
-    with tempfile.TemporaryDirectory() as d:
-        for case in CASES:
-            if args.only and args.only not in case.name:
-                continue
-            row = run_case(ref, case, Path(d))
-            rows.append(row)
-            flag = "info" if row["informational"] else ("ok" if row["passes"] else "FAIL")
-            print(f"{flag:4}  {row['max_abs_diff']:.3e}  (|x|max {row['max_abs_value']:.2f})  {case.name}", flush=True)
-    checked = [r for r in rows if not r["informational"]]
-    worst = max((r["max_abs_diff"] for r in checked), default=float("nan"))
-    print(f"worst max abs difference over {len(checked)} checked cases: {worst:.3e} (target {TOL:g})")
+    args = agreement_args(__doc__)
+    ref = load_reference(args.terratorch)
+    rows = run_cases(ref, CASES, run_case, args.only)
     if args.no_write:
         return
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
     import timm
 
-    meta = {
-        "torch": torch.__version__,
-        "timm": timm.__version__,
-        "threads": args.threads,
-        "reference": args.ref_label or Path(args.ref).name,
-        "tolerance": TOL,
-        "worst_checked": worst,
-        "cases": rows,
-    }
-    (out / "prithvi_agreement.json").write_text(json.dumps(meta, indent=2) + "\n")
-    lines = [
-        "# Prithvi agreement with TerraTorch",
-        "",
-        "`benchmarks/prithvi_agreement.py --ref <terratorch>/terratorch/models/backbones/prithvi_mae.py`",
-        f"(reference: {meta['reference']}, which builds its blocks from timm {timm.__version__};",
-        f"torch {torch.__version__}, float32, CPU, {args.threads} threads; the reference file is kept outside the",
-        "repository). Same random weights (written in the official checkpoint layout and loaded through",
-        "`geo_plugin_prithvi`'s key filter), same input; difference over every block output of the encoder,",
-        "or over the reconstruction and loss of the MAE with the same masking noise (MAE decoders cut to 2 blocks).",
-        "Weights are perturbed away from the initialisation (biases, norms, encoding scales non-trivial).",
-        "",
-        f"**Worst max abs difference over the checked cases: {worst:.2e}** (target {TOL:g}).",
-        "",
-        "| case | layout | depth | max abs diff | max abs value | result |",
-        "|---|---|---|---|---|---|",
+    src = commit(args.terratorch)
+    meta = {"torch": torch.__version__, "timm": timm.__version__, "terratorch": src, "threads": args.threads}
+    intro = [
+        "`.venv/bin/python benchmarks/prithvi_agreement.py --terratorch /work/ref/terratorch`",
+        f"(reference: TerraTorch @ {src}, `terratorch/models/backbones/prithvi_mae.py`, which builds its blocks",
+        f"from timm {timm.__version__}; torch {torch.__version__}, float32, CPU, {args.threads} threads; the",
+        "reference file is read from the checkout outside the repository). Same random weights (written in the",
+        "official checkpoint layout and loaded through `geo_plugin_prithvi`'s key filter), same input; difference",
+        "over every block output of the encoder, or over the reconstruction and loss of the MAE with the same",
+        "masking noise (MAE decoders cut to 2 blocks). Weights are perturbed away from the initialisation",
+        "(biases, norms, encoding scales non-trivial).",
     ]
-    for r in rows:
-        res = "info" if r["informational"] else ("ok" if r["passes"] else "FAIL")
-        lines.append(
-            f"| {r['case']} | {r['layout']} | {r['depth']} | {r['max_abs_diff']:.2e} | "
-            f"{r['max_abs_value']:.2f} | {res} |"
-        )
-    lines += [
-        "",
+    notes = [
         "The `recompute` row is informational: for sizes other than the stored 224 grid geo recomputes the",
         "fixed sin-cos embedding for the real token grid by default, whereas TerraTorch resamples the 224 grid",
         'bicubically; `pos_embed_mode="interpolate"` reproduces TerraTorch (row above it).',
-        "",
     ]
-    (out / "prithvi_agreement.md").write_text("\n".join(lines))
+    title = "Prithvi agreement with TerraTorch"
+    worst = write_results("prithvi_agreement", title, intro, rows, ["case", "layout", "depth"], meta, notes)
+    print(f"worst max abs difference over the checked cases: {worst:.3e} (target {TOL:g})")
 
 
 if __name__ == "__main__":

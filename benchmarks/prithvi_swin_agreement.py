@@ -5,7 +5,7 @@ Only ``swin_encoder_decoder.py`` (the ``MMSegSwinTransformer``, needs timm), ``p
 checkpoint filter and Swin -> mmseg key converter) and ``select_patch_embed_weights.py`` are loaded;
 the TerraTorch package, registries and datasets are stubbed::
 
-    .venv/bin/python benchmarks/prithvi_swin_agreement.py --ref <terratorch checkout>/terratorch/models/backbones
+    .venv/bin/python benchmarks/prithvi_swin_agreement.py --terratorch /work/ref/terratorch
 
 For each case TerraTorch's model gets random weights (perturbed away from its init); its state dict is
 written in one of the two key conventions: **mmseg** (the model's own names under ``backbone.`` inside
@@ -21,22 +21,15 @@ Target (shared/TARGETS.md): same outputs to 1e-5 from the same weights.
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
-import json
-import os
-import sys
-import tempfile
 import time
-import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from _terratorch_ref import TOL, agreement_args, commit, load_module, run_cases, stub_module, write_results
 
-HERE = Path(__file__).resolve().parent
-TOL = 1e-5
+BASE = "terratorch/models/backbones"
 HLS6 = ["BLUE", "GREEN", "RED", "NIR_NARROW", "SWIR_1", "SWIR_2"]
 # TerraTorch's prithvi_swin.py model_args
 SIZES = {"prithvi_swin_B": (128, (4, 8, 16, 32)), "prithvi_swin_L": (192, (6, 12, 24, 48))}
@@ -65,21 +58,8 @@ CASES = [
 ]
 
 
-def _load_file(name: str, path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def load_reference(path: str) -> Any:
-    """Import TerraTorch's Swin files from ``path`` with the rest of the package stubbed."""
-    root = Path(path)
-    if not (root / "prithvi_swin.py").is_file():
-        raise SystemExit(f"{path} is not TerraTorch's models/backbones folder (no prithvi_swin.py)")
+def load_reference(src: str | Path) -> Any:
+    """Import TerraTorch's Swin files from the checkout ``src`` with the rest of the package stubbed."""
 
     class HLSBands:  # the enum's members as plain names
         BLUE, GREEN, RED, NIR_NARROW, SWIR_1, SWIR_2 = HLS6
@@ -94,22 +74,13 @@ def load_reference(path: str) -> Any:
             out.extend(range(b[0], b[1] + 1) if isinstance(b, tuple) else [b])
         return out
 
-    registry = types.SimpleNamespace(register=lambda f: f)
-    stubs = {
-        "terratorch": {},
-        "terratorch.models": {},
-        "terratorch.models.backbones": {},
-        "terratorch.datasets": {"HLSBands": HLSBands, "OpticalBands": HLSBands, "SARBands": HLSBands},
-        "terratorch.datasets.utils": {"HLSBands": HLSBands, "generate_bands_intervals": generate_bands_intervals},
-        "terratorch.registry": {"TERRATORCH_BACKBONE_REGISTRY": registry},
-    }
-    for name, attrs in stubs.items():
-        mod = types.ModuleType(name)
-        mod.__dict__.update(attrs)
-        sys.modules[name] = mod
-    _load_file("terratorch.models.backbones.swin_encoder_decoder", root / "swin_encoder_decoder.py")
-    _load_file("terratorch.models.backbones.select_patch_embed_weights", root / "select_patch_embed_weights.py")
-    return _load_file("terratorch.models.backbones.prithvi_swin", root / "prithvi_swin.py")
+    bands = {"HLSBands": HLSBands, "OpticalBands": HLSBands, "SARBands": HLSBands}
+    stub_module("terratorch.datasets", bands, package=True)
+    stub_module(
+        "terratorch.datasets.utils", {"HLSBands": HLSBands, "generate_bands_intervals": generate_bands_intervals}
+    )
+    load_module(src, f"{BASE}/swin_encoder_decoder.py", "terratorch.models.backbones.swin_encoder_decoder")
+    return load_module(src, f"{BASE}/prithvi_swin.py", "terratorch.models.backbones.prithvi_swin")
 
 
 def reference_model(ref: Any, case: Case) -> Any:
@@ -189,6 +160,8 @@ def run_case(ref: Any, case: Case, tmp: Path) -> dict[str, Any]:
         "depths": list(case.depths),
         "size": list(case.size),
         "outputs_compared": len(diffs),
+        "outputs": f"{len(r_out)} blocks + {len(r_feats)} maps",
+        "maps": ", ".join("x".join(str(d) for d in f.shape[1:]) for f in o_feats),
         "blocks": len(r_out),
         "feature_shapes": [list(f.shape) for f in o_feats],
         "max_abs_diff": max(diffs),
@@ -209,74 +182,29 @@ def _stage_outputs(model: Any, x: torch.Tensor) -> list[Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--ref", default=os.environ.get("PRITHVI_SWIN_REF"), help="TerraTorch's terratorch/models/backbones folder"
-    )
-    ap.add_argument("--ref-label", default="", help="where the reference came from, e.g. 'TerraTorch @ 85467a9f'")
-    ap.add_argument("--only", default=None, help="run the cases whose name contains this text")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results")
-    args = ap.parse_args()
-    if not args.ref:
-        raise SystemExit("give the reference folder: --ref <terratorch>/terratorch/models/backbones")
-    torch.set_num_threads(args.threads)
-    ref = load_reference(args.ref)
-    rows = []
-    with tempfile.TemporaryDirectory() as d:
-        for case in CASES:
-            if args.only and args.only not in case.name:
-                continue
-            row = run_case(ref, case, Path(d))
-            rows.append(row)
-            print(
-                f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  "
-                f"(|x|max {row['max_abs_value']:.2f}, "
-                f"{row['blocks']} blocks + 4 maps)  {case.name}",
-                flush=True,
-            )
-    worst = max((r["max_abs_diff"] for r in rows), default=float("nan"))
-    print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
+    args = agreement_args(__doc__)
+    ref = load_reference(args.terratorch)
+    rows = run_cases(ref, CASES, run_case, args.only)
     if args.no_write:
         return
     import timm
 
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    meta = {
-        "torch": torch.__version__,
-        "timm": timm.__version__,
-        "threads": args.threads,
-        "reference": args.ref_label or args.ref,
-        "tolerance": TOL,
-        "worst": worst,
-        "cases": rows,
-    }
-    (out / "prithvi_swin_agreement.json").write_text(json.dumps(meta, indent=2) + "\n")
-    lines = [
-        "# Prithvi Swin agreement with TerraTorch",
-        "",
-        "`benchmarks/prithvi_swin_agreement.py --ref <terratorch>/terratorch/models/backbones`",
-        f"(reference: {meta['reference']}; its `MMSegSwinTransformer` uses timm {timm.__version__}; torch",
+    src = commit(args.terratorch)
+    meta = {"torch": torch.__version__, "timm": timm.__version__, "terratorch": src, "threads": args.threads}
+    intro = [
+        "`.venv/bin/python benchmarks/prithvi_swin_agreement.py --terratorch /work/ref/terratorch`",
+        f"(reference: TerraTorch @ {src}; its `MMSegSwinTransformer` uses timm {timm.__version__}; torch",
         f"{torch.__version__}, float32, CPU, {args.threads} threads; the reference files are kept outside the",
         "repository). TerraTorch's model gets random weights, written in the mmseg or the Swin key convention;",
         "a fresh TerraTorch model loads the file through TerraTorch's `checkpoint_filter_fn`, geo's through",
         "`build_swin(ckpt_path=...)`. Same input, eval mode; difference over every Swin block's output and",
         "the four stage feature maps. Swin-L is checked with depths 2-2-6-2 (memory; same blocks).",
-        "",
-        f"**Worst max abs difference: {worst:.2e}** (target {TOL:g}).",
-        "",
-        "| case | outputs compared | feature maps | max abs diff | max abs value | result |",
-        "|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        shapes = ", ".join("x".join(str(s) for s in f[1:]) for f in r["feature_shapes"])
-        lines.append(
-            f"| {r['case']} | {r['outputs_compared']} | {shapes} | {r['max_abs_diff']:.2e} | "
-            f"{r['max_abs_value']:.2f} | {'ok' if r['passes'] else 'FAIL'} |"
-        )
-    lines.append("")
-    (out / "prithvi_swin_agreement.md").write_text("\n".join(lines))
+    title = "Prithvi Swin agreement with TerraTorch"
+    worst = write_results(
+        "prithvi_swin_agreement", title, intro, rows, ["case", "maps"], meta, headers={"maps": "feature maps"}
+    )
+    print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
 
 
 if __name__ == "__main__":

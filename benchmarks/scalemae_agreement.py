@@ -18,14 +18,7 @@ Writes benchmarks/results/scalemae_agreement.md (and .json). Target: 1e-5.
 
 from __future__ import annotations
 
-import argparse
-import enum
 import gc
-import importlib.util
-import json
-import os
-import sys
-import tempfile
 import time
 import types
 from dataclasses import dataclass
@@ -34,10 +27,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _terratorch_ref import (
+    TOL,
+    agreement_args,
+    commit,
+    load_module,
+    run_cases,
+    shown_depth,
+    stub_module,
+    write_results,
+)
 from torch import nn
-
-HERE = Path(__file__).resolve().parent
-TOL = 1e-5
 
 
 @dataclass
@@ -58,25 +58,11 @@ CASES = [
 ]
 
 
-def load_reference(root: Path) -> types.ModuleType:
-    for pkg in ("terratorch", "terratorch.models", "terratorch.models.backbones", "terratorch.datasets"):
-        mod = types.ModuleType(pkg)
-        mod.__path__ = []
-        sys.modules.setdefault(pkg, mod)
-    utils = types.ModuleType("terratorch.datasets.utils")
-    utils.HLSBands = enum.Enum("HLSBands", {"RED": "RED", "GREEN": "GREEN", "BLUE": "BLUE"})  # type: ignore[attr-defined]
-    sys.modules["terratorch.datasets.utils"] = utils
-    spe = types.ModuleType("terratorch.models.backbones.select_patch_embed_weights")
-    spe.select_patch_embed_weights = lambda state_dict, model, pretrained, bands: state_dict  # type: ignore[attr-defined]
-    sys.modules[spe.__name__] = spe
-    path = root / "terratorch" / "models" / "backbones" / "scalemae.py"
-    spec = importlib.util.spec_from_file_location("terratorch.models.backbones.scalemae", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def load_reference(root: str | Path) -> types.ModuleType:
+    """TerraTorch's scalemae.py; ``select_patch_embed_weights`` is the identity (RGB in the pretrained order)."""
+    identity = {"select_patch_embed_weights": lambda state_dict, model, pretrained, bands: state_dict}
+    stub_module("terratorch.models.backbones.select_patch_embed_weights", identity)
+    return load_module(root, "terratorch/models/backbones/scalemae.py", "terratorch.models.backbones.scalemae")
 
 
 def reference_model(ref: types.ModuleType, cfg: dict[str, Any], depth: int) -> Any:
@@ -130,7 +116,8 @@ def run_case(ref: types.ModuleType, case: Case, tmp: Path) -> dict[str, Any]:
         "res": case.res,
         "depth": depth,
         "full_depth": cfg["depth"],
-        "blocks_compared": len(diffs),
+        "depth_shown": shown_depth(depth, cfg["depth"]),
+        "outputs": f"{len(diffs)} blocks",
         "max_abs_diff": max(diffs),
         "max_abs_value": max(r.abs().max().item() for r in r_feats),
         "passes": max(diffs) <= TOL,
@@ -139,58 +126,26 @@ def run_case(ref: types.ModuleType, case: Case, tmp: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--terratorch", default=os.environ.get("TERRATORCH_REF", "/work/ref/terratorch"))
-    ap.add_argument("--ref-label", default="TerraTorch @ 85467a9f")
-    ap.add_argument("--only", default=None, help="run the cases whose name contains this text")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-write", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    ref = load_reference(Path(args.terratorch))
-    rows = []
-    with tempfile.TemporaryDirectory() as d:
-        for case in CASES:
-            if args.only and args.only not in case.name:
-                continue
-            row = run_case(ref, case, Path(d))
-            gc.collect()
-            rows.append(row)
-            print(
-                f"{'ok' if row['passes'] else 'FAIL':4}  {row['max_abs_diff']:.3e}  "
-                f"(|x|max {row['max_abs_value']:.2f})  {case.name}",
-                flush=True,
-            )
-    worst = max((r["max_abs_diff"] for r in rows), default=float("nan"))
-    print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
+    args = agreement_args(__doc__)
+    ref = load_reference(args.terratorch)
+    rows = run_cases(ref, CASES, run_case, args.only)
     if args.no_write:
         return
     import timm
     import torchgeo
 
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "scalemae_agreement.json").write_text(
-        json.dumps(
-            {
-                "torch": torch.__version__,
-                "timm": timm.__version__,
-                "torchgeo": torchgeo.__version__,
-                "threads": args.threads,
-                "reference": args.ref_label,
-                "tolerance": TOL,
-                "worst": worst,
-                "cases": rows,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
-    lines = [
-        "# Scale-MAE agreement with TerraTorch",
-        "",
+    src = commit(args.terratorch)
+    label = f"TerraTorch @ {src}"
+    meta = {
+        "torch": torch.__version__,
+        "timm": timm.__version__,
+        "torchgeo": torchgeo.__version__,
+        "terratorch": src,
+        "threads": args.threads,
+    }
+    intro = [
         "`.venv/bin/python benchmarks/scalemae_agreement.py --terratorch /work/ref/terratorch`",
-        f"(reference: {args.ref_label}, `terratorch/models/backbones/scalemae.py` loaded from the checkout outside the",
+        f"(reference: {label}, `terratorch/models/backbones/scalemae.py` loaded from the checkout outside the",
         "repository, with `HLSBands` and `select_patch_embed_weights` stubbed (RGB in the pretrained order, where",
         f"the latter is the identity); timm {timm.__version__}, torchgeo {torchgeo.__version__},",
         f"torch {torch.__version__},",
@@ -198,25 +153,15 @@ def main() -> None:
         'as the released file (`{"model": ...}` with MAE decoder keys both sides ignore), loaded by TerraTorch\'s',
         "`load_scalemae_weights` and by geo's builder; same input and GSD (`input_res`). Difference over every",
         "block's tokens. geo's encoder is torchgeo's `ScaleMAE` (a timm ViT) with TerraTorch's forward.",
-        "",
-        f"**Worst max abs difference: {worst:.2e}** (target {TOL:g}).",
-        "",
-        "| case | depth | blocks | max abs diff | max abs value | result |",
-        "|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        depth = f"{r['depth']} of {r['full_depth']}" if r["depth"] != r["full_depth"] else str(r["depth"])
-        lines.append(
-            f"| {r['case']} | {depth} | {r['blocks_compared']} | {r['max_abs_diff']:.2e} | "
-            f"{r['max_abs_value']:.2f} | {'ok' if r['passes'] else 'FAIL'} |"
-        )
-    lines += [
-        "",
+    notes = [
         "Large and huge are checked at reduced depth (12 of 24, 8 of 32 blocks) to keep each process under",
         "4 GB; every block is the same timm code at full width.",
-        "",
     ]
-    (out / "scalemae_agreement.md").write_text("\n".join(lines))
+    columns = ["case", "depth_shown"]
+    title = "Scale-MAE agreement with TerraTorch"
+    worst = write_results("scalemae_agreement", title, intro, rows, columns, meta, notes, {"depth_shown": "depth"})
+    print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
 
 
 if __name__ == "__main__":

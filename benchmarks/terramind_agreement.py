@@ -5,8 +5,8 @@ this repository (it needs ``einops``; its ``modality_info.py`` imports ``terrami
 needs torchvision). Only those module files are loaded (not TerraTorch's package, registries or
 tokenizers)::
 
-    .venv/bin/python benchmarks/terramind_agreement.py --ref <terratorch checkout>/terratorch/models/backbones/terramind
-    # or TERRAMIND_REF=<...>/terramind .venv/bin/python benchmarks/terramind_agreement.py
+    .venv/bin/python benchmarks/terramind_agreement.py --terratorch /work/ref/terratorch
+    # or TERRATORCH_SRC=/work/ref/terratorch .venv/bin/python benchmarks/terramind_agreement.py
 
 For each case the reference ``TerraMindViT`` is built with the variant's settings (TerraTorch's
 ``terramind_register.py``), gets random weights (perturbed away from its init), and its state dict is
@@ -22,23 +22,15 @@ Target (shared/TARGETS.md): same outputs to 1e-5 from the same weights.
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import json
-import os
-import sys
-import tempfile
 import time
-import types
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
-
-HERE = Path(__file__).resolve().parent
-TOL = 1e-5
+from _terratorch_ref import TOL, agreement_args, commit, load_package, run_cases, write_results
 
 # TerraTorch's terramind_register.py: (depth, dim, heads, biases, gated SwiGLU MLP)
 VARIANTS = {
@@ -90,17 +82,9 @@ CASES = [
 ]
 
 
-def load_reference(path: str) -> Any:
-    """Import the reference ``model`` package from ``path`` without running TerraTorch's package ``__init__``."""
-    root = Path(path)
-    if not (root / "model" / "terramind_vit.py").is_file():
-        raise SystemExit(f"{path} is not TerraTorch's terramind folder (no model/terramind_vit.py)")
-    parts = ["terratorch", "terratorch.models", "terratorch.models.backbones"]
-    for name in parts:
-        sys.modules.setdefault(name, types.ModuleType(name))
-    pkg = types.ModuleType("terratorch.models.backbones.terramind")
-    pkg.__path__ = [str(root)]
-    sys.modules[pkg.__name__] = pkg
+def load_reference(src: str | Path) -> Any:
+    """Import the reference ``model`` package from the checkout without running TerraTorch's package ``__init__``."""
+    load_package(src, "terratorch/models/backbones/terramind", "terratorch.models.backbones.terramind")
     return importlib.import_module("terratorch.models.backbones.terramind.model.terramind_vit")
 
 
@@ -235,7 +219,9 @@ def run_case(ref: Any, case: Case, tmp: Path) -> dict[str, Any]:
         "size": list(case.size),
         "depth": case.depth or "full",
         "outputs_compared": len(diffs),
+        "outputs": f"{len(diffs)} blocks",
         "shape": list(o_feats[-1].shape),
+        "output": str(tuple(o_feats[-1].shape)),
         "max_abs_diff": diff,
         "max_abs_value": max(r.abs().max().item() for r in r_feats),
         "passes": diff <= TOL,
@@ -244,54 +230,16 @@ def run_case(ref: Any, case: Case, tmp: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--ref",
-        default=os.environ.get("TERRAMIND_REF"),
-        help="TerraTorch's terratorch/models/backbones/terramind folder",
-    )
-    ap.add_argument("--ref-label", default="", help="where the reference came from, e.g. 'TerraTorch @ 85467a9f'")
-    ap.add_argument("--only", default=None, help="run the cases whose name contains this text")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results")
-    args = ap.parse_args()
-    if not args.ref:
-        raise SystemExit("give the reference folder: --ref <terratorch>/terratorch/models/backbones/terramind")
-    torch.set_num_threads(args.threads)
-    ref = load_reference(args.ref)
-    rows = []
-    with tempfile.TemporaryDirectory() as d:
-        for case in CASES:
-            if args.only and args.only not in case.name:
-                continue
-            row = run_case(ref, case, Path(d))
-            rows.append(row)
-            flag = "ok" if row["passes"] else "FAIL"
-            print(
-                f"{flag:4}  {row['max_abs_diff']:.3e}  (|x|max {row['max_abs_value']:.2f}, "
-                f"{row['outputs_compared']} blocks)  {case.name}",
-                flush=True,
-            )
-    worst = max((r["max_abs_diff"] for r in rows), default=float("nan"))
-    print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
+    args = agreement_args(__doc__)
+    ref = load_reference(args.terratorch)
+    rows = run_cases(ref, CASES, run_case, args.only)
     if args.no_write:
         return
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    meta = {
-        "torch": torch.__version__,
-        "threads": args.threads,
-        "reference": args.ref_label or args.ref,
-        "tolerance": TOL,
-        "worst": worst,
-        "cases": rows,
-    }
-    (out / "terramind_agreement.json").write_text(json.dumps(meta, indent=2) + "\n")
-    lines = [
-        "# TerraMind agreement with TerraTorch",
-        "",
-        "`benchmarks/terramind_agreement.py --ref <terratorch>/terratorch/models/backbones/terramind`",
-        f"(reference: {meta['reference']}; torch {torch.__version__}, float32, CPU, {args.threads} threads; the",
+    src = commit(args.terratorch)
+    meta = {"torch": torch.__version__, "terratorch": src, "threads": args.threads}
+    intro = [
+        "`.venv/bin/python benchmarks/terramind_agreement.py --terratorch /work/ref/terratorch`",
+        f"(reference: TerraTorch @ {src}; torch {torch.__version__}, float32, CPU, {args.threads} threads; the",
         "reference files are kept outside the repository). TerraTorch's `TerraMindViT` gets random weights",
         "(perturbed away from its init); its state dict is written in the released layout (plus decoder keys",
         "and unused modality embeddings, as the released encoder-decoder files hold them) and loaded through",
@@ -300,25 +248,15 @@ def main() -> None:
         "The large variant is checked at depth 8 to keep memory low (same block code at every depth).",
         "The band-selection case applies TerraTorch's `select_modality_patch_embed_weights` (its source compiled",
         "alone from `terramind_register.py`) to the reference and `bands=` to geo's builder.",
-        "",
-        f"**Worst max abs difference: {worst:.2e}** (target {TOL:g}).",
-        "",
-        "| case | blocks compared | output | max abs diff | max abs value | result |",
-        "|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['case']} | {r['outputs_compared']} | {tuple(r['shape'])} | {r['max_abs_diff']:.2e} | "
-            f"{r['max_abs_value']:.2f} | {'ok' if r['passes'] else 'FAIL'} |"
-        )
-    lines += [
-        "",
+    notes = [
         "Not compared: TerraTorch's `concat` with a missing modality appends the filler tokens after the present",
         "modalities (in input-dict order); geo puts the learnt `missing_mod_token` in the missing modality's own",
         "slot (in `modalities` order), so a model keeps its channel layout when a modality is absent.",
-        "",
     ]
-    (out / "terramind_agreement.md").write_text("\n".join(lines))
+    title = "TerraMind agreement with TerraTorch"
+    worst = write_results("terramind_agreement", title, intro, rows, ["case", "output"], meta, notes)
+    print(f"worst max abs difference over {len(rows)} cases: {worst:.3e} (target {TOL:g})")
 
 
 if __name__ == "__main__":

@@ -56,10 +56,9 @@ def test_batch_metadata_reaches_the_backbone() -> None:
     assert not torch.allclose(plain, moved)
 
 
-def test_one_training_step_through_the_segmentation_task(tmp_path) -> None:
-    import lightning.pytorch as pl
+def test_one_training_step_through_the_segmentation_task() -> None:
     from geo_core.tasks import SemanticSegmentationTask
-    from geo_core.testing import TinyGeoDataModule
+    from geo_core.testing import check_task
 
     task = SemanticSegmentationTask(
         model_factory="EncoderDecoderFactory",
@@ -75,18 +74,6 @@ def test_one_training_step_through_the_segmentation_task(tmp_path) -> None:
         lr=1e-3,
     )
     before = task.model.encoder.cls_token.detach().clone()
-    trainer = pl.Trainer(
-        max_steps=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
-        devices=1,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-        default_root_dir=tmp_path,
-    )
-    trainer.fit(task, datamodule=TinyGeoDataModule(num_samples=2, size=16, batch_size=2))
+    trainer = check_task(task, size=16)  # one fit step (and a validation batch)
     assert trainer.global_step == 1
     assert not torch.equal(before, task.model.encoder.cls_token)

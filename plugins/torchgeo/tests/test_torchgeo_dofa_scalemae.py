@@ -201,10 +201,9 @@ def test_composes_with_decoders_behind_the_token_necks(backbone: str, decoder: s
 
 
 @pytest.mark.parametrize("backbone", ["dofa_test", "scalemae_test"])
-def test_one_training_step_through_the_segmentation_task(tmp_path, backbone: str) -> None:
-    import lightning.pytorch as pl
+def test_one_training_step_through_the_segmentation_task(backbone: str) -> None:
     from geo_core.tasks import SemanticSegmentationTask
-    from geo_core.testing import TinyGeoDataModule
+    from geo_core.testing import check_task
 
     args = {
         "backbone": f"torchgeo:{backbone}",
@@ -218,17 +217,5 @@ def test_one_training_step_through_the_segmentation_task(tmp_path, backbone: str
         args["backbone_model_bands"] = HLS3
     task = SemanticSegmentationTask(model_factory="EncoderDecoderFactory", model_args=args, loss="ce", lr=1e-3)
     before = task.model.encoder.cls_token.detach().clone()
-    trainer = pl.Trainer(
-        max_steps=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
-        devices=1,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-        default_root_dir=tmp_path,
-    )
-    trainer.fit(task, datamodule=TinyGeoDataModule(num_samples=2, bands=3, size=32, batch_size=2))
+    trainer = check_task(task, bands=3, size=32)  # one fit step (and a validation batch)
     assert trainer.global_step == 1 and not torch.equal(before, task.model.encoder.cls_token)
