@@ -70,9 +70,13 @@ task = LightPredictor(CNN3() if model_name == "demo" else SmpUNet(), "segmentati
 export_s = 0.0
 if mode == "onnxruntime":
     from geo_core.inference import default_batch_size
+    from geo_core.inference._stream import even_batch
+    from geo_core.tasks._tiled import starts
     from geo_plugin_onnx._engine import onnx_session
+    with rasterio.open(src) as s:  # the batch the stream will run: a strip's windows shared out evenly
+        batch = even_batch(len(starts(max(s.width, 224), 224, 192)), default_batch_size(task, "cpu"))
     t = time.perf_counter()
-    onnx_session(task, (default_batch_size(task, "cpu"), 6, 224, 224))
+    onnx_session(task, (batch, 6, 224, 224))
     export_s = time.perf_counter() - t
 if mode == "terratorch":
     from _tiled_ref import load_tiled_inference, terratorch_predict

@@ -94,6 +94,25 @@ def test_predict_skips_lightning_and_matches_the_task_path(trained):
     assert (tmp / "light.tif").read_bytes() == (tmp / "task.tif").read_bytes()
 
 
+def test_onnxruntime_engine_also_skips_lightning(trained):
+    """The engine plugin exports the light path's model without importing Lightning."""
+    pytest.importorskip("geo_plugin_onnx")
+    tmp, cfg, scene = trained
+    code = textwrap.dedent(f"""
+        import sys
+        from geo_core import runs
+        for engine in ("torch", "onnxruntime"):
+            runs.predict({str(cfg)!r}, ckpt="last", input={str(scene)!r}, output={str(tmp)!r} + f"/{{engine}}.tif",
+                         crop=32, stride=24, output_kind="probabilities", engine=engine)
+        print(sorted(m for m in ("lightning", "torchmetrics") if m in sys.modules))
+    """)
+    res = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "[]", res.stdout
+    with rasterio.open(tmp / "onnxruntime.tif") as a, rasterio.open(tmp / "torch.tif") as b:
+        assert np.abs(a.read() - b.read()).max() <= 1e-4
+
+
 def test_light_path_steps_aside_when_it_cannot_vouch_for_the_result(trained, tmp_path):
     tmp = trained[0]
     ckpt = tmp / "run" / "checkpoints" / "last.ckpt"

@@ -1,4 +1,4 @@
-"""The CPU batch default follows the model's size; outputs do not depend on the batch; the heap is given back."""
+"""The batch default and its even split over a strip; outputs do not depend on the batch; the heap is given back."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import torch
 from geo_core import Model, ModelOutput
 from geo_core.inference import PredictOptions, default_batch_size, predict_scene
 from geo_core.inference._heap import retained_heap
-from geo_core.inference._options import SMALL_MODEL_PARAMETERS
 from geo_core.tasks import SemanticSegmentationTask
 from geo_core.testing import write_geotiff
 from torch import nn
@@ -44,13 +43,10 @@ class _Recorder:
         task.model.forward = forward  # type: ignore[method-assign]
 
 
-def test_batch_default_is_one_for_a_small_model_and_sixteen_for_a_large_one():
-    small, large = _CNN(), _CNN(wide=True)
-    assert sum(p.numel() for p in small.parameters()) < SMALL_MODEL_PARAMETERS
-    assert sum(p.numel() for p in large.parameters()) >= SMALL_MODEL_PARAMETERS
-    assert default_batch_size(small, "cpu") == 1
-    assert default_batch_size(large, "cpu") == 16
-    assert default_batch_size(small, "cuda") == 16
+def test_batch_default_is_sixteen_for_small_and_large_models_on_every_device():
+    for model in (_CNN(), _CNN(wide=True)):
+        assert default_batch_size(model, "cpu") == 16
+        assert default_batch_size(model, "cuda") == 16
 
 
 def test_predict_scene_uses_the_rule_when_no_batch_is_set(tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["OutputKind", "PredictOptions", "default_batch_size", "SMALL_MODEL_PARAMETERS"]
+__all__ = ["OutputKind", "PredictOptions", "default_batch_size"]
 
 #: What ``geo predict`` writes per pixel (or per image).
 OutputKind = Literal["prediction", "probabilities", "logits"]
@@ -19,8 +19,8 @@ class PredictOptions:
         crop: Window size in pixels.
         stride: Step between windows (``crop - stride`` pixels overlap and are blended).
         batch_size: Windows per forward pass; bounds memory together with the scene width.
-            ``None``: chosen by :func:`default_batch_size` from the model (16 on an accelerator;
-            on CPU 1 for models under one million parameters, 16 otherwise).
+            ``None``: :func:`default_batch_size` (16, TerraTorch's ``tiled_inference`` default;
+            a strip's windows are then shared out evenly, e.g. 22 as 11 + 11).
         output_kind: ``prediction`` (class map, uint8/int16; float32 for regression),
             ``probabilities`` (float32, one band per class) or ``logits`` (float32).
         quicklook: Also write ``<output>.png``, a downsampled colour preview.
@@ -61,27 +61,22 @@ class PredictOptions:
             )
 
 
-#: Below this many parameters a model predicts one window per pass on CPU (see :func:`default_batch_size`).
-SMALL_MODEL_PARAMETERS = 1_000_000
-
-
 def default_batch_size(task: object, device_type: str) -> int:
-    """Windows per forward pass when ``batch_size`` is not set: a rule on the model's size.
+    """Windows per forward pass when ``batch_size`` is not set: 16 on every device, for every model.
 
-    16 (TerraTorch's ``tiled_inference`` default) on an accelerator. On CPU, measured per window
-    (``benchmarks/batch_rule.py``): a model with large weights (a resnet18-UNet, 14 M
-    parameters) runs faster in batches of 16, which reuse each weight for 16 windows, than
-    one window at a time; a tiny CNN (12 k parameters) runs as fast one window at a time and
-    then needs 16 times less activation memory. So: 1 below :data:`SMALL_MODEL_PARAMETERS`
-    parameters, else 16. The rule depends only on the model, never on timing, so the same model
-    always runs with the same batch and writes the same output.
+    Measured per 224² window (``benchmarks/batch_rule.py``, channels-last, one and two threads):
+    batches of 16 are at least as fast as single windows for the 3-layer demo CNN (12 k
+    parameters) and clearly faster for an smp resnet18-UNet (14 M), whose weights they reuse
+    16 times. The single-window default that earlier sessions measured as twice as fast for the
+    demo CNN came from the C library, not the model: a batch's activations above glibc's 32 MiB
+    mmap ceiling were mapped and unmapped on every pass, and page faults dominated; the streaming
+    predictor now keeps that memory (:mod:`geo_core.inference._heap`), and the difference is
+    gone. With two threads on a busy machine single windows are also several times slower (every
+    layer's thread hand-off waits on a descheduled thread). The batch never depends on timing,
+    so a run always writes the same output; outputs do not depend on the batch either (tests).
 
     Args:
-        task: The task or model (anything with ``parameters()``).
+        task: The task or model (kept in the signature: a model-dependent cap belongs here).
         device_type: ``"cpu"``, ``"cuda"``, ``"mps"``...
     """
-    if device_type != "cpu":
-        return 16
-    parameters = getattr(task, "parameters", None)
-    count = sum(p.numel() for p in parameters()) if callable(parameters) else 0
-    return 1 if count < SMALL_MODEL_PARAMETERS else 16
+    return 16

@@ -54,7 +54,10 @@ def onnx_session(task: Any, sample_shape: tuple[int, ...], onnx_model: str | Non
             path = Path(tmp) / "model.onnx"
             export_onnx(task, path, tuple(sample_shape), dynamic=False, check=False)
             sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-    cache.clear()  # one session per task: a new shape or thread count replaces the old one
+    # a few sessions per task: scenes of different widths share their windows out into different
+    # batch sizes (geo_core.inference._stream.even_batch); the oldest goes when a fifth arrives
+    while len(cache) >= 4:
+        cache.pop(next(iter(cache)))
     cache[key] = sess
     return sess
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import torch.nn.functional as F
@@ -13,9 +14,8 @@ __all__ = ["OutputOnly", "main_output", "unwrap_task", "describe", "size_multipl
 def unwrap_task(obj: nn.Module) -> nn.Module:
     """The model inside a geo task (its ``.model``), or ``obj`` itself."""
     inner = getattr(obj, "model", None)
-    try:
-        import lightning.pytorch as pl
-    except ImportError:  # pragma: no cover - lightning is a core dependency
+    pl = sys.modules.get("lightning.pytorch")  # a task exists only if Lightning is loaded: never import it here
+    if pl is None:
         return obj
     return inner if isinstance(obj, pl.LightningModule) and isinstance(inner, nn.Module) else obj
 
