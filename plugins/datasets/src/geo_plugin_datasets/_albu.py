@@ -40,11 +40,11 @@ def albumentations_op(path: str, kwargs: dict[str, Any], where: str) -> Any:
     except (ImportError, AttributeError):
         cls = getattr(A, name, None)
     if not isinstance(cls, type):
-        import difflib
+        from geo_core import suggest
 
         pool = [n for n in dir(A) if isinstance(getattr(A, n, None), type) and not n.startswith("_")]
-        close = difflib.get_close_matches(name, pool, n=1)
-        hint = f"; did you mean albumentations.{close[0]}?" if close else ""
+        close = suggest(name, pool)
+        hint = f"; did you mean albumentations.{close}?" if close else ""
         raise ConfigError(f"{where}: albumentations has no transform {name!r}{hint}", key=where)
     try:
         return cls(**kwargs)
