@@ -69,3 +69,11 @@ def test_unknown_transforms_name_their_slot(monkeypatch: pytest.MonkeyPatch) -> 
         r"geo-plugin-datasets\[albumentations\]",
     ):
         build_transform([{"class_path": "albumentations.ChannelShuffle"}], "train_transform")
+
+
+def test_misspelt_albumentations_transform_gets_the_closest_name() -> None:
+    pytest.importorskip("albumentations")
+    with pytest.raises(
+        ConfigError, match=r"no transform 'HorizontalFlp'; did you mean albumentations.HorizontalFlip\?"
+    ):
+        build_transform([{"class_path": "albumentations.HorizontalFlp"}], "train_transform")
