@@ -290,3 +290,13 @@ def test_detection_task_conforms(tmp_path) -> None:
         },
     )
     check_task(task, dm, model_contract=False)
+
+
+@pytest.mark.parametrize("framework", ["faster-rcnn", "fcos"])
+def test_detection_model_factory_conforms(framework) -> None:
+    """The shared detection-factory check, on a two-stage and a one-stage detector."""
+    from geo_core.testing import check_detection_model_factory
+
+    kwargs = {"framework": framework, "backbone": "tiny_cnn", "min_size": 64, "max_size": 64, "fpn_channels": 32}
+    model = check_detection_model_factory("ObjectDetectionModelFactory", kwargs)
+    assert model.framework == framework

@@ -22,6 +22,7 @@ _LAZY: dict[str, str] = {
     "check_datamodule": "geo_core.testing._lightning",
     "check_task": "geo_core.testing._lightning",
     "check_loss": "geo_core.testing._kinds",
+    "check_detection_model_factory": "geo_core.testing._detection",
     "check_engine": "geo_core.testing._kinds",
     "TinyGeoDataModule": "geo_core.testing._datamodules",
     "WeightServer": "geo_core.testing._weight_server",
