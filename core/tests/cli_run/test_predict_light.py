@@ -78,16 +78,15 @@ def test_predict_skips_lightning_and_matches_the_task_path(trained):
     res = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == "[]", res.stdout
-    # the task path (a RunConfig goes through the Lightning task) writes the same probabilities
-    api.predict(
-        api.load_config(cfg),
-        ckpt="last",
-        input=scene,
-        output=tmp / "task.tif",
-        crop=32,
-        stride=24,
-        output_kind="probabilities",
-    )
+    # the task path (a RunConfig goes through the Lightning task) writes the same probabilities; it runs in a
+    # fresh process too, so both sides share torch's default state (threads, backends) whatever ran before
+    code = textwrap.dedent(f"""
+        from geo_core import runs
+        runs.predict(runs.load_config({str(cfg)!r}), ckpt="last", input={str(scene)!r},
+                     output={str(tmp / "task.tif")!r}, crop=32, stride=24, output_kind="probabilities")
+    """)
+    res = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
     with rasterio.open(tmp / "light.tif") as a:
         light = a.read()
     assert light.shape == (2, 70, 90) and np.abs(light - 0.5).max() > 0
