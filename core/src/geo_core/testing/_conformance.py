@@ -41,6 +41,15 @@ def _size(image_size: int | Sequence[int]) -> tuple[int, int]:
     return int(h), int(w)
 
 
+def resolve_factory(factory: Any) -> Any:
+    """A factory instance from an instance, a class or a ``MODEL_FACTORIES`` name."""
+    if isinstance(factory, str):
+        from geo_core._registries import MODEL_FACTORIES
+
+        return MODEL_FACTORIES.build(factory)
+    return factory() if isinstance(factory, type) else factory
+
+
 def _backward(value: Tensor | Sequence[Tensor], module: nn.Module, what: str) -> None:
     tensors = [value] if isinstance(value, Tensor) else list(value)
     loss = sum(t.float().mean() for t in tensors)
@@ -229,12 +238,7 @@ def check_model_factory(
     """
     from geo_core._contracts import Model, ModelOutput
 
-    if isinstance(factory, str):
-        from geo_core._registries import MODEL_FACTORIES
-
-        factory = MODEL_FACTORIES.build(factory)
-    elif isinstance(factory, type):
-        factory = factory()
+    factory = resolve_factory(factory)
     kwargs = dict(build_kwargs or {})
     if task in ("segmentation", "classification"):
         kwargs.setdefault("num_classes", num_classes)

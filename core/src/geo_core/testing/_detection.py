@@ -49,18 +49,15 @@ def check_detection_model_factory(
     Returns:
         The built model.
     """
-    if isinstance(factory, str):
-        from geo_core._registries import MODEL_FACTORIES
+    from geo_core.testing._conformance import _size, resolve_factory
 
-        factory = MODEL_FACTORIES.build(factory)
-    elif isinstance(factory, type):
-        factory = factory()
+    factory = resolve_factory(factory)
     kwargs = {"num_classes": num_classes, "in_channels": in_channels, **dict(build_kwargs or {})}
     model = factory.build_model(task, **kwargs)
     assert isinstance(model, nn.Module), f"build_model returned {type(model).__name__}, not an nn.Module"
     encoder = getattr(model, "encoder", None)
     assert isinstance(encoder, nn.Module), "a detection model exposes its backbone as `.encoder`"
-    h, w = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+    h, w = _size(image_size)
     torch.manual_seed(0)
     images = [torch.rand(in_channels, h, w) for _ in range(2)]
     targets = [
