@@ -2,7 +2,7 @@
 installed once (`bash scripts/setup_env.sh`); `nox -s tests` runs one session per distribution.
 
     .venv/bin/nox -l                 # list sessions
-    .venv/bin/nox -s lint typecheck  # ruff + mypy (strict on core)
+    .venv/bin/nox -s lint typecheck  # ruff + mypy (strict on every distribution)
     .venv/bin/nox -s tests           # every distribution, one session each
     .venv/bin/nox -s docs            # build the docs site, warnings as errors
     .venv/bin/nox -s bench           # benchmarks (not part of the default run)
