@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from geo_core._lazy import lazy_getattr
 from geo_core.data._preprocessing import ScenePreprocessing, scene_preprocessing_of
-from geo_core.data._wavelengths import HLS_WAVELENGTHS, band_wavelengths
+from geo_core.data._wavelengths import HLS_SENTINEL2_BANDS, HLS_WAVELENGTHS, band_wavelengths
 
 if TYPE_CHECKING:
     from geo_core.data._geojson import detections_to_geojson, geometries_to_pixel_boxes, write_geojson
@@ -29,6 +29,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "HLS_SENTINEL2_BANDS",
     "HLS_WAVELENGTHS",
     "ScenePreprocessing",
     "band_wavelengths",

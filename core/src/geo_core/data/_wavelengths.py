@@ -15,7 +15,7 @@ from types import MappingProxyType
 from geo_core._errors import ConfigError
 from geo_core._suggest import close_matches
 
-__all__ = ["HLS_WAVELENGTHS", "band_wavelengths"]
+__all__ = ["HLS_SENTINEL2_BANDS", "HLS_WAVELENGTHS", "band_wavelengths"]
 
 #: HLS / TerraTorch band name -> central wavelength in micrometres (read-only; case-sensitive).
 HLS_WAVELENGTHS: Mapping[str, float] = MappingProxyType(
@@ -45,6 +45,27 @@ HLS_WAVELENGTHS: Mapping[str, float] = MappingProxyType(
         "DSC_VV": 5.405,
         "DSC_VH": 5.405,
         "VV-VH": 5.405,
+    }
+)
+
+#: HLS / TerraTorch band name -> Sentinel-2 band id (read-only), for weights trained on named Sentinel-2
+#: bands (torchgeo's weight metadata, MMEarth's checkpoints). ``NIR`` is the broad-band B8.
+HLS_SENTINEL2_BANDS: Mapping[str, str] = MappingProxyType(
+    {
+        "COASTAL_AEROSOL": "B1",
+        "BLUE": "B2",
+        "GREEN": "B3",
+        "RED": "B4",
+        "RED_EDGE_1": "B5",
+        "RED_EDGE_2": "B6",
+        "RED_EDGE_3": "B7",
+        "NIR_BROAD": "B8",
+        "NIR": "B8",
+        "NIR_NARROW": "B8A",
+        "WATER_VAPOR": "B9",
+        "CIRRUS": "B10",
+        "SWIR_1": "B11",
+        "SWIR_2": "B12",
     }
 )
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 from geo_core import CheckpointError, ConfigError, key_report
+from geo_core.data import HLS_SENTINEL2_BANDS
 from torch import Tensor, nn
 
 __all__ = ["ConvNeXtV2", "checkpoint_filter_fn", "build_convnextv2", "CFGS", "CHECKPOINTS", "S2_BANDS"]
@@ -333,21 +334,8 @@ DEFAULT_CHECKPOINT = "pt-all_mod_atto_1M_64_uncertainty_56-8"
 
 def _band_positions(bands: Sequence[str]) -> list[int]:
     canon = {b.upper().replace("B0", "B"): i for i, b in enumerate(S2_BANDS)}
-    aliases = {
-        "COASTAL_AEROSOL": "B1",
-        "BLUE": "B2",
-        "GREEN": "B3",
-        "RED": "B4",
-        "RED_EDGE_1": "B5",
-        "RED_EDGE_2": "B6",
-        "RED_EDGE_3": "B7",
-        "NIR_NARROW": "B8A",
-        "NIR_BROAD": "B8",
-        "NIR": "B8",
-        "WATER_VAPOR": "B9",
-        "SWIR_1": "B11",
-        "SWIR_2": "B12",
-    }
+    # MMEarth has no B10: its HLS name (CIRRUS) stays out of the names the error offers
+    aliases = {k: v for k, v in HLS_SENTINEL2_BANDS.items() if v.replace("B0", "B") in canon}
     out = []
     for b in bands:
         key = str(getattr(b, "value", b)).upper()

@@ -16,26 +16,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from geo_core import ConfigError
+from geo_core.data import HLS_SENTINEL2_BANDS
 from torch import nn
 
 __all__ = ["band_indices", "select_input_channels", "slice_stats"]
 
-_S2 = {
-    "COASTAL_AEROSOL": "B1",
-    "BLUE": "B2",
-    "GREEN": "B3",
-    "RED": "B4",
-    "RED_EDGE_1": "B5",
-    "RED_EDGE_2": "B6",
-    "RED_EDGE_3": "B7",
-    "NIR_BROAD": "B8",
-    "NIR": "B8",
-    "NIR_NARROW": "B8A",
-    "WATER_VAPOR": "B9",
-    "CIRRUS": "B10",
-    "SWIR_1": "B11",
-    "SWIR_2": "B12",
-}
 _OLI = {
     "COASTAL_AEROSOL": "B1",
     "BLUE": "B2",
@@ -74,7 +59,7 @@ def _canonical(name: str) -> str:
 def _aliases(weights: str) -> dict[str, str]:
     w = weights.upper()
     if "SENTINEL2" in w:
-        return _S2
+        return dict(HLS_SENTINEL2_BANDS)
     if "OLI" in w or "LANDSAT8" in w or "LANDSAT9" in w:
         return _OLI
     if "ETM" in w or "_TM_" in w or w.endswith("_TM"):
