@@ -162,31 +162,22 @@ def build_named(
         local = released_file(name, weights, weights_dir)
     if local is not None:
         check_keys(local, weights, layout, name)
+    if layout != "swin":  # a Swin returns every feature; its stages are picked below
+        depth = _vit_depth(kwargs) if layout == "vit" else _N_FEATURES["resnet"]
+        kwargs["out_indices"] = layer_indices(layout, out_indices, depth)
+    bb = build_backbone(
+        weights,
+        pretrained=pretrained or local is not None,
+        ckpt_path=local,
+        weights_dir=weights_dir,
+        bands=chosen,
+        **kwargs,
+    )
     if layout == "swin":
-        bb = build_backbone(
-            weights,
-            pretrained=pretrained or local is not None,
-            ckpt_path=local,
-            weights_dir=weights_dir,
-            bands=chosen,
-            **kwargs,
-        )
         dim = bb.out_channels[0]
         widths = [dim * 2 ** (i // 2) for i in range(_N_FEATURES["swin"])]  # embed, stage, merge, stage, ...
         bb.stage_positions = layer_indices("swin", out_indices, len(widths))
         bb.out_channels = [widths[i] for i in bb.stage_positions]
-    else:
-        depth = _vit_depth(kwargs) if layout == "vit" else _N_FEATURES["resnet"]
-        picked = layer_indices(layout, out_indices, depth)
-        bb = build_backbone(
-            weights,
-            pretrained=pretrained or local is not None,
-            ckpt_path=local,
-            weights_dir=weights_dir,
-            bands=chosen,
-            out_indices=picked,
-            **kwargs,
-        )
     bb.name = name
     if unnamed:
         bb.bands = given
