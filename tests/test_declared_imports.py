@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECTS = [
@@ -33,7 +34,7 @@ def _declared(project: dict[str, object]) -> set[str]:
     reqs = list(project.get("dependencies", []))  # type: ignore[call-overload]
     for extra in dict(project.get("optional-dependencies", {})).values():  # type: ignore[call-overload]
         reqs += extra
-    return {_norm(re.split(r"[\s<>=!~;\[]", r, maxsplit=1)[0]) for r in reqs}
+    return {_norm(Requirement(r).name) for r in reqs}
 
 
 def _imported(src: Path) -> dict[str, list[str]]:
