@@ -4,8 +4,8 @@ Same scene, same model, same windows (224 crops / 192 stride), same thread count
 fresh process (peak RSS from wait4), interleaved runs, median and min-max. Every figure covers
 reading the GeoTIFF, inference, blending and writing the class-map GeoTIFF.
 
-* ``torch``: geo's defaults (eager, channels-last, the batch from the model's size: 1 for the
-  demo CNN, 16 for the resnet18-UNet), run as ``geo predict`` runs it (without Lightning).
+* ``torch``: geo's defaults (eager, channels-last, batch 16 shared out evenly over a strip's
+  windows), run as ``geo predict`` runs it (without Lightning).
 * ``onnxruntime``: ``engine="onnxruntime"``, the same streaming and batch; the one-off export (recorded as
   ``export_s``) happens before the clock starts, as it does once per run for any number of scenes.
 * ``terratorch``: TerraTorch's ``tiled_inference`` (its defaults: batch 16, delta 8, blending) on
@@ -13,6 +13,13 @@ reading the GeoTIFF, inference, blending and writing the class-map GeoTIFF.
   loaded from a TerraTorch checkout, ``--terratorch``, default /work/ref/terratorch, with its
   package imports stubbed; nothing of it is copied here). Module imports happen before the clock
   on every side.
+
+* ``forward-torch`` / ``forward-onnxruntime``: the engine's share alone. The engine's runner (as
+  the stream opens it, heap kept, inference mode) runs random batches of the stream's batch shape;
+  the time of 8 batches after a warm-up one is scaled to the scene's number of batches. No
+  reading, normalising, blending or writing: this is the floor of each engine's whole run, so
+  ``forward-onnxruntime`` against ``forward-torch`` bounds what ONNX Runtime can gain, and
+  TerraTorch's whole run against the faster floor bounds geo's lead over it.
 
 Models: ``demo`` (the 3-layer 32-channel CNN of predict_stream.py) and ``resnet18_unet``
 (segmentation_models_pytorch ``Unet("resnet18")``, random weights). The 1-minute load average is
@@ -32,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
@@ -82,7 +90,27 @@ if mode == "terratorch":
     from _tiled_ref import load_tiled_inference, terratorch_predict
     ti = load_tiled_inference(ref)
 t0 = time.perf_counter()
-if mode in ("torch", "onnxruntime"):
+if mode.startswith("forward-"):
+    from geo_core.inference import default_batch_size
+    from geo_core.inference._engines import open_engine
+    from geo_core.inference._heap import retained_heap
+    from geo_core.inference._stream import even_batch
+    from geo_core.tasks._tiled import starts
+    engine = mode.split("-", 1)[1]
+    with rasterio.open(src) as s:
+        per_strip, strips = (len(starts(max(n, 224), 224, 192)) for n in (s.width, s.height))
+    batch = even_batch(per_strip, default_batch_size(task, "cpu"))
+    n_batches = strips * -(-per_strip // batch)
+    x = torch.randn(batch, 6, 224, 224)
+    opts = PredictOptions(crop=224, stride=192, engine=engine, batch_size=batch)  # as the stream passes it
+    with torch.inference_mode(), retained_heap(), open_engine(engine, task, "prediction", opts, (6, 224, 224)) as run:
+        run(x)  # the first batch settles the layout (channels-last trial) and the session
+        k = min(n_batches, 8)
+        t0 = time.perf_counter()
+        for _ in range(k):
+            run(x)
+        t0 -= (time.perf_counter() - t0) * (n_batches / k - 1)  # scaled to the scene's batches
+elif mode in ("torch", "onnxruntime"):
     predict_scene(task, src, dst, None, PredictOptions(crop=224, stride=192, compress="none", engine=mode))
 else:
     terratorch_predict(ti, lambda t: task(t).output, src, dst)
@@ -131,7 +159,7 @@ def run(mode: str, model: str, src: Path, dst: Path, threads: int, ref: str) -> 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", default="demo:2048,resnet18_unet:4096", help="model:size,...")
-    ap.add_argument("--modes", default="torch,onnxruntime,terratorch")
+    ap.add_argument("--modes", default="torch,onnxruntime,terratorch,forward-torch,forward-onnxruntime")
     ap.add_argument("--terratorch-models", default="resnet18_unet", help="models also run through tiled_inference")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
@@ -174,21 +202,33 @@ def main() -> None:
                     }
                 )
     ratios = {}
-    for r in rows:
-        if r["mode"] == "torch":
-            continue
-        base = next(q for q in rows if q["model"] == r["model"] and q["size"] == r["size"] and q["mode"] == "torch")
-        if r["mode"] == "onnxruntime":
-            key = f"{r['model']} {r['size']}² onnxruntime vs torch"
-        else:
-            key = f"{r['model']} {r['size']}² geo defaults (torch) vs terratorch tiled_inference"
-        fast, slow = (r, base) if r["mode"] == "onnxruntime" else (base, r)
-        per_round = [s / f for s, f in zip(slow["seconds_all"], fast["seconds_all"], strict=True)]
+
+    def ratio(key: str, slow: dict[str, Any], fast: dict[str, Any]) -> None:
+        per_round = [a / b for a, b in zip(slow["seconds_all"], fast["seconds_all"], strict=True)]
         ratios[key] = {
             "median": round(slow["seconds_median"] / fast["seconds_median"], 3),
             "min": round(min(per_round), 3),
             "max": round(max(per_round), 3),
         }
+
+    for model, size in dict.fromkeys((r["model"], r["size"]) for r in rows):
+        by = {r["mode"]: r for r in rows if r["model"] == model and r["size"] == size}
+        case = f"{model} {size}²"
+        if "torch" in by and "onnxruntime" in by:
+            ratio(f"{case} onnxruntime vs torch", by["torch"], by["onnxruntime"])
+        if "forward-torch" in by and "forward-onnxruntime" in by:
+            ratio(f"{case} forward pass alone, onnxruntime vs torch", by["forward-torch"], by["forward-onnxruntime"])
+        if "terratorch" in by and "torch" in by:
+            ratio(f"{case} geo defaults (torch) vs terratorch tiled_inference", by["terratorch"], by["torch"])
+        floors = [by[m] for m in ("forward-torch", "forward-onnxruntime") if m in by]
+        if "terratorch" in by and floors:
+            fastest = min(floors, key=lambda r: r["seconds_median"])
+            ratio(
+                f"{case} terratorch's whole run vs geo's forward passes alone ({fastest['mode']}): "
+                "the most geo can lead by",
+                by["terratorch"],
+                fastest,
+            )
     result = {
         "machine": f"{os.cpu_count()} CPU, torch/ORT threads={args.threads}",
         "crop": 224,

@@ -6,12 +6,14 @@ defaults. The two-process side runs two ranks (``RANK``/``WORLD_SIZE``, as torch
 sharing the scenes through the ledger; the one-process side runs every scene with two torch
 threads. The model runs as ``geo predict`` runs it, without Lightning (importing Lightning cost
 each process about 10 s of start-up under load). Wall time covers everything from launch to the
-last process's exit (interpreter start, imports, reading, inference, writing); "loop" is the
+last process's exit (interpreter start, imports, reading, inference, writing, and the exit, which
+ends as ``geo``'s entry point ends it: ``geo_core.cli._app.release_for_exit``); "loop" is the
 scene loop alone (the slowest rank).
-Interleaved runs; median and min-max; the 1-minute load average before each run is recorded,
-because other work on the machine distorts parallel figures.
+One unrecorded round of both cases first warms the page cache (scenes, the interpreter's and
+torch's files), then interleaved runs; median and min-max; the 1-minute load average before
+each run is recorded, because other work on the machine distorts parallel figures.
 
-Usage: .venv/bin/python benchmarks/scale_out.py [--scenes 200] [--size 256] [--repeat 3]
+Usage: .venv/bin/python benchmarks/scale_out.py [--scenes 200] [--size 128] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ task = LightPredictor(CNN3(), "segmentation").eval()  # as geo predict runs it: 
 t0 = time.perf_counter()
 predict_paths(task, sys.argv[1], sys.argv[2], None, PredictOptions(crop=128, stride=128))
 print(json.dumps({"loop": time.perf_counter() - t0}))
+from geo_core.cli._app import release_for_exit
+release_for_exit()  # as the geo entry point ends every command
 """
 
 
@@ -112,6 +116,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=os.environ.get("GEO_BENCH_TMP")) as tmp:
         scenes = Path(tmp) / "scenes"
         make_scenes(scenes, args.scenes, args.size)
+        for p, t in cases.values():  # warm-up round, not recorded
+            run(p, t, scenes, Path(tmp) / f"warm-{p}x{t}")
         for r in range(args.repeat):  # interleaved: a noisy moment hits both sides alike
             for name, (p, t) in cases.items():
                 loads.append(os.getloadavg()[0])
@@ -145,7 +151,7 @@ def main() -> None:
         "",
         f"{result['machine']}; {args.scenes} scenes of {args.size}² (6 bands, float32); {result['model']}; "
         f"median (min-max) of {args.repeat} interleaved runs. Load average (1 min) before the runs: "
-        f"{min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} CPUs (other work on the machine).",
+        f"{min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} CPUs; one unrecorded warm-up round first.",
         "",
         "| case | wall s | scene loop s |",
         "|---|---|---|",

@@ -42,3 +42,27 @@ def test_onnxruntime_engine_matches_torch(tmp_path):
     np.testing.assert_array_equal(out["torch", "prediction"][0][clear], out["onnxruntime", "prediction"][0][clear])
     with pytest.raises(ConfigError, match="did you mean 'onnxruntime'"):
         predict_scene(task, src, tmp_path / "x.tif", pre, PredictOptions(crop=32, stride=24, engine="onnxruntim"))
+
+
+def test_torch_runs_on_one_thread_while_onnxruntime_runs_a_scene(tmp_path):
+    """Torch's spinning OpenMP workers would take cores from ONNX Runtime's pool; the count comes back after."""
+    from geo_core.inference._engines import open_engine
+    from geo_core.tasks import SemanticSegmentationTask
+
+    task = SemanticSegmentationTask(
+        model_factory="EncoderDecoderFactory",
+        model_args={"backbone": "tiny_cnn", "decoder": "UNetDecoder", "num_classes": 2},
+    ).eval()
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        opts = PredictOptions(crop=32, stride=32, batch_size=2, engine="onnxruntime")
+        with open_engine("onnxruntime", task, "prediction", opts, (6, 32, 32)) as run:
+            assert torch.get_num_threads() == 1
+            assert run(torch.rand(2, 6, 32, 32)).shape == (2, 32, 32)
+        assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), open_engine("onnxruntime", task, "prediction", opts, (6, 32, 32)):
+            raise RuntimeError("a failing scene")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

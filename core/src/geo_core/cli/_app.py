@@ -11,7 +11,7 @@ import typer
 
 from geo_core._version import __version__
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "release_for_exit"]
 
 app = typer.Typer(
     name="geo",
@@ -120,6 +120,22 @@ def _register_plugin_commands() -> None:
 _register_commands()
 
 
+def release_for_exit() -> None:
+    """Spare the interpreter's last garbage-collection passes once a command that imported torch is done.
+
+    At exit CPython collects garbage over every live object; after ``import torch`` that is
+    several hundred thousand objects and about 0.6 s on 2 vCPUs (``python -c "import torch"``: 2.6 s
+    wall against 1.9 s in the import), paid by every ``geo predict`` process of a many-scene run.
+    :func:`gc.freeze` moves the live objects out of the collector's reach; reference counting still
+    frees them and atexit handlers still run. Outputs are closed and renamed into place before the
+    command returns, so nothing waits on a finaliser. Called once, at the end of :func:`main`.
+    """
+    if "torch" in sys.modules:
+        import gc
+
+        gc.freeze()
+
+
 def main() -> None:
     """Console-script entry point."""
     import warnings
@@ -147,6 +163,8 @@ def main() -> None:
     except SystemExit:  # click turns Ctrl-C into "Aborted!" and exit 1; Lightning exits 1 after its shutdown
         if not interrupted:
             raise
+    finally:
+        release_for_exit()
     if interrupted:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
