@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 from geo_core import runs as api
-from geo_core.runs._light import light_embedder
+from geo_core.runs._light import declared_scene_preprocessing, light_embedder
 from geo_core.testing import write_geotiff
 
 from .conftest import LIGHTNING_PYTREE
@@ -80,6 +80,20 @@ def test_light_embedder_steps_aside_when_the_task_is_needed(setup, tmp_path):
     assert found is not None and found[1] == "embeddings" and found[0].output_format == "tiff"
     with_data = {**base, "data": {"class_path": "geo_core.testing.TinyGeoDataModule"}}
     assert light_embedder(with_data, None) is None  # the datamodule's preprocessing needs the datamodule
+    from geo_core import DATAMODULES
+    from geo_core.testing import TinyGeoDataModule
+
+    # no declaration, a function that is not there, one returning something else than ScenePreprocessing
+    declared = {"undeclared_dm": None, "broken_dm": "geo_core:no_such_function", "wrong_dm": "builtins:slice"}
+    for name, target in declared.items():
+        DATAMODULES.register(TinyGeoDataModule, name=name, metadata={"scene_preprocessing": target} if target else {})
+    try:
+        for name in [*declared, "missing_dm"]:
+            assert declared_scene_preprocessing({"class_path": name}) is None
+            assert light_embedder({**base, "data": {"class_path": name}}, None) is None
+    finally:
+        for name in declared:
+            DATAMODULES.unregister(f"local:{name}")
     other = _config(tmp_path)
     other["model"]["class_path"] = "my_pkg.EmbeddingGenerationTask"
     assert light_embedder(other, None) is None  # not geo's task

@@ -224,8 +224,8 @@ def _light(config: ConfigLike, overrides: Any, ckpt: str | None) -> tuple[RunCon
     return None if found is None else (run, *found)
 
 
-def _light_embed(config: ConfigLike, overrides: Any, ckpt: str | None) -> tuple[Any, str] | None:
-    """``(embedder, default output folder)`` when embedding needs no Lightning task, else None."""
+def _light_embed(config: ConfigLike, overrides: Any, ckpt: str | None) -> tuple[Any, str, Any] | None:
+    """``(embedder, default output folder, preprocessing)`` when embedding needs no Lightning task, else None."""
     from geo_core.runs._light import light_embedder
 
     run = compose(config, overrides, resolve=False)  # type: ignore[arg-type]
@@ -257,14 +257,11 @@ def run_embedding(
     extra = ["trainer.enable_checkpointing=false", "trainer.logger=false"]
     ov = [*extra, *(overrides or [])] if not isinstance(overrides, dict) else overrides
     light = None if input is None or isinstance(config, RunConfig) else _light_embed(config, ov, ckpt)
-    if light is not None:  # a backbone by name, no datamodule: no Lightning (runs/_light.py)
-        from geo_core.data import scene_preprocessing_of
+    if light is not None:  # a backbone by name, no datamodule built: no Lightning (runs/_light.py)
         from geo_core.inference._embed_scenes import embed_scenes
 
-        embedder, default_dir = light
-        return embed_scenes(
-            embedder, input, output or default_dir, scene_preprocessing_of(None), max_failures=max_failures
-        )
+        embedder, default_dir, pre = light
+        return embed_scenes(embedder, input, output or default_dir, pre, max_failures=max_failures)
     from geo_core._errors import ConfigError
     from geo_core.tasks._embedding import EmbeddingGenerationTask
 

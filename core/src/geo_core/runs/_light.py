@@ -25,10 +25,10 @@ import torch
 from torch import Tensor, nn
 
 from geo_core._contracts import ModelOutput
-from geo_core.data import ScenePreprocessing
+from geo_core.data import ScenePreprocessing, scene_preprocessing_of
 from geo_core.tasks._convert import CONVERTERS
 
-__all__ = ["LightPredictor", "light_predictor", "LIGHT_TASKS"]
+__all__ = ["LightPredictor", "light_predictor", "light_embedder", "declared_scene_preprocessing", "LIGHT_TASKS"]
 
 log = logging.getLogger("geo_core.runs")
 
@@ -151,12 +151,44 @@ _EMBED_ARGS = frozenset(
 )
 
 
-def light_embedder(config: Mapping[str, Any], ckpt: Path | None) -> tuple[Any, str] | None:
-    """The :class:`~geo_core.embeddings._embedder.Embedder` and output folder of an embedding run, or None.
+def declared_scene_preprocessing(data: Any) -> ScenePreprocessing | None:
+    """A ``data`` section's scene preprocessing without building the datamodule, or None.
+
+    A datamodule's manifest table may name a function ``scene_preprocessing = "module:f"``,
+    ``f(name, init_args) -> ScenePreprocessing``, returning what the built datamodule's
+    ``scene_preprocessing()`` returns (and raising when it cannot tell). Datamodules named by a
+    dotted path or without that declaration give None (the datamodule is built).
+
+    Args:
+        data: The ``data`` section as composed with ``resolve=False`` (registry names kept).
+    """
+    if not isinstance(data, Mapping) or set(data) - {"class_path", "init_args"}:
+        return None
+    name, init_args = data.get("class_path"), data.get("init_args") or {}
+    if not isinstance(name, str) or ("." in name and ":" not in name) or not isinstance(init_args, Mapping):
+        return None
+    from geo_core import DATAMODULES
+    from geo_core._registry import load_target
+
+    try:
+        info = DATAMODULES.info(name)
+        target = info.metadata.get("scene_preprocessing")
+        if not isinstance(target, str):
+            return None
+        pre = load_target(target)(info.name, dict(init_args))
+    except Exception as exc:  # the datamodule, once built, reports the problem
+        log.debug("building the datamodule for its scene preprocessing: %s", exc)
+        return None
+    return pre if isinstance(pre, ScenePreprocessing) else None
+
+
+def light_embedder(config: Mapping[str, Any], ckpt: Path | None) -> tuple[Any, str, ScenePreprocessing] | None:
+    """The :class:`~geo_core.embeddings._embedder.Embedder`, output folder and preprocessing of an embedding run.
 
     Applies to an ``EmbeddingGenerationTask`` whose backbone is a registry name and whose run has
-    no ``data`` section (a datamodule's preprocessing is only known once it is built); the
-    weights come from ``ckpt`` (a checkpoint of the task, ``backbone.*`` keys) when given.
+    no ``data`` section or one whose datamodule declares its preprocessing function
+    (:func:`declared_scene_preprocessing`); otherwise returns None. The weights come from
+    ``ckpt`` (a checkpoint of the task, ``backbone.*`` keys) when given.
 
     Args:
         config: The run configuration as composed with ``resolve=False``.
@@ -168,7 +200,11 @@ def light_embedder(config: Mapping[str, Any], ckpt: Path | None) -> tuple[Any, s
     if not isinstance(model, Mapping) or model.get("class_path") not in EMBEDDING_TASK_NAMES:
         return None
     args = dict(model.get("init_args") or {})
-    if config.get("data") is not None or not isinstance(args.get("backbone"), str) or set(args) - _EMBED_ARGS:
+    if not isinstance(args.get("backbone"), str) or set(args) - _EMBED_ARGS:
+        return None
+    data = config.get("data")
+    pre = ScenePreprocessing() if data is None else declared_scene_preprocessing(data)
+    if pre is None:
         return None
     try:
         sd = None
@@ -190,4 +226,6 @@ def light_embedder(config: Mapping[str, Any], ckpt: Path | None) -> tuple[Any, s
     except Exception as exc:  # the task path raises the same problem as a ConfigError/CheckpointError
         log.debug("embedding through the Lightning task: %s", exc)
         return None
-    return net, str(args.get("output_dir", DEFAULT_OUTPUT_DIR))
+    if data is None:  # logs that every band is read without normalisation
+        pre = scene_preprocessing_of(None)
+    return net, str(args.get("output_dir", DEFAULT_OUTPUT_DIR)), pre

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from geo_core import ConfigError, InputDataError
 
-from geo_plugin_datasets._bands import BandSpec, _name, resolve_bands, resolve_norm
+from geo_plugin_datasets._bands import BandSpec, resolve_bands, resolve_norm
 from geo_plugin_datasets._base import STAGES, GenericDataModule
 from geo_plugin_datasets._datasets import ImageReader, Item
 from geo_plugin_datasets._io import raster_info
+from geo_plugin_datasets._scene import SCENE_OPTIONS, band_args, scene_preprocessing
 
 if TYPE_CHECKING:
     from geo_core.data import ScenePreprocessing
@@ -90,9 +91,9 @@ class SingleSourceDataModule(GenericDataModule):
 
     # -- preprocessing ---------------------------------------------------------------
     def _band_args(self, stage: str) -> tuple[list[Any] | None, list[Any] | None]:
-        if stage == "predict" and (self.predict_dataset_bands or self.predict_output_bands):
-            return self.predict_dataset_bands or self.dataset_bands, self.predict_output_bands or self.output_bands
-        return self.dataset_bands, self.output_bands
+        return band_args(
+            stage, self.dataset_bands, self.output_bands, self.predict_dataset_bands, self.predict_output_bands
+        )
 
     def make_reader(self, stage: str, reference: Path | None, normalize: bool = True) -> ImageReader:
         """Build the image reader of a stage; ``reference`` is a file to read band metadata from.
@@ -128,34 +129,7 @@ class SingleSourceDataModule(GenericDataModule):
 
     def scene_preprocessing(self) -> ScenePreprocessing:
         """How ``geo predict`` must read and normalise a raw scene to match training samples."""
-        from geo_core.data import ScenePreprocessing
-
-        if self.expand_temporal_dimension:
-            raise ConfigError(
-                "scene prediction of multi-temporal samples (expand_temporal_dimension) is not supported",
-                key="expand_temporal_dimension",
-            )
-        ds, out = self._band_args("predict")
-        if ds is None and out is not None and any(not isinstance(b, int) for b in out):
-            ref = self._reference_file()
-            info = raster_info(ref) if ref is not None else None
-            idx = resolve_bands(None, out, info.count if info else None, info.descriptions if info else None)
-        elif ds is None and out is None:
-            idx = None
-        else:
-            idx = resolve_bands(ds, out)
-        n = len(idx) if idx is not None else self._reference_band_count()
-        norm = resolve_norm(self.means, self.stds, self.stats_file, n, out) if n is not None else None
-        # the model's band names, for inputs that choose bands by name (STAC assets)
-        named = [_name(ds[i]) for i in idx] if ds is not None and idx is not None else [_name(b) for b in out or []]
-        return ScenePreprocessing(
-            bands=None if idx is None else [i + 1 for i in idx],
-            constant_scale=self.constant_scale,
-            means=norm[0] if norm else None,
-            stds=norm[1] if norm else None,
-            no_data_replace=self.no_data_replace,
-            band_names=[str(b) for b in named] if named and all(isinstance(b, str) for b in named) else None,
-        )
+        return scene_preprocessing({k: getattr(self, k) for k in SCENE_OPTIONS}, self._reference_file)
 
     def _reference_file(self) -> Path | None:
         for stage in STAGES:
@@ -166,12 +140,6 @@ class SingleSourceDataModule(GenericDataModule):
             if items:
                 return Path(items[0].image)
         return None
-
-    def _reference_band_count(self) -> int | None:
-        if self.means is None and self.stds is None and self.stats_file is None:
-            return None
-        ref = self._reference_file()
-        return raster_info(ref).count if ref is not None else None
 
     # -- datasets ----------------------------------------------------------------------
     def _dataset(self, stage: str, items: list[Item], reader: ImageReader) -> Any:  # pragma: no cover
