@@ -12,6 +12,9 @@ and checkpoint loading all count. Cases, interleaved:
   task and the datamodule as every ``geo predict`` did before;
 - ``geo embed``: the CLI, ``EmbeddingGenerationTask`` over a backbone name with ``--input``
   (no Lightning either);
+- ``geo embed, data section``: the same with a ``data:`` section (the datasets plugin's
+  segmentation datamodule choosing 3 of 6 bands by name, with means and stds), whose
+  preprocessing the datamodule's manifest declares (no Lightning either);
 - ``embed task path``: ``runs.run_embedding`` given a ``RunConfig`` (the Lightning task).
 
 Children run with bytecode caching on (``PYTHONDONTWRITEBYTECODE`` removed), as an installed
@@ -118,6 +121,23 @@ def _embed_config(root: Path) -> dict:
     }
 
 
+def _embed_data_config(root: Path) -> dict:
+    cfg = _embed_config(root)
+    cfg["model"]["init_args"]["backbone_args"] = {"in_channels": 3}
+    cfg["data"] = {
+        "class_path": "GenericNonGeoSegmentationDataModule",
+        "init_args": {
+            "batch_size": 1,
+            "train_data_root": str(root / "emb_train"),
+            "dataset_bands": ["BLUE", "GREEN", "RED", "NIR_NARROW", "SWIR_1", "SWIR_2"],
+            "output_bands": ["NIR_NARROW", "RED", "GREEN"],
+            "means": [0.5, 0.4, 0.3],
+            "stds": [0.2, 0.3, 0.25],
+        },
+    }
+    return cfg
+
+
 def _once(mode: str, cfg: Path, src: Path, dst: Path) -> tuple[float, bool]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONWARNINGS"] = "ignore"
@@ -150,26 +170,30 @@ def main() -> None:
         runs.train(cfg)
         emb_cfg = root / "emb.yaml"
         emb_cfg.write_text(yaml.safe_dump(_embed_config(root)))
+        emb_data_cfg = root / "emb_data.yaml"
+        emb_data_cfg.write_text(yaml.safe_dump(_embed_data_config(root)))
         src = write_geotiff(root / "scene.tif", bands=6, height=256, width=256)
         cases = {
             "import torch": ("torch", cfg),
             "geo predict": ("cli", cfg),
             "predict task path": ("task", cfg),
             "geo embed": ("embed_cli", emb_cfg),
+            "geo embed, data section": ("embed_cli", emb_data_cfg),
             "embed task path": ("embed_task", emb_cfg),
         }
 
-        def out(mode: str, tag: str) -> Path:  # embeddings go to a fresh folder: a done scene is skipped
-            return root / (f"{mode}{tag}" if mode.startswith("embed") else f"{mode}{tag}.tif")
+        def out(case: str, mode: str, tag: str) -> Path:  # embeddings go to a fresh folder: a done scene is skipped
+            stem = "".join(ch if ch.isalnum() else "_" for ch in case) + tag
+            return root / (stem if mode.startswith("embed") else f"{stem}.tif")
 
         load_before = os.getloadavg()
-        for mode, c in cases.values():  # warm the page cache and the bytecode caches
-            _once(mode, c, src, out(mode, "_warm"))
+        for name, (mode, c) in cases.items():  # warm the page cache and the bytecode caches
+            _once(mode, c, src, out(name, mode, "_warm"))
         times: dict[str, list[float]] = {n: [] for n in cases}
         lightning: dict[str, bool] = {}
         for i in range(args.repeat):  # interleaved, so a busy moment hits every case
             for name, (mode, c) in cases.items():
-                secs, lit = _once(mode, c, src, out(mode, str(i)))
+                secs, lit = _once(mode, c, src, out(name, mode, str(i)))
                 times[name].append(secs)
                 lightning[name] = lit
         load_after = os.getloadavg()
