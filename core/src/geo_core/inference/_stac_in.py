@@ -20,6 +20,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from geo_core._errors import InputDataError, MissingDependencyError
+from geo_core.data._gdal import raster_reading
 from geo_core.inference._scenes import Scene, gdal_path
 
 __all__ = ["stac_scenes", "scene_vrt", "HLS_COMMON_NAMES"]
@@ -196,7 +197,7 @@ def scene_vrt(scene: Scene, wanted: list[str] | None, folder: str | None = None)
     for href, _ in picks:
         if href not in infos:
             try:
-                with rasterio.open(gdal_path(href)) as src:
+                with raster_reading(gdal_path(href)), rasterio.open(gdal_path(href)) as src:
                     infos[href] = (src.crs, src.transform, src.width, src.height, src.nodata, src.bounds)
             except Exception as exc:
                 raise InputDataError(

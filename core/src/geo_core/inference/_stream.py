@@ -23,6 +23,7 @@ import torch
 from geo_core._atomic import atomic_path
 from geo_core._errors import UNTRUSTED_PICKLE, CheckpointError, ConfigError, InputDataError, is_raw_pickle
 from geo_core.data import ScenePreprocessing
+from geo_core.data._gdal import raster_reading
 from geo_core.inference._engines import open_engine
 from geo_core.inference._heap import retained_heap
 from geo_core.inference._options import PredictOptions, default_batch_size
@@ -216,15 +217,13 @@ def predict_scene(
     Raises:
         InputDataError: The input cannot be opened or read (names the file).
     """
-    import rasterio
-
     pre = preprocessing or ScenePreprocessing()
     opt = options or PredictOptions()
     task_kind = getattr(task, "task_kind", "segmentation")
     if task_kind not in _PIXEL_KINDS:
         raise ConfigError(f"scene prediction needs a pixel-wise task, not {type(task).__name__}", key="model")
     source, output = Path(source), Path(output)
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), retained_heap():
+    with raster_reading(source, GDAL_CACHEMAX=GDAL_CACHE_MB), retained_heap():
         return _predict_scene(task, source, output, pre, opt, task_kind, on_rows)
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from geo_core import InputDataError
+from geo_core.data import raster_reading
 
 from geo_plugin_datasets._io import Window, read_raster
 
@@ -173,10 +174,13 @@ class PixelwiseDataset:
 
         item = self.items[index]
         window = _resolve_window(item.window)
-        image = torch.from_numpy(self.reader.read(item.image, window))
+        with raster_reading(item.image):  # one GDAL setting for the image and its label
+            pixels = self.reader.read(item.image, window)
+            labels = None if item.label is None else self.read_mask(item.label, window)
+        image = torch.from_numpy(pixels)
         mask = None
-        if item.label is not None:
-            mask = torch.from_numpy(self.read_mask(item.label, window))
+        if labels is not None:
+            mask = torch.from_numpy(labels)
             if tuple(mask.shape) != tuple(image.shape[-2:]):
                 raise InputDataError(
                     f"is {tuple(image.shape[-2:])} but its label {Path(item.label).name} is {tuple(mask.shape)}; "

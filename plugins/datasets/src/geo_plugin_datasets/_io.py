@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from geo_core import InputDataError
+from geo_core.data import raster_reading
 
 __all__ = ["RasterInfo", "Window", "raster_info", "read_raster"]
 
@@ -125,6 +126,14 @@ def read_raster(
         if window is not None:
             arr = _window_numpy(arr, window, fill_value)
         return np.array(arr), None
+
+    with raster_reading(path):
+        return _read_gdal(path, bands, window, fill_value)
+
+
+def _read_gdal(
+    path: Path, bands: list[int] | None, window: Window | None, fill_value: float
+) -> tuple[np.ndarray, float | None]:
     from rasterio.errors import RasterioError
 
     src = _open(path)
