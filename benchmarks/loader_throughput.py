@@ -219,7 +219,8 @@ def main() -> int:
     (RESULTS / "loader_throughput.json").write_text(json.dumps(results, indent=2) + "\n")
     results["machine"]["load_average_after"] = os.getloadavg()
     lines = [
-        f"# Loader throughput (samples/s, one process, 1 torch thread, median of {args.passes} interleaved passes)",
+        "# Loader throughput (samples/s, one process, 1 torch thread, "
+        f"median of {args.passes} passes, the two sides interleaved file by file)",
         "",
         f"{args.files} files of 6x224x224 float32 + uint8 mask; load average "
         f"{', '.join(f'{x:.2f}' for x in results['machine']['load_average'])} at the start, "
