@@ -250,7 +250,8 @@ def main() -> None:
         "",
         f"{result['machine']}; crops 224 / stride 192; float32 6-band GeoTIFF in, uint8 class map out; each "
         f"case in its own process; median (min-max) of {args.repeat} interleaved runs. Load average (1 min) "
-        f"before the runs: {min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} CPUs (mostly the benchmark's own threads).",
+        f"before the runs: {min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} CPUs "
+        "(mostly the benchmark's own threads).",
         "",
         "| model | scene | engine | seconds | Mpx/s | peak RSS MiB | one-off export s |",
         "|---|---|---|---|---|---|---|",
