@@ -40,7 +40,7 @@ from geo_core._registries import (
     set_priority,
 )
 from geo_core._registry import Registry
-from geo_core._signature import accepted_arguments, bind_variant
+from geo_core._signature import accepted_arguments, bind_variant, constructor_parameters
 from geo_core._sources import ComponentInfo, ComponentSource, DoctorCheck
 from geo_core._suggest import close_matches, suggest
 from geo_core._version import __version__
@@ -94,6 +94,7 @@ __all__ = [
     "atomic_open",
     "atomic_path",
     "bind_variant",
+    "constructor_parameters",
     "close_matches",
     "freeze_module",
     "fsync_dir",

@@ -1,8 +1,10 @@
 """The one signature inspector: which keyword arguments a callable or class accepts (torch-free).
 
 Everything in geo that reads a signature goes through here: :func:`parameters` (the raw
-parameters, for annotation and default checks), :func:`accepted_arguments` (keyword names)
-and :func:`bind_variant` (a per-variant builder that shows its family builder's signature).
+parameters, for annotation and default checks), :func:`accepted_arguments` (keyword names),
+:func:`constructor_parameters` (a class's keyword parameters along its ``**kwargs`` chain, with
+their defaults) and :func:`bind_variant` (a per-variant builder that shows its family builder's
+signature).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["accepted_arguments", "bind_variant", "parameters"]
+__all__ = ["accepted_arguments", "bind_variant", "constructor_parameters", "parameters"]
 
 _R = TypeVar("_R")
 
@@ -42,21 +44,43 @@ def accepted_arguments(obj: Callable[..., Any], skip: int = 0, *, follow_mro: bo
         (['a', 'b'], True)
     """
     if follow_mro and isinstance(obj, type):
-        targets = [vars(c)["__init__"] for c in obj.__mro__ if "__init__" in vars(c)]
-        names: list[str] = []
-        for target in targets:
-            if target is object.__init__:
-                return names, True
-            sub, var_kw = accepted_arguments(target, 1)
-            names += [n for n in sub if n not in names]
-            if not var_kw:
-                return names, False
-        return names, True
+        found, var_kw = constructor_parameters(obj)
+        return list(found), var_kw
     params = parameters(obj)
     if params is None:
         return [], True
     names = [p.name for p in params[skip:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     return names, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def constructor_parameters(cls: type) -> tuple[dict[str, inspect.Parameter], bool]:
+    """Return ``cls``'s keyword parameters by name and whether its constructor chain ends open to ``**kwargs``.
+
+    A constructor taking ``**kwargs`` is followed up the MRO (the usual ``super().__init__(**kwargs)``);
+    where two constructors declare a name, the first in the MRO gives its parameter (and default).
+
+    Example:
+        >>> class A:
+        ...     def __init__(self, *, a=1, b=2): ...
+        >>> class B(A):
+        ...     def __init__(self, *, b=3, **kw): super().__init__(b=b, **kw)
+        >>> found, open_kwargs = constructor_parameters(B)
+        >>> {n: p.default for n, p in found.items()}, open_kwargs
+        ({'b': 3, 'a': 1}, False)
+    """
+    found: dict[str, inspect.Parameter] = {}
+    for target in [vars(c)["__init__"] for c in cls.__mro__ if "__init__" in vars(c)]:
+        if target is object.__init__:
+            return found, True
+        params = parameters(target, 1)
+        if params is None:  # no signature to read: look further up
+            continue
+        for p in params:
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                found.setdefault(p.name, p)
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return found, False
+    return found, True
 
 
 def bind_variant(

@@ -40,6 +40,8 @@ SCENE_OPTIONS = (
     "expand_temporal_dimension",
     "no_data_replace",
 )
+#: the band-list options among them, in :func:`band_args`'s order
+_BAND_OPTIONS = SCENE_OPTIONS[:4]
 _TABLE = Path(__file__).with_name("_scene_options.json")
 
 
@@ -72,7 +74,7 @@ def scene_preprocessing(options: Mapping[str, Any], reference: Callable[[], Path
             key="expand_temporal_dimension",
         )
     means, stds, stats_file = options["means"], options["stds"], options["stats_file"]
-    ds, out = band_args("predict", *(options[k] for k in SCENE_OPTIONS[:4]))
+    ds, out = band_args("predict", *(options[k] for k in _BAND_OPTIONS))
     if ds is None and out is not None and any(not isinstance(b, int) for b in out):
         ref = reference()
         info = raster_info(ref) if ref is not None else None
@@ -128,7 +130,7 @@ def scene_preprocessing_of_config(name: str, init_args: Mapping[str, Any]) -> Sc
     if unknown or missing:
         raise ConfigError(f"{name}: unknown options {unknown}, missing options {missing}")
     opts = {k: init_args.get(k, entry["defaults"][k]) for k in SCENE_OPTIONS}
-    for k in SCENE_OPTIONS[:4]:  # as the datamodule holds them
+    for k in _BAND_OPTIONS:  # as the datamodule holds them
         opts[k] = list(opts[k]) if opts[k] is not None else None
     opts["constant_scale"] = float(opts["constant_scale"])
     return scene_preprocessing(opts, _no_reference)
@@ -136,9 +138,7 @@ def scene_preprocessing_of_config(name: str, init_args: Mapping[str, Any]) -> Sc
 
 def _options_table() -> dict[str, Any]:
     """Option names, required names and :data:`SCENE_OPTIONS` defaults of every single-source datamodule."""
-    import inspect
-
-    from geo_core import DATAMODULES
+    from geo_core import DATAMODULES, constructor_parameters
 
     import geo_plugin_datasets
     from geo_plugin_datasets._single_source import SingleSourceDataModule
@@ -148,12 +148,7 @@ def _options_table() -> dict[str, Any]:
         cls = getattr(geo_plugin_datasets, name)
         if not (isinstance(cls, type) and issubclass(cls, SingleSourceDataModule)):
             continue
-        params: dict[str, inspect.Parameter] = {}
-        for c in cls.__mro__:  # the first constructor declaring a name sets its default
-            if "__init__" in vars(c) and c.__module__.startswith("geo_plugin_datasets"):
-                for p in list(inspect.signature(vars(c)["__init__"]).parameters.values())[1:]:
-                    if p.kind is p.KEYWORD_ONLY:
-                        params.setdefault(p.name, p)
+        params, _ = constructor_parameters(cls)  # the first constructor declaring a name sets its default
         assert f"datasets:{name}" in DATAMODULES
         table[name] = {
             "options": sorted(params),
