@@ -197,7 +197,8 @@ def scene_vrt(scene: Scene, wanted: list[str] | None, folder: str | None = None)
     for href, _ in picks:
         if href not in infos:
             try:
-                with raster_reading(gdal_path(href)), rasterio.open(gdal_path(href)) as src:
+                path = gdal_path(href)
+                with raster_reading(path), rasterio.open(path) as src:
                     infos[href] = (src.crs, src.transform, src.width, src.height, src.nodata, src.bounds)
             except Exception as exc:
                 raise InputDataError(

@@ -203,8 +203,8 @@ def light_embedder(config: Mapping[str, Any], ckpt: Path | None) -> tuple[Any, s
     if not isinstance(args.get("backbone"), str) or set(args) - _EMBED_ARGS:
         return None
     data = config.get("data")
-    pre = ScenePreprocessing() if data is None else declared_scene_preprocessing(data)
-    if pre is None:
+    pre = None if data is None else declared_scene_preprocessing(data)
+    if data is not None and pre is None:
         return None
     try:
         sd = None
@@ -226,6 +226,6 @@ def light_embedder(config: Mapping[str, Any], ckpt: Path | None) -> tuple[Any, s
     except Exception as exc:  # the task path raises the same problem as a ConfigError/CheckpointError
         log.debug("embedding through the Lightning task: %s", exc)
         return None
-    if data is None:  # logs that every band is read without normalisation
+    if pre is None:  # no data section: logs that every band is read without normalisation
         pre = scene_preprocessing_of(None)
     return net, str(args.get("output_dir", DEFAULT_OUTPUT_DIR)), pre
