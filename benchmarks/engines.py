@@ -75,14 +75,15 @@ class SmpUNet(Model):
 
 torch.manual_seed(0)
 task = LightPredictor(CNN3() if model_name == "demo" else SmpUNet(), "segmentation").eval()
+from geo_core.inference import default_batch_size
+from geo_core.inference._stream import even_batch
+from geo_core.tasks._tiled import starts
+with rasterio.open(src) as s:  # the batch the stream runs: a strip's windows shared out evenly
+    per_strip, strips = (len(starts(max(n, 224), 224, 192)) for n in (s.width, s.height))
+batch = even_batch(per_strip, default_batch_size(task, "cpu"))
 export_s = 0.0
 if mode == "onnxruntime":
-    from geo_core.inference import default_batch_size
-    from geo_core.inference._stream import even_batch
-    from geo_core.tasks._tiled import starts
     from geo_plugin_onnx._engine import onnx_session
-    with rasterio.open(src) as s:  # the batch the stream will run: a strip's windows shared out evenly
-        batch = even_batch(len(starts(max(s.width, 224), 224, 192)), default_batch_size(task, "cpu"))
     t = time.perf_counter()
     onnx_session(task, (batch, 6, 224, 224))
     export_s = time.perf_counter() - t
@@ -91,15 +92,9 @@ if mode == "terratorch":
     ti = load_tiled_inference(ref)
 t0 = time.perf_counter()
 if mode.startswith("forward-"):
-    from geo_core.inference import default_batch_size
     from geo_core.inference._engines import open_engine
     from geo_core.inference._heap import retained_heap
-    from geo_core.inference._stream import even_batch
-    from geo_core.tasks._tiled import starts
     engine = mode.split("-", 1)[1]
-    with rasterio.open(src) as s:
-        per_strip, strips = (len(starts(max(n, 224), 224, 192)) for n in (s.width, s.height))
-    batch = even_batch(per_strip, default_batch_size(task, "cpu"))
     n_batches = strips * -(-per_strip // batch)
     x = torch.rand(batch, 6, 224, 224)  # values like the scene's
     opts = PredictOptions(crop=224, stride=192, engine=engine, batch_size=batch)  # as the stream passes it
